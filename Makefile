@@ -1,0 +1,50 @@
+# medvol — build, demo, tests, benchmarks. See README.md.
+SWIFT ?= swift
+VENV ?= .venv
+PYTHON ?= python3
+
+.PHONY: all deps build release demo test unit-tests conformance venv benchmark clean
+
+all: build
+
+## Debian packages (ITK, GDCM, tools), installed only if missing.
+deps:
+	@scripts/install-deps.sh
+
+## Python venv with the independent readers the conformance tests compare against.
+venv: $(VENV)/.ready
+$(VENV)/.ready: Tests/conformance/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r Tests/conformance/requirements.txt
+	touch $@
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+## The main job on a built-in sample: medvol writes a synthetic CT series, converts it, describes it.
+demo: release
+	@scripts/demo.sh .build/release/medvol
+
+## Every test: Swift unit tests, then the conformance suite against SimpleITK, nibabel and pydicom.
+test: deps venv
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	MEDVOL=$(CURDIR)/.build/debug/medvol $(VENV)/bin/python -m pytest -q Tests/conformance
+
+unit-tests: deps
+	$(SWIFT) test
+
+conformance: deps venv
+	$(SWIFT) build
+	MEDVOL=$(CURDIR)/.build/debug/medvol $(VENV)/bin/python -m pytest -q Tests/conformance
+
+## Timings against cat, dcm2niix, SimpleITK and pydicom (writes docs/benchmarks.md).
+benchmark: release venv
+	$(VENV)/bin/python benchmarks/run.py --medvol .build/release/medvol
+
+clean:
+	rm -rf .build demo-output

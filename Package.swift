@@ -1,0 +1,81 @@
+// swift-tools-version:6.1
+//
+// medvol: assemble 3D/4D medical volumes from DICOM and MetaImage with exact geometry, and convert
+// between DICOM, MetaImage, NumPy, NIfTI and NRRD. See docs/architecture.md for the map.
+import PackageDescription
+
+/// ITK 5.2 and GDCM 3.0 libraries the C++ bridge calls (Debian: libinsighttoolkit5-dev, libgdcm-dev).
+/// Both live in default linker paths, so no `-L` (and no `unsafeFlags`) is needed.
+let itkAndGDCMLibraries: [LinkerSetting] = [
+    "ITKIOMeta-5.2", "ITKIONIFTI-5.2", "ITKIONRRD-5.2", "ITKIOImageBase-5.2", "ITKCommon-5.2",
+    "itksys-5.2", "itkvnl_algo-5.2", "itkvnl-5.2",
+    "gdcmMSFF", "gdcmDSED", "gdcmDICT", "gdcmCommon",
+    // SwiftPM adds -lstdc++ but not -lm; clients that do not import Foundation need it.
+    "m",
+].map { .linkedLibrary($0) }
+
+let package = Package(
+    name: "medvol",
+    platforms: [.macOS(.v15)],
+    products: [
+        // MARK: Public products
+        .library(name: "MedVol", targets: ["MedVol"]),
+        .executable(name: "medvol", targets: ["medvol"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: Public modules
+
+        /// The library: `Volume`, DICOM scanning and assembly, readers and writers for every format.
+        .target(
+            name: "MedVol",
+            dependencies: ["_MedVolBridge", "_CZlib"],
+            path: "Sources/MedVol"
+        ),
+
+        /// The command-line tool.
+        .executableTarget(
+            name: "medvol",
+            dependencies: [
+                "MedVol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/medvol"
+        ),
+
+        // MARK: Implementation details
+
+        /// The thin C++ shim over ITK and GDCM. Swift sees only the plain C header in `include/`;
+        /// ITK and GDCM headers are included by the `.cpp` files alone. `system/` holds symbolic links
+        /// to the system include folders so that no `unsafeFlags` are needed.
+        .target(
+            name: "_MedVolBridge",
+            path: "Bridging",
+            exclude: ["system", "README.md"],
+            sources: ["src"],
+            publicHeadersPath: "include",
+            cxxSettings: [
+                .headerSearchPath("system/ITK-5.2"),
+                .headerSearchPath("system/gdcm-3.0"),
+                .headerSearchPath("src"),
+                // SwiftPM's release builds use -O2 but do not define NDEBUG.
+                .define("NDEBUG", .when(configuration: .release)),
+            ],
+            linkerSettings: itkAndGDCMLibraries
+        ),
+
+        /// zlib (system library) for deflate: .npz, deflated DICOM, PNG.
+        .systemLibrary(name: "_CZlib", path: "Sources/_CZlib"),
+
+        // MARK: Tests
+
+        .testTarget(
+            name: "MedVolTests",
+            dependencies: ["MedVol"],
+            path: "Tests/MedVolTests"
+        ),
+    ],
+    cxxLanguageStandard: .cxx17
+)

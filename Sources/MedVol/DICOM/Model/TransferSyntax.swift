@@ -1,0 +1,79 @@
+/// A DICOM transfer syntax: how a data set and its pixel data are encoded.
+public struct TransferSyntax: Hashable, Sendable, CustomStringConvertible {
+    /// How pixel data of this syntax are decoded.
+    public enum PixelEncoding: Hashable, Sendable {
+        /// Uncompressed pixel data in the element's value.
+        case native
+        /// RLE Lossless (PS3.5 Annex G), decoded by medvol itself.
+        case rle
+        /// A JPEG family stream decoded by GDCM (JPEG baseline/extended/lossless, JPEG-LS, JPEG 2000).
+        case gdcmCodec
+        /// Encapsulated data no decoder here understands (MPEG, HTJ2K, …).
+        case unsupported
+    }
+
+    public let uid: String
+
+    public init(uid: String) {
+        self.uid = uid.trimmingPadding()
+    }
+
+    public static let implicitVRLittleEndian = TransferSyntax(uid: "1.2.840.10008.1.2")
+    public static let explicitVRLittleEndian = TransferSyntax(uid: "1.2.840.10008.1.2.1")
+    public static let deflatedExplicitVRLittleEndian = TransferSyntax(uid: "1.2.840.10008.1.2.1.99")
+    public static let explicitVRBigEndian = TransferSyntax(uid: "1.2.840.10008.1.2.2")
+    public static let rleLossless = TransferSyntax(uid: "1.2.840.10008.1.2.5")
+    public static let jpegBaseline = TransferSyntax(uid: "1.2.840.10008.1.2.4.50")
+    public static let jpegExtended = TransferSyntax(uid: "1.2.840.10008.1.2.4.51")
+    public static let jpegLossless = TransferSyntax(uid: "1.2.840.10008.1.2.4.57")
+    public static let jpegLosslessSV1 = TransferSyntax(uid: "1.2.840.10008.1.2.4.70")
+    public static let jpegLSLossless = TransferSyntax(uid: "1.2.840.10008.1.2.4.80")
+    public static let jpegLSNearLossless = TransferSyntax(uid: "1.2.840.10008.1.2.4.81")
+    public static let jpeg2000Lossless = TransferSyntax(uid: "1.2.840.10008.1.2.4.90")
+    public static let jpeg2000 = TransferSyntax(uid: "1.2.840.10008.1.2.4.91")
+
+    public var isExplicitVR: Bool { self != .implicitVRLittleEndian }
+    public var isLittleEndian: Bool { self != .explicitVRBigEndian }
+    public var isDeflated: Bool { self == .deflatedExplicitVRLittleEndian }
+    /// Whether pixel data are encapsulated (compressed) rather than native.
+    public var isEncapsulated: Bool {
+        !(self == .implicitVRLittleEndian || self == .explicitVRLittleEndian || self == .explicitVRBigEndian
+          || self == .deflatedExplicitVRLittleEndian)
+    }
+
+    public var pixelEncoding: PixelEncoding {
+        if !isEncapsulated { return .native }
+        if self == .rleLossless { return .rle }
+        if Self.gdcmDecodable.contains(uid) { return .gdcmCodec }
+        return .unsupported
+    }
+
+    private static let gdcmDecodable: Set<String> = [
+        "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70",
+        "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",
+    ]
+
+    private static let names: [String: String] = [
+        "1.2.840.10008.1.2": "Implicit VR Little Endian",
+        "1.2.840.10008.1.2.1": "Explicit VR Little Endian",
+        "1.2.840.10008.1.2.1.99": "Deflated Explicit VR Little Endian",
+        "1.2.840.10008.1.2.2": "Explicit VR Big Endian",
+        "1.2.840.10008.1.2.5": "RLE Lossless",
+        "1.2.840.10008.1.2.4.50": "JPEG Baseline (Process 1)",
+        "1.2.840.10008.1.2.4.51": "JPEG Extended (Process 2 & 4)",
+        "1.2.840.10008.1.2.4.57": "JPEG Lossless, Non-Hierarchical (Process 14)",
+        "1.2.840.10008.1.2.4.70": "JPEG Lossless, First-Order Prediction (Process 14 SV1)",
+        "1.2.840.10008.1.2.4.80": "JPEG-LS Lossless",
+        "1.2.840.10008.1.2.4.81": "JPEG-LS Near-Lossless",
+        "1.2.840.10008.1.2.4.90": "JPEG 2000 Lossless",
+        "1.2.840.10008.1.2.4.91": "JPEG 2000",
+        "1.2.840.10008.1.2.4.100": "MPEG2 Main Profile / Main Level",
+        "1.2.840.10008.1.2.4.201": "High-Throughput JPEG 2000 Lossless",
+        "1.2.840.10008.1.2.4.203": "High-Throughput JPEG 2000",
+    ]
+
+    /// The standard's name for the syntax, or its UID when unknown.
+    public var name: String { Self.names[uid] ?? uid }
+
+    public var description: String { name }
+}

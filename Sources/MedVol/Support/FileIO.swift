@@ -1,0 +1,213 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The text of an errno value ("No such file or directory").
+func systemErrorMessage(_ code: Int32) -> String {
+    guard let text = strerror(code) else { return "error \(code)" }
+    return String(cString: text)
+}
+
+/// A file opened for reading at explicit offsets (pread), closed when released.
+/// Reads never move a shared file position, so one file can serve several threads.
+final class ReadableFile: @unchecked Sendable {
+    let path: String
+    let descriptor: Int32
+    /// Size in bytes when opened.
+    let size: Int
+
+    init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT { throw MedVolError.notFound(path) }
+            throw MedVolError.io(path, "open", errno: code)
+        }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            let code = errno
+            close(fd)
+            throw MedVolError.io(path, "stat", errno: code)
+        }
+        if (status.st_mode & S_IFMT) == S_IFDIR {
+            close(fd)
+            throw MedVolError(.invalidArgument, path: path, reason: "is a folder, not a file")
+        }
+        descriptor = fd
+        size = Int(status.st_size)
+    }
+
+    deinit { close(descriptor) }
+
+    /// Reads exactly `buffer.count` bytes at `offset`; a file that ends first is reported as truncated.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
+        var done = 0
+        while done < buffer.count {
+            let got = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw MedVolError.io(path, "read", errno: errno)
+            }
+            if got == 0 {
+                throw MedVolError.corrupt(path, "file ends at byte \(offset + done), \(buffer.count - done) bytes short of what its header announces")
+            }
+            done += got
+        }
+    }
+
+    /// Reads up to `count` bytes at `offset` (fewer at the end of the file).
+    func read(count: Int, at offset: Int) throws -> [UInt8] {
+        let available = max(0, min(count, size - offset))
+        guard available > 0 else { return [] }
+        return try [UInt8](unsafeUninitializedCapacity: available) { buffer, initialized in
+            try read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
+            initialized = available
+        }
+    }
+
+    /// The whole file.
+    func readAll() throws -> [UInt8] { try read(count: size, at: 0) }
+}
+
+/// A file being written from start to end with few large writes.
+final class WritableFile {
+    let path: String
+    private let descriptor: Int32
+    private var isClosed = false
+
+    /// Creates (or truncates) `path`.
+    init(creating path: String) throws {
+        self.path = path
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw MedVolError.io(path, "create", errno: errno) }
+        descriptor = fd
+    }
+
+    deinit { if !isClosed { systemClose(descriptor) } }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            // Linux writes at most about 2 GiB per call.
+            let chunk = min(bytes.count - done, 1 << 30)
+            let wrote = systemWrite(descriptor, bytes.baseAddress! + done, chunk)
+            if wrote < 0 {
+                if errno == EINTR { continue }
+                throw MedVolError.io(path, "write", errno: errno)
+            }
+            done += wrote
+        }
+    }
+
+    func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    func write(_ text: String) throws {
+        try write(Array(text.utf8))
+    }
+
+    func close() throws {
+        guard !isClosed else { return }
+        isClosed = true
+        if systemClose(descriptor) != 0 { throw MedVolError.io(path, "close", errno: errno) }
+    }
+}
+
+/// Small file-system helpers with errors that name the path.
+enum FileSystem {
+    enum Kind { case missing, file, directory, other }
+
+    static func kind(of path: String) -> Kind {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return .missing }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return .file
+        case S_IFDIR: return .directory
+        default: return .other
+        }
+    }
+
+    static func exists(_ path: String) -> Bool { kind(of: path) != .missing }
+
+    /// Creates `path` and any missing parents.
+    static func createDirectory(_ path: String) throws {
+        if kind(of: path) == .directory { return }
+        let parent = parentDirectory(of: path)
+        if !parent.isEmpty, parent != path { try createDirectory(parent) }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw MedVolError.io(path, "create folder", errno: errno)
+        }
+    }
+
+    /// Removes a file or a whole folder tree; missing paths are fine.
+    static func remove(_ path: String) {
+        switch kind(of: path) {
+        case .missing: return
+        case .directory:
+            for entry in (try? listDirectory(path)) ?? [] { remove(path + "/" + entry) }
+            rmdir(path)
+        default:
+            unlink(path)
+        }
+    }
+
+    static func rename(_ from: String, to: String) throws {
+        if systemRename(from, to) != 0 { throw MedVolError.io(to, "rename", errno: errno) }
+    }
+
+    /// Names in a folder (without "." and ".."), sorted for reproducible order.
+    static func listDirectory(_ path: String) throws -> [String] {
+        guard let directory = opendir(path) else { throw MedVolError.io(path, "open folder", errno: errno) }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Every regular file under `path` (recursively; symbolic links to files are followed, to folders not).
+    static func regularFiles(under path: String) throws -> [String] {
+        var result: [String] = []
+        var pending = [path]
+        while let folder = pending.popLast() {
+            for name in try listDirectory(folder) {
+                let child = folder.hasSuffix("/") ? folder + name : folder + "/" + name
+                var status = stat()
+                guard lstat(child, &status) == 0 else { continue }
+                switch status.st_mode & S_IFMT {
+                case S_IFDIR: pending.append(child)
+                case S_IFREG: result.append(child)
+                case S_IFLNK: if kind(of: child) == .file { result.append(child) }
+                default: break
+                }
+            }
+        }
+        return result.sorted()
+    }
+
+    static func parentDirectory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let parent = String(path[..<slash])
+        return parent.isEmpty ? "/" : parent
+    }
+
+    static func lastComponent(of path: String) -> String {
+        var trimmed = path
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return trimmed }
+        return String(trimmed[trimmed.index(after: slash)...])
+    }
+}
+
+// The C functions under names that do not collide with the methods above.
+@inline(__always) private func systemClose(_ fd: Int32) -> Int32 { close(fd) }
+@inline(__always) private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }
+@inline(__always) private func systemRename(_ from: String, _ to: String) -> Int32 { rename(from, to) }

@@ -1,0 +1,58 @@
+import Dispatch
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs independent pieces of work on all cores.
+enum Parallel {
+    /// Number of cores the process may use.
+    static let processorCount: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+
+    /// Calls `body(i)` for every i in 0..<count, spread over the cores, and returns when all are done.
+    /// Work is handed out in order, one index at a time, so slow items do not hold up a whole chunk.
+    static func forEach(_ count: Int, maximumConcurrency: Int = processorCount, _ body: @Sendable (Int) -> Void) {
+        guard count > 0 else { return }
+        let workers = min(count, max(1, maximumConcurrency))
+        if workers == 1 {
+            for index in 0..<count { body(index) }
+            return
+        }
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if index >= count { break }
+                body(index)
+            }
+        }
+    }
+
+    /// Like `forEach`, collecting each item's result in order; the first error (by index) is rethrown
+    /// after all items have finished.
+    static func map<T: Sendable>(_ count: Int, maximumConcurrency: Int = processorCount,
+                                 _ body: @Sendable (Int) throws -> T) throws -> [T] {
+        let results = Mutex<[Result<T, any Error>?]>(Array(repeating: nil, count: count))
+        forEach(count, maximumConcurrency: maximumConcurrency) { index in
+            let result = Result { try body(index) }
+            results.withLock { $0[index] = result }
+        }
+        return try results.withLock { all in try all.map { try $0!.get() } }
+    }
+}
+
+/// A raw pointer that may cross into concurrent work; whoever shares it promises that the pieces of work
+/// touch disjoint bytes.
+struct SendableRawPointer: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    init(_ base: UnsafeMutableRawPointer) { self.base = base }
+}
+
+/// A flag that long work checks between steps, set from anywhere to stop it.
+public final class CancellationFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public func cancel() { flag.store(true, ordering: .relaxed) }
+    public var isCancelled: Bool { flag.load(ordering: .relaxed) }
+}

@@ -1,0 +1,128 @@
+private import _CZlib
+
+/// zlib's deflate, inflate and CRC-32, with errors that say what went wrong.
+enum Zlib {
+    enum Wrapper {
+        /// Bare deflate stream (zip entries, DICOM deflated transfer syntax).
+        case raw
+        /// zlib header and Adler-32 (PNG, MetaImage .zraw).
+        case zlib
+        /// gzip header and CRC-32 (.gz).
+        case gzip
+
+        var windowBits: Int32 {
+            switch self {
+            case .raw: -15
+            case .zlib: 15
+            case .gzip: 31
+            }
+        }
+    }
+
+    static func crc32(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        var value = UInt(crc)
+        var offset = 0
+        while offset < bytes.count {
+            let chunk = min(bytes.count - offset, Int(UInt32.max >> 1))
+            value = _CZlib.crc32(value, bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self), UInt32(chunk))
+            offset += chunk
+        }
+        return UInt32(truncatingIfNeeded: value)
+    }
+
+    /// Inflates `input`. `expectedSize`, when known, sizes the output at once; the output is never
+    /// allowed to grow past `limit` bytes (protection against a bomb).
+    static func inflate(_ input: UnsafeRawBufferPointer, wrapper: Wrapper, expectedSize: Int? = nil,
+                        limit: Int = Int.max) throws -> [UInt8] {
+        var stream = z_stream()
+        guard inflateInit2_(&stream, wrapper.windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw MedVolError(.io, reason: "zlib could not start inflating")
+        }
+        defer { inflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: max(1024, min(expectedSize ?? input.count * 4, limit)))
+        var produced = 0
+        var consumed = 0
+        while true {
+            if produced == output.count {
+                guard output.count < limit else {
+                    throw MedVolError(.corruptFile, reason: "compressed data expands beyond \(limit) bytes")
+                }
+                output.append(contentsOf: repeatElement(0, count: min(output.count, limit - output.count)))
+            }
+            let inputChunk = min(input.count - consumed, Int(UInt32.max))
+            let outputChunk = min(output.count - produced, Int(UInt32.max))
+            let status: Int32 = output.withUnsafeMutableBytes { out in
+                stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.advanced(by: consumed).assumingMemoryBound(to: UInt8.self))
+                stream.avail_in = UInt32(inputChunk)
+                stream.next_out = out.baseAddress!.advanced(by: produced).assumingMemoryBound(to: UInt8.self)
+                stream.avail_out = UInt32(outputChunk)
+                let status = _CZlib.inflate(&stream, Z_NO_FLUSH)
+                consumed += inputChunk - Int(stream.avail_in)
+                produced += outputChunk - Int(stream.avail_out)
+                return status
+            }
+            switch status {
+            case Z_STREAM_END:
+                output.removeSubrange(produced...)
+                return output
+            case Z_OK:
+                continue
+            case Z_BUF_ERROR where consumed >= input.count:
+                throw MedVolError(.corruptFile, reason: "compressed data ends too early")
+            case Z_BUF_ERROR:
+                continue
+            default:
+                let message = stream.msg.map { String(cString: $0) } ?? "error \(status)"
+                throw MedVolError(.corruptFile, reason: "compressed data is damaged (\(message))")
+            }
+        }
+    }
+
+    /// A deflate stream that compresses pieces as they are given and hands out compressed chunks.
+    final class Deflater {
+        private var stream = z_stream()
+        private var chunk = [UInt8](repeating: 0, count: 1 << 20)
+
+        init(wrapper: Wrapper, level: Int32 = 6) throws {
+            guard deflateInit2_(&stream, level, Z_DEFLATED, wrapper.windowBits, 8, Z_DEFAULT_STRATEGY,
+                                ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                throw MedVolError(.io, reason: "zlib could not start deflating")
+            }
+        }
+
+        deinit { deflateEnd(&stream) }
+
+        /// Compresses `input`; `finish` ends the stream. `emit` receives compressed bytes in order.
+        func process(_ input: UnsafeRawBufferPointer, finish: Bool,
+                     emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+            var consumed = 0
+            repeat {
+                let inputChunk = min(input.count - consumed, Int(UInt32.max >> 1))
+                let isLastInput = consumed + inputChunk == input.count
+                stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.advanced(by: consumed).assumingMemoryBound(to: UInt8.self))
+                stream.avail_in = UInt32(inputChunk)
+                let flush = finish && isLastInput ? Z_FINISH : Z_NO_FLUSH
+                var status: Int32
+                repeat {
+                    let capacity = chunk.count
+                    status = chunk.withUnsafeMutableBytes { out in
+                        stream.next_out = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                        stream.avail_out = UInt32(capacity)
+                        return _CZlib.deflate(&stream, flush)
+                    }
+                    guard status != Z_STREAM_ERROR else { throw MedVolError(.io, reason: "zlib failed while deflating") }
+                    let produced = capacity - Int(stream.avail_out)
+                    if produced > 0 { try chunk.withUnsafeBytes { try emit(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) } }
+                } while stream.avail_out == 0 || (flush == Z_FINISH && status != Z_STREAM_END)
+                consumed += inputChunk
+            } while consumed < input.count
+        }
+    }
+
+    /// Deflates `input` in one go.
+    static func deflate(_ input: UnsafeRawBufferPointer, wrapper: Wrapper, level: Int32 = 6) throws -> [UInt8] {
+        var output: [UInt8] = []
+        try Deflater(wrapper: wrapper, level: level).process(input, finish: true) { output.append(contentsOf: $0) }
+        return output
+    }
+}

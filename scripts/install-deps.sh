@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages medvol builds and tests with, if any is missing.
+# ITK 5.2 and GDCM 3.0 (headers and libraries), GDCM's and DCMTK's tools (test files), zlib headers.
+set -euo pipefail
+packages=(libinsighttoolkit5-dev libgdcm-dev libgdcm-tools dcmtk zlib1g-dev)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+echo "Installing Debian packages: ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq "${missing[@]}" >/dev/null
