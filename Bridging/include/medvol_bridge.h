@@ -139,6 +139,9 @@ mv_status mv_dictionary_public(const mv_dictionary_entry **entries, size_t *coun
 int mv_dictionary_private(uint16_t group, uint16_t element, const char *creator,
                           mv_dictionary_entry *entry);
 
+/// The name GDCM knows for a DICOM UID (transfer syntax, SOP class, …), or NULL.
+const char *mv_uid_name(const char *uid);
+
 #ifdef __cplusplus
 }
 #endif

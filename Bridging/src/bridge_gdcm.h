@@ -17,6 +17,7 @@
 #include <gdcmSequenceOfFragments.h>
 #include <gdcmTrace.h>
 #include <gdcmTransferSyntax.h>
+#include <gdcmUIDs.h>
 #pragma clang diagnostic pop
 
 #endif

@@ -63,3 +63,14 @@ extern "C" int mv_dictionary_private(uint16_t group, uint16_t element, const cha
         return 0;
     }
 }
+
+extern "C" const char *mv_uid_name(const char *uid) {
+    try {
+        gdcm::UIDs uids;
+        if (!uids.SetFromUID(uid)) return nullptr;
+        const char *name = uids.GetName();
+        return name && *name ? name : nullptr;
+    } catch (...) {
+        return nullptr;
+    }
+}

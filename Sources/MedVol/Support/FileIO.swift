@@ -211,3 +211,23 @@ enum FileSystem {
 @inline(__always) private func systemClose(_ fd: Int32) -> Int32 { close(fd) }
 @inline(__always) private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }
 @inline(__always) private func systemRename(_ from: String, _ to: String) -> Int32 { rename(from, to) }
+
+extension FileSystem {
+    /// `path` itself if it exists, else the file whose path matches it ignoring case (DICOMDIR file IDs
+    /// are upper case; file systems and copies do not always keep them so).
+    static func caseInsensitiveMatch(_ path: String) -> String? {
+        if kind(of: path) == .file { return path }
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/").map(String.init) where !component.isEmpty {
+            if component == "." { continue }
+            let candidate = current.isEmpty ? "/" + component : current + "/" + component
+            if exists(candidate) { current = candidate; continue }
+            let folder = current.isEmpty ? "/" : current
+            guard let match = (try? listDirectory(folder))?.first(where: { $0.lowercased() == component.lowercased() }) else {
+                return nil
+            }
+            current = current.isEmpty ? "/" + match : current + "/" + match
+        }
+        return kind(of: current) == .file ? current : nil
+    }
+}

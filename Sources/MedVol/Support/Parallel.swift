@@ -56,3 +56,12 @@ public final class CancellationFlag: Sendable {
     public func cancel() { flag.store(true, ordering: .relaxed) }
     public var isCancelled: Bool { flag.load(ordering: .relaxed) }
 }
+
+/// A counter that many threads can advance.
+final class AtomicCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    init() {}
+    /// Adds one and returns the new value.
+    func increment() -> Int { value.wrappingAdd(1, ordering: .relaxed).newValue }
+    var current: Int { value.load(ordering: .relaxed) }
+}

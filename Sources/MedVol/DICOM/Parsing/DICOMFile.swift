@@ -19,6 +19,8 @@ public struct DICOMFile: Sendable {
     public let lacksPreamble: Bool
     /// For deflated files: the inflated data set bytes, which pixel data offsets refer to.
     let inflatedDataSet: [UInt8]?
+    /// Size of the file in bytes when it was read.
+    public let fileSize: Int
 
     /// Reads `path`.
     public static func read(path: String, extent: ReadExtent = .everything) throws -> DICOMFile {
@@ -52,7 +54,7 @@ public struct DICOMFile: Sendable {
                 let outcome = try parser.parseDataSet(from: 0, to: nil, depth: 0, topLevel: true, characterSet: .default)
                 return DICOMFile(path: path, fileMetaInformation: DICOMDataSet(), dataSet: DICOMDataSet(
                     elements: outcome.elements, isLittleEndian: layout.littleEndian, characterSet: outcome.characterSet),
-                    transferSyntax: syntax, lacksPreamble: true, inflatedDataSet: nil)
+                    transferSyntax: syntax, lacksPreamble: true, inflatedDataSet: nil, fileSize: file.size)
             }
         }
 
@@ -77,7 +79,7 @@ public struct DICOMFile: Sendable {
             let outcome = try parser.parseDataSet(from: 0, to: nil, depth: 0, topLevel: true, characterSet: .default)
             return DICOMFile(path: path, fileMetaInformation: metaSet,
                              dataSet: DICOMDataSet(elements: outcome.elements, isLittleEndian: true, characterSet: outcome.characterSet),
-                             transferSyntax: syntax, lacksPreamble: lacksPreamble, inflatedDataSet: inflated)
+                             transferSyntax: syntax, lacksPreamble: lacksPreamble, inflatedDataSet: inflated, fileSize: file.size)
         }
 
         // Some writers use a different VR encoding than the one declared: trust the bytes.
@@ -90,7 +92,7 @@ public struct DICOMFile: Sendable {
         let outcome = try parser.parseDataSet(from: offset, to: nil, depth: 0, topLevel: true, characterSet: .default)
         return DICOMFile(path: path, fileMetaInformation: metaSet,
                          dataSet: DICOMDataSet(elements: outcome.elements, isLittleEndian: syntax.isLittleEndian, characterSet: outcome.characterSet),
-                         transferSyntax: syntax, lacksPreamble: lacksPreamble, inflatedDataSet: nil)
+                         transferSyntax: syntax, lacksPreamble: lacksPreamble, inflatedDataSet: nil, fileSize: file.size)
     }
 
     private struct Layout {

@@ -96,6 +96,9 @@ struct DICOMParser {
 
             let length = Int(header.length)
             guard valueStart <= limit - length else {
+                if tag == .pixelData && topLevel {
+                    throw MedVolError.corrupt(path, "pixel data truncated: \(max(0, limit - valueStart)) of \(length) bytes present")
+                }
                 throw MedVolError.corrupt(path, "element \(tag) claims \(length) bytes at byte \(valueStart), but only \(max(0, limit - valueStart)) remain")
             }
 

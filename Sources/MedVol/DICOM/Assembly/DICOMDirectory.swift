@@ -1,0 +1,86 @@
+/// A DICOMDIR file-set directory (PS3.3 F.3): its directory records and the files they reference.
+public struct DICOMDirectory: Sendable {
+    /// One directory record (PATIENT, STUDY, SERIES, IMAGE, …) with its keys.
+    public struct Record: Sendable {
+        public let type: String
+        /// The record's data set (its keys: PatientID, StudyDate, SeriesNumber, …).
+        public let keys: DICOMDataSet
+        /// Absolute path of the referenced file, for records that reference one.
+        public let referencedFile: String?
+        public let children: [Record]
+    }
+
+    public let path: String
+    /// The top-level records (usually PATIENT), with their children.
+    public let roots: [Record]
+
+    /// Reads a DICOMDIR.
+    public init(path: String) throws {
+        let file = try DICOMFile.read(path: path)
+        try self.init(file: file)
+    }
+
+    init(file: DICOMFile) throws {
+        path = file.path
+        guard let items = file.dataSet.sequence(.directoryRecordSequence) else {
+            throw MedVolError(.unrecognizedFormat, path: file.path, reason: "not a DICOMDIR (no Directory Record Sequence)")
+        }
+        roots = Self.records(items, folder: FileSystem.parentDirectory(of: file.path))
+    }
+
+    /// Builds the record tree. Records are listed depth first (each record followed by its
+    /// descendants), which is how writers order them; the hierarchy PATIENT > STUDY > SERIES > leaf
+    /// records (IMAGE, …) tells where each record belongs.
+    private static func records(_ items: [DICOMDataSet], folder: String) -> [Record] {
+        func level(_ item: DICOMDataSet) -> Int {
+            ["PATIENT": 0, "STUDY": 1, "SERIES": 2][(item.string(.directoryRecordType) ?? "").uppercased()] ?? 3
+        }
+        var next = 0
+        func parse(atLevel minimum: Int) -> [Record] {
+            var result: [Record] = []
+            while next < items.count {
+                let item = items[next]
+                let itemLevel = level(item)
+                if itemLevel < minimum { break }
+                next += 1
+                let components = item.strings(.referencedFileID).filter { !$0.isEmpty }
+                let file = components.isEmpty ? nil : folder + "/" + components.joined(separator: "/")
+                let children = itemLevel < 3 ? parse(atLevel: itemLevel + 1) : []
+                result.append(Record(type: (item.string(.directoryRecordType) ?? "UNKNOWN").uppercased(),
+                                     keys: item, referencedFile: file, children: children))
+            }
+            return result
+        }
+        var roots: [Record] = []
+        while next < items.count { roots += parse(atLevel: 0) }
+        return roots
+    }
+
+    /// Every referenced file, in record order.
+    public var referencedFiles: [String] {
+        var files: [String] = []
+        func walk(_ record: Record) {
+            if let file = record.referencedFile { files.append(file) }
+            record.children.forEach(walk)
+        }
+        roots.forEach(walk)
+        return files
+    }
+
+    /// When `path` is a DICOMDIR: the files it references (those present) and the missing ones as
+    /// skipped. Nil when `path` is not a DICOMDIR.
+    static func referencedFilesIfDirectory(_ path: String) throws -> (files: [String], missing: [SkippedFile])? {
+        let isNamedDICOMDIR = FileSystem.lastComponent(of: path).uppercased() == "DICOMDIR"
+        guard isNamedDICOMDIR, let file = try? DICOMFile.read(path: path), file.isDirectory else { return nil }
+        let directory = try DICOMDirectory(file: file)
+        var present: [String] = [], missing: [SkippedFile] = []
+        for reference in directory.referencedFiles {
+            if let found = FileSystem.caseInsensitiveMatch(reference) {
+                present.append(found)
+            } else {
+                missing.append(SkippedFile(path: reference, reason: "referenced by \(path) but missing"))
+            }
+        }
+        return (present, missing)
+    }
+}

@@ -1,0 +1,357 @@
+/// How stored sample values become voxel values (the Modality LUT stage, PS3.3 C.11.1).
+enum ValueMapping: Hashable, Sendable {
+    /// value = stored × slope + intercept
+    case linear(slope: Double, intercept: Double)
+    /// value = table[clamp(stored − firstMapped)]
+    case lookupTable(ModalityLookupTable)
+
+    static let identity = ValueMapping.linear(slope: 1, intercept: 0)
+
+    var isIdentity: Bool { self == .identity }
+
+    /// Whether every stored integer maps to an integer.
+    var isIntegral: Bool {
+        switch self {
+        case .linear(let slope, let intercept):
+            return slope.rounded() == slope && intercept.rounded() == intercept && abs(slope) < 1e9 && abs(intercept) < 1e12
+        case .lookupTable: return true
+        }
+    }
+
+    /// The values that stored values in `stored` can map to.
+    func mappedRange(of stored: ClosedRange<Double>) -> ClosedRange<Double> {
+        switch self {
+        case .linear(let slope, let intercept):
+            let a = stored.lowerBound * slope + intercept, b = stored.upperBound * slope + intercept
+            return min(a, b)...max(a, b)
+        case .lookupTable(let table):
+            return table.outputRange
+        }
+    }
+
+    var summary: String {
+        switch self {
+        case .linear(let slope, let intercept): return "value = stored × \(formatNumber(slope)) + \(formatNumber(intercept))"
+        case .lookupTable(let table): return "Modality LUT Sequence (\(table.values.count) entries from \(table.firstMapped))"
+        }
+    }
+}
+
+/// A Modality LUT: output = values[clamp(stored − firstMapped, 0, count − 1)].
+struct ModalityLookupTable: Hashable, Sendable {
+    var firstMapped: Int
+    var values: [Int32]
+
+    var outputRange: ClosedRange<Double> {
+        Double(values.min() ?? 0)...Double(values.max() ?? 0)
+    }
+}
+
+func formatNumber(_ value: Double) -> String {
+    value.rounded() == value && abs(value) < 1e15 ? String(Int(value)) : String(value)
+}
+
+/// One 2D image as assembly sees it: where its pixels are, where it is in the patient, how its values
+/// map, and what identifies and orders it. A single-frame file gives one; a multi-frame file one per
+/// frame; a Siemens mosaic one per tile.
+struct DICOMFrame: Sendable {
+    /// Index of the source file in the scan's file table.
+    var fileIndex: Int
+    /// 0-based frame within the file.
+    var frameNumber: Int
+    /// For mosaics: the tile of the frame that holds this slice.
+    var tile: MosaicTile?
+
+    // Identity and grouping
+    var sopInstanceUID: String?
+    var seriesInstanceUID: String
+    var seriesNumber: Int?
+    /// ImageType values from the third on (e.g. "M\ND\NORM", "LOCALIZER"), or the frame type.
+    var imageTypeKey: String
+
+    // Geometry
+    var position: SIMD3<Double>?
+    var rowDirection: SIMD3<Double>?      // direction of increasing column index (i)
+    var columnDirection: SIMD3<Double>?   // direction of increasing row index (j)
+    /// In-plane spacing: x (between columns) and y (between rows), in mm.
+    var spacingX: Double
+    var spacingY: Double
+    var hasPixelSpacing: Bool
+    var sliceThickness: Double?
+    var spacingBetweenSlices: Double?
+    var gantryTilt: Double?
+
+    // Pixels and values
+    var format: StoredPixelFormat
+    var mapping: ValueMapping
+    /// The palette of a PALETTE COLOR image.
+    var palette: PaletteColorTables?
+
+    // Ordering of images at one position
+    var instanceNumber: Int?
+    var acquisitionNumber: Int?
+    var temporalPositionIdentifier: Int?
+    var temporalPositionIndex: Int?
+    var echoNumber: Int?
+    var echoTime: Double?
+    var triggerTime: Double?
+    /// Acquisition (or frame acquisition) time as seconds since midnight, when given.
+    var acquisitionTime: Double?
+    var repetitionTime: Double?
+
+    /// The slice normal, row × column direction.
+    var normal: SIMD3<Double>? {
+        guard let row = rowDirection, let column = columnDirection else { return nil }
+        let n = cross(row, column)
+        let norm = length(n)
+        return norm > 1e-6 ? n / norm : nil
+    }
+
+    /// Output size of this frame (a mosaic tile is smaller than its frame).
+    var width: Int { tile?.columns ?? format.columns }
+    var height: Int { tile?.rows ?? format.rows }
+}
+
+/// Where one slice lies inside a Siemens mosaic frame.
+struct MosaicTile: Hashable, Sendable {
+    var index: Int
+    var rows: Int
+    var columns: Int
+    /// Top-left pixel of the tile in the mosaic.
+    var firstRow: Int
+    var firstColumn: Int
+}
+
+// MARK: - Reading frames from a header
+
+enum FrameExtraction {
+    /// The frames of one file whose header has been read.
+    static func frames(of file: DICOMFile, fileIndex: Int) throws -> [DICOMFrame] {
+        let dataSet = file.dataSet
+        let path = file.path
+        let format = try StoredPixelFormat(dataSet, path: path)
+        let frameCount = max(1, dataSet.int(.numberOfFrames) ?? 1)
+        let base = try baseFrame(dataSet, format: format, fileIndex: fileIndex, path: path)
+
+        if let perFrame = dataSet.sequence(.perFrameFunctionalGroupsSequence) {
+            return try enhancedFrames(dataSet, base: base, perFrame: perFrame, frameCount: frameCount, path: path)
+        }
+        if frameCount == 1 {
+            if let mosaic = try MosaicLayout(dataSet, format: format, path: path) {
+                return mosaic.frames(from: base)
+            }
+            return [base]
+        }
+        // A plain multi-frame file: frames stacked along the normal when the file gives a position,
+        // an orientation and a slice spacing; otherwise frames without geometry.
+        return (0..<frameCount).map { number in
+            var frame = base
+            frame.frameNumber = number
+            frame.sopInstanceUID = base.sopInstanceUID.map { "\($0)#\(number + 1)" }
+            if let position = base.position, let normal = base.normal {
+                let step = base.spacingBetweenSlices ?? base.sliceThickness
+                if let step, step > 0 {
+                    frame.position = position + normal * (Double(number) * step)
+                } else {
+                    frame.position = nil
+                }
+            }
+            if frame.position == nil { frame.instanceNumber = number + 1 }
+            return frame
+        }
+    }
+
+    /// The attributes every frame of the file shares (top-level data set).
+    private static func baseFrame(_ dataSet: DICOMDataSet, format: StoredPixelFormat, fileIndex: Int,
+                                  path: String) throws -> DICOMFrame {
+        let orientation = dataSet.doubles(.imageOrientationPatient)
+        let (row, column) = directions(from: orientation)
+        let position = point(dataSet.doubles(.imagePositionPatient))
+        let spacing = dataSet.doubles(.pixelSpacing).count >= 2 ? dataSet.doubles(.pixelSpacing) : dataSet.doubles(.imagerPixelSpacing)
+        let hasSpacing = spacing.count >= 2 && spacing[0] > 0 && spacing[1] > 0
+        return DICOMFrame(
+            fileIndex: fileIndex, frameNumber: 0, tile: nil,
+            sopInstanceUID: dataSet.string(.sopInstanceUID),
+            seriesInstanceUID: dataSet.string(.seriesInstanceUID) ?? "",
+            seriesNumber: dataSet.int(.seriesNumber),
+            imageTypeKey: imageTypeKey(dataSet.strings(.imageType)),
+            position: row != nil ? position : nil,
+            rowDirection: position != nil ? row : nil,
+            columnDirection: position != nil ? column : nil,
+            spacingX: hasSpacing ? spacing[1] : 1, spacingY: hasSpacing ? spacing[0] : 1,
+            hasPixelSpacing: hasSpacing,
+            sliceThickness: positive(dataSet.double(.sliceThickness)),
+            spacingBetweenSlices: positive(dataSet.double(.spacingBetweenSlices)),
+            gantryTilt: dataSet.double(.gantryDetectorTilt),
+            format: format,
+            mapping: try valueMapping(dataSet, format: format, path: path),
+            palette: format.isPalette ? try PaletteColorTables(dataSet, path: path) : nil,
+            instanceNumber: dataSet.int(.instanceNumber),
+            acquisitionNumber: dataSet.int(.acquisitionNumber),
+            temporalPositionIdentifier: dataSet.int(.temporalPositionIdentifier),
+            temporalPositionIndex: nil,
+            echoNumber: dataSet.int(.echoNumbers),
+            echoTime: dataSet.double(.echoTime),
+            triggerTime: dataSet.double(.triggerTime),
+            acquisitionTime: dataSet.string(.acquisitionTime).flatMap(secondsSinceMidnight),
+            repetitionTime: positive(dataSet.double(.repetitionTime)))
+    }
+
+    /// Frames of an enhanced multi-frame file, from the per-frame and shared functional groups.
+    private static func enhancedFrames(_ dataSet: DICOMDataSet, base: DICOMFrame, perFrame: [DICOMDataSet],
+                                       frameCount: Int, path: String) throws -> [DICOMFrame] {
+        guard perFrame.count >= frameCount else {
+            throw MedVolError.corrupt(path, "Per-frame Functional Groups Sequence has \(perFrame.count) items for \(frameCount) frames")
+        }
+        let shared = dataSet.firstItem(.sharedFunctionalGroupsSequence) ?? DICOMDataSet()
+        /// The first item of `sequence` found in the frame's groups, else in the shared groups.
+        func group(_ sequence: DICOMTag, _ frame: DICOMDataSet) -> DICOMDataSet? {
+            frame.firstItem(sequence) ?? shared.firstItem(sequence)
+        }
+        return try (0..<frameCount).map { number in
+            let groups = perFrame[number]
+            var frame = base
+            frame.frameNumber = number
+            frame.sopInstanceUID = base.sopInstanceUID.map { "\($0)#\(number + 1)" }
+            frame.instanceNumber = number + 1
+
+            if let orientation = group(.planeOrientationSequence, groups) {
+                let (row, column) = directions(from: orientation.doubles(.imageOrientationPatient))
+                frame.rowDirection = row
+                frame.columnDirection = column
+            }
+            frame.position = group(.planePositionSequence, groups).flatMap { point($0.doubles(.imagePositionPatient)) }
+            if frame.rowDirection == nil { frame.position = nil }
+            if frame.position == nil { frame.rowDirection = nil; frame.columnDirection = nil }
+
+            if let measures = group(.pixelMeasuresSequence, groups) {
+                let spacing = measures.doubles(.pixelSpacing)
+                if spacing.count >= 2, spacing[0] > 0, spacing[1] > 0 {
+                    frame.spacingX = spacing[1]
+                    frame.spacingY = spacing[0]
+                    frame.hasPixelSpacing = true
+                }
+                frame.sliceThickness = positive(measures.double(.sliceThickness)) ?? frame.sliceThickness
+                frame.spacingBetweenSlices = positive(measures.double(.spacingBetweenSlices)) ?? frame.spacingBetweenSlices
+            }
+            if let transform = group(.pixelValueTransformationSequence, groups) {
+                frame.mapping = try valueMapping(transform, format: frame.format, path: path, fallback: base.mapping)
+            }
+            if let content = groups.firstItem(.frameContentSequence) {
+                frame.temporalPositionIndex = content.int(.temporalPositionIndex)
+                frame.acquisitionNumber = content.int(.frameAcquisitionNumber) ?? frame.acquisitionNumber
+                if let time = content.string(.frameAcquisitionDateTime) ?? content.string(.frameReferenceDateTime) {
+                    frame.acquisitionTime = dateTimeSeconds(time) ?? frame.acquisitionTime
+                }
+            }
+            if let echo = group(.mrEchoSequence, groups), let time = echo.double(.effectiveEchoTime) {
+                frame.echoTime = time
+            }
+            if let cardiac = group(.cardiacSynchronizationSequence, groups),
+               let delay = cardiac.double(.nominalCardiacTriggerDelayTime) {
+                frame.triggerTime = delay
+            }
+            let frameType = (group(.mrImageFrameTypeSequence, groups) ?? group(.ctImageFrameTypeSequence, groups))?
+                .strings(.frameType)
+            if let frameType, !frameType.isEmpty { frame.imageTypeKey = imageTypeKey(frameType) }
+            return frame
+        }
+    }
+
+    // MARK: Attribute helpers
+
+    /// ImageType from its third value on: what distinguishes magnitude from phase, or a localizer.
+    static func imageTypeKey(_ values: [String]) -> String {
+        values.dropFirst(2).map { $0.uppercased() }.filter { !$0.isEmpty && $0 != "MOSAIC" }.joined(separator: "\\")
+    }
+
+    static func directions(from orientation: [Double]) -> (SIMD3<Double>?, SIMD3<Double>?) {
+        guard orientation.count >= 6, orientation.allSatisfy({ $0.isFinite }) else { return (nil, nil) }
+        var row = SIMD3(orientation[0], orientation[1], orientation[2])
+        var column = SIMD3(orientation[3], orientation[4], orientation[5])
+        let rowLength = length(row), columnLength = length(column)
+        guard rowLength > 1e-3, columnLength > 1e-3 else { return (nil, nil) }
+        row /= rowLength
+        column /= columnLength
+        guard length(cross(row, column)) > 1e-3 else { return (nil, nil) }
+        return (row, column)
+    }
+
+    static func point(_ values: [Double]) -> SIMD3<Double>? {
+        guard values.count >= 3, values[0].isFinite, values[1].isFinite, values[2].isFinite else { return nil }
+        return SIMD3(values[0], values[1], values[2])
+    }
+
+    static func positive(_ value: Double?) -> Double? {
+        guard let value, value.isFinite, value > 0 else { return nil }
+        return value
+    }
+
+    /// The Modality LUT stage of a data set (or functional group item): a Modality LUT Sequence where
+    /// present, else Rescale Slope/Intercept, else `fallback`. Colour images are never rescaled.
+    static func valueMapping(_ dataSet: DICOMDataSet, format: StoredPixelFormat, path: String,
+                             fallback: ValueMapping = .identity) throws -> ValueMapping {
+        guard format.samplesPerPixel == 1, !format.isPalette else { return .identity }
+        if let lut = dataSet.firstItem(.modalityLUTSequence) {
+            return .lookupTable(try lookupTable(lut, format: format, path: path))
+        }
+        let slope = dataSet.double(.rescaleSlope), intercept = dataSet.double(.rescaleIntercept)
+        if slope == nil && intercept == nil { return fallback }
+        var s = slope ?? 1
+        if !s.isFinite || s == 0 { s = 1 }
+        let b = intercept.flatMap { $0.isFinite ? $0 : nil } ?? 0
+        return .linear(slope: s, intercept: b)
+    }
+
+    /// A Modality LUT from its descriptor (entries, first mapped value, bits) and data.
+    static func lookupTable(_ item: DICOMDataSet, format: StoredPixelFormat, path: String) throws -> ModalityLookupTable {
+        let descriptor = item.doubles(.lutDescriptor)
+        guard descriptor.count >= 3 else { throw MedVolError.corrupt(path, "Modality LUT Descriptor is incomplete") }
+        var entries = Int(descriptor[0])
+        if entries == 0 { entries = 65536 }
+        // The first mapped value is US or SS as Pixel Representation says.
+        var firstMapped = Int(descriptor[1])
+        if format.isSigned && firstMapped > 32767 { firstMapped -= 65536 }
+        let bits = Int(descriptor[2])
+        guard let element = item[.lutData], let bytes = element.rawBytes else {
+            throw MedVolError.corrupt(path, "Modality LUT Sequence has no LUT Data")
+        }
+        var values: [Int32]
+        if bits <= 8 && bytes.count >= entries && bytes.count < entries * 2 {
+            values = bytes.prefix(entries).map { Int32($0) }
+        } else {
+            let words = item.words(.lutData)
+            values = words.prefix(entries).map { Int32($0) }
+            if bits <= 8, words.count * 2 >= entries, values.count < entries {
+                values = bytes.prefix(entries).map { Int32($0) }
+            }
+        }
+        guard values.count == entries else {
+            throw MedVolError.corrupt(path, "Modality LUT Data holds \(values.count) entries, its descriptor says \(entries)")
+        }
+        return ModalityLookupTable(firstMapped: firstMapped, values: values)
+    }
+
+    /// "HHMMSS.FFFFFF" → seconds.
+    static func secondsSinceMidnight(_ text: String) -> Double? {
+        let digits = text.filter { $0 != ":" }
+        guard digits.count >= 2 else { return nil }
+        let chars = Array(digits)
+        func number(_ range: Range<Int>) -> Double? {
+            guard range.upperBound <= chars.count else { return 0 }
+            return Double(String(chars[range]))
+        }
+        guard let hours = number(0..<2), let minutes = number(2..<4) else { return nil }
+        let seconds = chars.count > 4 ? Double(String(chars[4...])) ?? 0 : 0
+        return hours * 3600 + minutes * 60 + seconds
+    }
+
+    /// "YYYYMMDDHHMMSS.FFFFFF" → seconds from the day's start (days count as 86400 s from year 0 is
+    /// overkill: only ordering within a series matters).
+    static func dateTimeSeconds(_ text: String) -> Double? {
+        let chars = Array(text)
+        guard chars.count >= 8, let day = Double(String(chars[0..<8])) else { return nil }
+        let time = chars.count > 8 ? secondsSinceMidnight(String(chars[8...].prefix { $0 != "+" && $0 != "-" })) ?? 0 : 0
+        return day * 86400 + time
+    }
+}

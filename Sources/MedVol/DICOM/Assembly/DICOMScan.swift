@@ -1,0 +1,174 @@
+private import _MedVolBridge
+
+/// A file a scan passed over, and why.
+public struct SkippedFile: Sendable, Hashable {
+    public let path: String
+    public let reason: String
+}
+
+/// The result of scanning DICOM input: the stacks found (each one volume) and the files skipped.
+///
+/// Scanning reads headers only — never pixel data — so listing an archive is cheap. Load a stack with
+/// ``DICOMStack/load(options:)``.
+///
+/// ```swift
+/// let scan = try DICOMScan(paths: ["/data/CT"])
+/// for stack in scan.stacks { print(stack.index, stack.seriesDescription ?? "", stack.size ?? []) }
+/// let volume = try scan.stacks[0].load()
+/// ```
+public struct DICOMScan: Sendable {
+    /// Stacks in a stable order: by series number, series UID, then size within a series.
+    public let stacks: [DICOMStack]
+    /// Files that were not DICOM images, with the reason.
+    public let skipped: [SkippedFile]
+    /// How many files were examined.
+    public let examinedFileCount: Int
+
+    /// Scans files, folders (recursively) and DICOMDIR files.
+    public init(paths: [String], control: WorkControl = .none) throws {
+        var candidates: [String] = []
+        var skipped: [SkippedFile] = []
+        for path in paths {
+            switch FileSystem.kind(of: path) {
+            case .missing:
+                throw MedVolError.notFound(path)
+            case .directory:
+                candidates += try FileSystem.regularFiles(under: path)
+            case .file:
+                if let referenced = try DICOMDirectory.referencedFilesIfDirectory(path) {
+                    candidates += referenced.files
+                    skipped += referenced.missing
+                } else {
+                    candidates.append(path)
+                }
+            case .other:
+                skipped.append(SkippedFile(path: path, reason: "not a regular file"))
+            }
+        }
+        // The same file named twice (a folder and a file inside it) is scanned once.
+        var seen = Set<String>()
+        candidates = candidates.filter { seen.insert($0).inserted }
+        try self.init(files: candidates, alreadySkipped: skipped, control: control)
+    }
+
+    private init(files: [String], alreadySkipped: [SkippedFile], control: WorkControl) throws {
+        let total = files.count
+        let progress = ProgressCounter(stage: "scanning", total: total, control: control)
+        let results: [ScanOutcome] = try Parallel.map(total) { index in
+            try control.checkCancellation()
+            defer { progress.advance() }
+            return Self.scanFile(files[index], fileIndex: index)
+        }
+        var headers: [DICOMFile?] = Array(repeating: nil, count: total)
+        var frames: [DICOMFrame] = []
+        var skipped = alreadySkipped
+        for (index, outcome) in results.enumerated() {
+            switch outcome {
+            case .image(let header, let fileFrames):
+                headers[index] = header
+                frames += fileFrames
+            case .skipped(let reason):
+                skipped.append(SkippedFile(path: files[index], reason: reason))
+            }
+        }
+        let table = FileTable(headers: headers)
+        self.stacks = StackFormation.stacks(from: frames, files: table)
+        self.skipped = skipped
+        self.examinedFileCount = total
+    }
+
+    private enum ScanOutcome: Sendable {
+        case image(DICOMFile, [DICOMFrame])
+        case skipped(String)
+    }
+
+    /// Reads one file's header and its frames; any failure becomes a reason to skip the file.
+    private static func scanFile(_ path: String, fileIndex: Int) -> ScanOutcome {
+        do {
+            let header = try DICOMFile.read(path: path, extent: .headerOnly).compacted()
+            if header.isDirectory { return .skipped("DICOMDIR (a file-set directory; give its path to read through it)") }
+            guard let pixelData = header.pixelDataElement else {
+                return .skipped("not an image: \(sopClassName(header.sopClassUID)) has no Pixel Data")
+            }
+            let frames = try FrameExtraction.frames(of: header, fileIndex: fileIndex)
+            try checkPixelDataLength(pixelData, header: header, frameCount: Set(frames.map(\.frameNumber)).count)
+            return .image(header, frames)
+        } catch let error as MedVolError {
+            return .skipped(error.reason)
+        } catch {
+            return .skipped("\(error)")
+        }
+    }
+
+    /// Native pixel data must hold every frame and lie inside the file.
+    private static func checkPixelDataLength(_ element: DICOMElement, header: DICOMFile, frameCount: Int) throws {
+        guard case .deferred(let offset, let length) = element.value else { return }
+        let format = try StoredPixelFormat(header.dataSet, path: header.path)
+        let expected = format.bitsAllocated == 1
+            ? (format.samplesPerFrame * frameCount + 7) / 8
+            : format.nativeBytesPerFrame * frameCount
+        let available = header.inflatedDataSet?.count ?? header.fileSize
+        if offset + length > available {
+            throw MedVolError.corrupt(header.path, "pixel data truncated: \(available - offset) of \(length) bytes present")
+        }
+        if length < expected {
+            throw MedVolError.corrupt(header.path, "pixel data hold \(length) bytes, \(expected) needed for \(frameCount) frame(s) of \(format.columns)×\(format.rows) \(format.summary)")
+        }
+    }
+
+    /// The stack chosen by `selector`: its index as listed (1-based), or a SeriesInstanceUID that names
+    /// exactly one stack. Throws, listing the stacks, when nothing or several match.
+    public func stack(matching selector: String) throws -> DICOMStack {
+        if let index = Int(selector) {
+            guard let stack = stacks.first(where: { $0.index == index }) else {
+                throw MedVolError(.invalidArgument, reason: "no stack \(index); stacks are numbered 1…\(stacks.count)")
+            }
+            return stack
+        }
+        let matches = stacks.filter { $0.seriesInstanceUID == selector }
+        if matches.count == 1 { return matches[0] }
+        if matches.isEmpty {
+            throw MedVolError(.invalidArgument, reason: "no stack has SeriesInstanceUID \(selector)")
+        }
+        throw MedVolError(.ambiguousInput, reason: "series \(selector) gives \(matches.count) stacks (\(matches.map { "#\($0.index)" }.joined(separator: ", "))); choose one by index")
+    }
+}
+
+/// The headers of the scanned files, shared by the stacks (index = the frames' `fileIndex`).
+final class FileTable: Sendable {
+    let headers: [DICOMFile?]
+    init(headers: [DICOMFile?]) { self.headers = headers }
+    subscript(index: Int) -> DICOMFile { headers[index]! }
+}
+
+/// Counts finished units of work and reports progress now and then.
+final class ProgressCounter: Sendable {
+    private let stage: String
+    private let total: Int
+    private let control: WorkControl
+    private let done = AtomicCounter()
+
+    init(stage: String, total: Int, control: WorkControl) {
+        self.stage = stage
+        self.total = total
+        self.control = control
+        control.report(stage, 0, of: total)
+    }
+
+    func advance() {
+        let completed = done.increment()
+        let step = max(1, total / 100)
+        if completed % step == 0 || completed == total { control.report(stage, completed, of: total) }
+    }
+}
+
+/// The name of a SOP class ("CT Image Storage"), or its UID when GDCM does not know it.
+func sopClassName(_ uid: String?) -> String {
+    guard let uid else { return "a file without SOP Class UID" }
+    return uidName(uid) ?? uid
+}
+
+/// GDCM's name for a UID.
+func uidName(_ uid: String) -> String? {
+    mv_uid_name(uid).map { String(cString: $0) }
+}

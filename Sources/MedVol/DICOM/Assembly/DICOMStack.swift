@@ -1,0 +1,138 @@
+/// Options for loading a stack's voxels.
+public struct DICOMLoadOptions: Sendable {
+    /// Keep stored values (no Rescale Slope/Intercept, no Modality LUT).
+    public var storedValues: Bool
+    /// Progress and cancellation.
+    public var control: WorkControl
+
+    public init(storedValues: Bool = false, control: WorkControl = .none) {
+        self.storedValues = storedValues
+        self.control = control
+    }
+}
+
+/// The images that make one volume: a series, or part of one (a localizer inside a series, the
+/// magnitude or phase images, …). Known from headers alone; ``load(options:)`` decodes the pixels.
+public struct DICOMStack: Sendable {
+    /// 1-based position in the scan's list (what `medvol series` shows and `--series` takes).
+    public let index: Int
+    public let seriesInstanceUID: String
+    public let seriesNumber: Int?
+    public let modality: String?
+    public let seriesDescription: String?
+    public let studyInstanceUID: String?
+    public let studyDate: String?
+    public let patientID: String?
+    /// Images (frames, mosaic tiles) in the stack.
+    public let imageCount: Int
+    /// Files the images come from.
+    public let fileCount: Int
+    /// How the stack was formed: the whole series, or the part split off and why.
+    public let formation: String
+    /// Irregularities found: missing slices, uneven spacing, tilt, duplicates, …
+    public private(set) var warnings: [String]
+    /// Why the stack cannot become a volume (nil when it can).
+    public let problem: String?
+    /// The volume's geometry (nil when `problem` is set).
+    public let geometry: ImageGeometry?
+
+    let frames: [DICOMFrame]
+    let files: FileTable
+    let slots: [Int]
+
+    init(index: Int, frames: [DICOMFrame], files: FileTable, formation: String) {
+        self.index = index
+        self.frames = frames
+        self.files = files
+        self.formation = formation
+        let header = files[frames[0].fileIndex].dataSet
+        seriesInstanceUID = frames[0].seriesInstanceUID
+        seriesNumber = frames[0].seriesNumber
+        modality = header.string(.modality)
+        seriesDescription = header.string(.seriesDescription)
+        studyInstanceUID = header.string(.studyInstanceUID)
+        studyDate = header.string(.studyDate)
+        patientID = header.string(.patientID)
+        imageCount = frames.count
+        fileCount = Set(frames.map(\.fileIndex)).count
+        do {
+            let layout = try StackLayout.make(frames, path: files[frames[0].fileIndex].path)
+            slots = layout.slots
+            geometry = layout.geometry
+            warnings = layout.warnings
+            problem = nil
+        } catch let error as MedVolError {
+            slots = []
+            geometry = nil
+            warnings = []
+            problem = error.reason
+        } catch {
+            slots = []
+            geometry = nil
+            warnings = []
+            problem = "\(error)"
+        }
+    }
+
+    mutating func addWarnings(_ more: [String]) { warnings += more }
+
+    /// `[nx, ny, nz]` or `[nx, ny, nz, nt]`, when the stack makes a volume.
+    public var size: [Int]? { geometry?.size }
+
+    /// "axial", "coronal", "sagittal", "oblique", or "unknown" (no orientation).
+    public var plane: String {
+        guard let normal = frames[0].normal else { return "unknown" }
+        return StackFormation.planeName(normal: normal)
+    }
+
+    /// How pixels are stored, e.g. "uint16 (12 bits stored) MONOCHROME2, RLE Lossless".
+    public var storedPixels: String {
+        let file = files[frames[0].fileIndex]
+        return "\(frames[0].format.summary), \(file.transferSyntax.name)"
+    }
+
+    /// Every file that contributes images, in volume order.
+    public var filePaths: [String] {
+        var seen = Set<Int>()
+        return (slots.isEmpty ? Array(frames.indices) : slots).compactMap { slot in
+            let index = frames[slot].fileIndex
+            return seen.insert(index).inserted ? files[index].path : nil
+        }
+    }
+
+    /// The header of the first image (in volume order).
+    public var firstHeader: DICOMDataSet { files[frames[slots.first ?? 0].fileIndex].dataSet }
+
+    /// Decodes every image into one volume.
+    public func load(options: DICOMLoadOptions = DICOMLoadOptions()) throws -> Volume {
+        guard let geometry, problem == nil else {
+            throw MedVolError(.inconsistentSeries, path: files[frames[0].fileIndex].path, reason: problem ?? "stack cannot be loaded")
+        }
+        return try StackLoader(stack: self, geometry: geometry, options: options).load()
+    }
+
+    /// Metadata for the volume: identification from the first image, the stack's warnings.
+    func metadata(valueTransform: String?, source: String?) -> VolumeMetadata {
+        let header = firstHeader
+        var metadata = VolumeMetadata()
+        metadata.source = source
+        metadata.modality = modality
+        metadata.patientID = patientID
+        metadata.studyInstanceUID = studyInstanceUID
+        metadata.studyDate = studyDate
+        metadata.seriesInstanceUID = seriesInstanceUID
+        metadata.seriesNumber = seriesNumber
+        metadata.seriesDescription = seriesDescription
+        metadata.photometricInterpretation = frames[0].format.photometric
+        let centers = header.doubles(.windowCenter), widths = header.doubles(.windowWidth)
+        let explanations = header.strings(.windowCenterWidthExplanation)
+        metadata.windows = zip(centers, widths).enumerated().map { index, pair in
+            DisplayWindow(center: pair.0, width: pair.1, explanation: index < explanations.count ? explanations[index] : nil)
+        }
+        metadata.pixelPaddingValue = header.double(.pixelPaddingValue)
+        metadata.valueTransform = valueTransform
+        metadata.warnings = warnings
+        metadata.dicomHeader = header
+        return metadata
+    }
+}

@@ -1,0 +1,80 @@
+/// The fragments of encapsulated pixel data (PS3.5 A.4) and which of them make up each frame.
+enum EncapsulatedPixelData {
+    /// Byte ranges (in the source) of the fragments of every frame, in frame order.
+    static func frameFragments(source: PixelByteSource, start: Int, frameCount: Int) throws -> [[Range<Int>]] {
+        let path = source.path
+        var items: [Range<Int>] = []
+        var offset = start
+        while true {
+            let header = try source.read(count: 8, at: offset)
+            let group = UInt16(header[0]) | UInt16(header[1]) << 8
+            let element = UInt16(header[2]) | UInt16(header[3]) << 8
+            let length = Int(UInt32(header[4]) | UInt32(header[5]) << 8 | UInt32(header[6]) << 16 | UInt32(header[7]) << 24)
+            let tag = DICOMTag(group, element)
+            if tag == .sequenceDelimitationItem { break }
+            guard tag == .item, offset + 8 <= source.size - length else {
+                throw MedVolError.corrupt(path, "encapsulated pixel data hold a damaged item at byte \(offset)")
+            }
+            items.append(offset + 8..<offset + 8 + length)
+            offset += 8 + length
+        }
+        guard let offsetTable = items.first else {
+            throw MedVolError.corrupt(path, "encapsulated pixel data have no basic offset table item")
+        }
+        let fragments = Array(items.dropFirst()).filter { !$0.isEmpty }
+        guard !fragments.isEmpty else { throw MedVolError.corrupt(path, "encapsulated pixel data hold no fragment") }
+
+        if frameCount == 1 { return [fragments] }
+        if fragments.count == frameCount { return fragments.map { [$0] } }
+
+        // The Basic Offset Table: byte offsets of each frame's first fragment item, counted from the
+        // first fragment item.
+        if offsetTable.count >= 4 * frameCount {
+            let table = try source.read(count: offsetTable.count, at: offsetTable.lowerBound)
+            let starts: [Int] = (0..<frameCount).map { index in
+                let at = index * 4
+                return Int(UInt32(table[at]) | UInt32(table[at + 1]) << 8 | UInt32(table[at + 2]) << 16 | UInt32(table[at + 3]) << 24)
+            }
+            let firstItem = fragments[0].lowerBound - 8
+            if starts == starts.sorted() {
+                return (0..<frameCount).map { index in
+                    let from = firstItem + starts[index]
+                    let to = index + 1 < frameCount ? firstItem + starts[index + 1] : Int.max
+                    return fragments.filter { $0.lowerBound - 8 >= from && $0.lowerBound - 8 < to }
+                }
+            }
+        }
+
+        // No usable offset table: a frame starts with each fragment that starts a codestream.
+        var frames: [[Range<Int>]] = []
+        for fragment in fragments {
+            let head = try source.read(count: min(12, fragment.count), at: fragment.lowerBound)
+            if startsCodestream(head) || frames.isEmpty {
+                frames.append([fragment])
+            } else {
+                frames[frames.count - 1].append(fragment)
+            }
+        }
+        guard frames.count == frameCount else {
+            throw MedVolError.corrupt(path, "encapsulated pixel data hold \(frames.count) frames, Number of Frames says \(frameCount)")
+        }
+        return frames
+    }
+
+    /// JPEG SOI, JPEG 2000 SOC+SIZ, or the JP2 signature box.
+    private static func startsCodestream(_ head: [UInt8]) -> Bool {
+        if head.count >= 2 && head[0] == 0xFF && head[1] == 0xD8 { return true }
+        if head.count >= 4 && head[0] == 0xFF && head[1] == 0x4F && head[2] == 0xFF && head[3] == 0x51 { return true }
+        if head.count >= 8 && head[4] == 0x6A && head[5] == 0x50 && head[6] == 0x20 && head[7] == 0x20 { return true }
+        return false
+    }
+
+    /// The bytes of one frame's fragments, concatenated.
+    static func frameBytes(source: PixelByteSource, fragments: [Range<Int>]) throws -> [UInt8] {
+        if fragments.count == 1 { return try source.read(count: fragments[0].count, at: fragments[0].lowerBound) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(fragments.reduce(0) { $0 + $1.count })
+        for fragment in fragments { bytes += try source.read(count: fragment.count, at: fragment.lowerBound) }
+        return bytes
+    }
+}

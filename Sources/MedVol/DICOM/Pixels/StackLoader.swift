@@ -1,0 +1,172 @@
+/// Decodes a stack's frames, in parallel, straight into the volume's buffer, and settles the voxel type
+/// by the SPEC's rule (``VoxelTypeRule``).
+struct StackLoader {
+    let stack: DICOMStack
+    let geometry: ImageGeometry
+    let options: DICOMLoadOptions
+
+    /// One decode: a frame of a file, and where its pixels go (several places for a mosaic).
+    private struct Job: Sendable {
+        var fileIndex: Int
+        var frameNumber: Int
+        /// (index into stack.frames, volume slot)
+        var targets: [(frame: Int, slot: Int)]
+    }
+
+    private struct JobOutcome: Sendable {
+        var range: ClosedRange<Double>?
+        var fits: Bool
+    }
+
+    func load() throws -> Volume {
+        let format = stack.frames[stack.slots[0]].format
+        let mappings = options.storedValues ? [ValueMapping.identity] : Array(Set(stack.frames.map(\.mapping)))
+        switch VoxelTypeRule.plan(format: format, mappings: mappings, storedValues: options.storedValues) {
+        case .fixed(let type):
+            return try decode(into: type).volume
+        case .measured(let provisional):
+            let (volume, range, allFit) = try decode(into: provisional)
+            guard let range else { return volume }
+            let final = VoxelTypeRule.finalType(stored: format.storedSampleType, range: range)
+            if !allFit { return try decode(into: final).volume }
+            if final == provisional { return volume }
+            if final.byteSize == provisional.byteSize {
+                var relabelled = volume
+                relabelled.relabel(as: final)
+                return relabelled
+            }
+            return VoxelMath.converted(volume, to: final)
+        }
+    }
+
+    private func decode(into output: PixelType) throws -> (volume: Volume, range: ClosedRange<Double>?, allFit: Bool) {
+        let format = stack.frames[stack.slots[0]].format
+        let components = format.producesColor ? 3 : 1
+        let files = stack.files
+        var volume = Volume(pixelType: output, components: components, geometry: geometry,
+                            metadata: stack.metadata(valueTransform: valueTransformSummary(), source: sourceDescription()))
+        let slotBytes = geometry.size[0] * geometry.size[1] * components * output.byteSize
+        let jobs = makeJobs()
+        let frames = stack.frames
+        let storedValues = options.storedValues
+        let control = options.control
+
+        // Fragment tables of multi-frame encapsulated files, read once per file rather than per frame.
+        let multiFrameFiles = Set(jobs.map(\.fileIndex)).filter { (files[$0].dataSet.int(.numberOfFrames) ?? 1) > 1 }.sorted()
+        let tables: [Int: [[Range<Int>]]] = try Dictionary(uniqueKeysWithValues: Parallel.map(multiFrameFiles.count) { index in
+            let file = files[multiFrameFiles[index]]
+            return (multiFrameFiles[index], try FrameDecoder.frameFragments(header: file, frameCount: file.dataSet.int(.numberOfFrames) ?? 1) ?? [])
+        }).filter { !$0.value.isEmpty }
+
+        let progress = ProgressCounter(stage: "decoding", total: jobs.count, control: control)
+        let outcomes: [JobOutcome] = try volume.withUnsafeMutableBytes { buffer in
+            let base = SendableRawPointer(buffer.baseAddress!)
+            return try Parallel.map(jobs.count) { index in
+                try control.checkCancellation()
+                defer { progress.advance() }
+                let job = jobs[index]
+                let header = files[job.fileIndex]
+                do {
+                    return try Self.run(job, header: header, frames: frames, fragments: tables[job.fileIndex],
+                                        output: output, storedValues: storedValues, base: base.base, slotBytes: slotBytes)
+                } catch let error as MedVolError {
+                    throw error.at(header.path)
+                }
+            }
+        }
+        let ranges = outcomes.compactMap(\.range)
+        let range = ranges.isEmpty ? nil : ranges.map(\.lowerBound).min()!...ranges.map(\.upperBound).max()!
+        return (volume, range, outcomes.allSatisfy(\.fits))
+    }
+
+    /// Groups the slots by source frame, in file order.
+    private func makeJobs() -> [Job] {
+        var byFrame: [Int: Int] = [:]   // (file, frame) key → job index
+        var jobs: [Job] = []
+        for (slot, frameIndex) in stack.slots.enumerated() {
+            let frame = stack.frames[frameIndex]
+            let key = frame.fileIndex << 20 | frame.frameNumber
+            if let existing = byFrame[key] {
+                jobs[existing].targets.append((frameIndex, slot))
+            } else {
+                byFrame[key] = jobs.count
+                jobs.append(Job(fileIndex: frame.fileIndex, frameNumber: frame.frameNumber, targets: [(frameIndex, slot)]))
+            }
+        }
+        return jobs.sorted { ($0.fileIndex, $0.frameNumber) < ($1.fileIndex, $1.frameNumber) }
+    }
+
+    /// Decodes one frame and converts it into every slot it feeds.
+    private static func run(_ job: Job, header: DICOMFile, frames: [DICOMFrame], fragments: [[Range<Int>]]?,
+                            output: PixelType, storedValues: Bool, base: UnsafeMutableRawPointer, slotBytes: Int) throws -> JobOutcome {
+        let first = frames[job.targets[0].frame]
+        var decoder = try FrameDecoder(header: header, format: first.format, palette: first.palette, fragments: fragments)
+        let decodedBytes = decoder.decodedBytesPerFrame
+
+        // Fast path: one monochrome target of the decoded size: decode in place, convert in place.
+        if job.targets.count == 1, first.tile == nil, !first.format.producesColor, decodedBytes == slotBytes {
+            let slot = UnsafeMutableRawBufferPointer(start: base + job.targets[0].slot * slotBytes, count: slotBytes)
+            try decoder.decode(frame: job.frameNumber, into: slot)
+            let converter = SampleConverter(format: first.format, mapping: storedValues ? .identity : first.mapping, output: output)
+            let outcome = converter.convert(source: slot.baseAddress!, destination: slot.baseAddress!,
+                                            count: first.format.pixelsPerFrame)
+            return JobOutcome(range: outcome.range, fits: outcome.fits)
+        }
+
+        let decoded = UnsafeMutableRawBufferPointer.allocate(byteCount: decodedBytes, alignment: 64)
+        defer { decoded.deallocate() }
+        try decoder.decode(frame: job.frameNumber, into: decoded)
+        var result = JobOutcome(range: nil, fits: true)
+        let sampleBytes = decoder.decodedSampleBytes
+        let components = decoder.decodedComponents
+        for target in job.targets {
+            let frame = frames[target.frame]
+            let destination = base + target.slot * slotBytes
+            // The samples of this target: the whole frame, or its mosaic tile.
+            var samples = decoded
+            var tileBuffer: UnsafeMutableRawBufferPointer?
+            if let tile = frame.tile {
+                let rowBytes = tile.columns * components * sampleBytes
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: tile.rows * rowBytes, alignment: 64)
+                for row in 0..<tile.rows {
+                    let from = ((tile.firstRow + row) * frame.format.columns + tile.firstColumn) * components * sampleBytes
+                    (buffer.baseAddress! + row * rowBytes).copyMemory(from: decoded.baseAddress! + from, byteCount: rowBytes)
+                }
+                tileBuffer = buffer
+                samples = buffer
+            }
+            defer { tileBuffer?.deallocate() }
+            if frame.format.producesColor {
+                destination.copyMemory(from: samples.baseAddress!, byteCount: slotBytes)
+                continue
+            }
+            let converter = SampleConverter(format: frame.format, mapping: storedValues ? .identity : frame.mapping, output: output)
+            let outcome = converter.convert(source: samples.baseAddress!, destination: destination,
+                                            count: frame.width * frame.height)
+            if let range = outcome.range {
+                result.range = result.range.map { min($0.lowerBound, range.lowerBound)...max($0.upperBound, range.upperBound) } ?? range
+            }
+            result.fits = result.fits && outcome.fits
+        }
+        return result
+    }
+
+    /// How stored values became voxel values, for the volume's metadata.
+    private func valueTransformSummary() -> String {
+        let format = stack.frames[0].format
+        if format.producesColor { return "colour \(format.photometric) as RGB" }
+        if options.storedValues { return "stored values (modality LUT not applied)" }
+        let mappings = Set(stack.frames.map(\.mapping))
+        if mappings.count == 1, let mapping = mappings.first {
+            return mapping.isIdentity ? "stored values (no rescale)" : mapping.summary
+        }
+        return "rescale applied per slice (\(mappings.count) different slope/intercept pairs)"
+    }
+
+    private func sourceDescription() -> String {
+        let paths = stack.filePaths
+        if paths.count == 1 { return paths[0] }
+        let folders = Set(paths.map { FileSystem.parentDirectory(of: $0) })
+        return folders.count == 1 ? folders.first! : FileSystem.parentDirectory(of: paths[0])
+    }
+}

@@ -1,0 +1,385 @@
+import Testing
+@testable import MedVol
+
+/// One synthetic slice file: every attribute assembly looks at can be set.
+struct SliceSpec {
+    var position: [Double] = [0, 0, 0]
+    var orientation: [Double] = [1, 0, 0, 0, 1, 0]
+    var instance = 1
+    var series = "1.2.826.0.1.1"
+    var seriesNumber = 1
+    var sop = "1.2.826.0.1.1.1"
+    var imageType = "ORIGINAL\\PRIMARY\\AXIAL"
+    var rows: UInt16 = 2
+    var columns: UInt16 = 3
+    var bitsAllocated: UInt16 = 16
+    var bitsStored: UInt16 = 16
+    var signed = true
+    var slope: String?
+    var intercept: String?
+    var acquisition: Int?
+    var positionsAbsent = false
+    /// Stored values, row by row.
+    var values: [Int] = [0, 1, 2, 3, 4, 5]
+
+    func bytes() -> [UInt8] {
+        DICOMBytes.part10(transferSyntax: "1.2.840.10008.1.2.1") { data in
+            data.text(0x0008, 0x0008, "CS", imageType)
+            data.text(0x0008, 0x0018, "UI", sop, pad: 0)
+            data.text(0x0008, 0x0060, "CS", "CT")
+            data.text(0x0020, 0x000E, "UI", series, pad: 0)
+            data.text(0x0020, 0x0011, "IS", String(seriesNumber))
+            if let acquisition { data.text(0x0020, 0x0012, "IS", String(acquisition)) }
+            data.text(0x0020, 0x0013, "IS", String(instance))
+            if !positionsAbsent {
+                data.text(0x0020, 0x0032, "DS", position.map { formatNumber($0) }.joined(separator: "\\"))
+                data.text(0x0020, 0x0037, "DS", orientation.map { formatNumber($0) }.joined(separator: "\\"))
+            }
+            data.us(0x0028, 0x0002, 1)
+            data.text(0x0028, 0x0004, "CS", "MONOCHROME2")
+            data.us(0x0028, 0x0010, rows)
+            data.us(0x0028, 0x0011, columns)
+            data.text(0x0028, 0x0030, "DS", "0.5\\0.25")
+            data.us(0x0028, 0x0100, bitsAllocated)
+            data.us(0x0028, 0x0101, bitsStored)
+            data.us(0x0028, 0x0102, bitsStored - 1)
+            data.us(0x0028, 0x0103, signed ? 1 : 0)
+            if let intercept { data.text(0x0028, 0x1052, "DS", intercept) }
+            if let slope { data.text(0x0028, 0x1053, "DS", slope) }
+            var pixels: [UInt8] = []
+            for value in values {
+                let raw = UInt32(bitPattern: Int32(value))
+                pixels += bitsAllocated == 8 ? [UInt8(raw & 0xFF)] : [UInt8(raw & 0xFF), UInt8(raw >> 8 & 0xFF)]
+            }
+            if pixels.count % 2 == 1 { pixels.append(0) }
+            data.element(0x7FE0, 0x0010, bitsAllocated == 8 ? "OB" : "OW", pixels)
+        }
+    }
+}
+
+/// Writes slices into a temporary folder, scans it, and runs `body` while the files exist.
+func withScan<R>(_ slices: [SliceSpec], names: [String]? = nil, _ body: (DICOMScan) throws -> R) throws -> R {
+    let folder = TemporaryFolder()
+    for (index, slice) in slices.enumerated() {
+        _ = try folder.write(names?[index] ?? "slice\(index).dcm", slice.bytes())
+    }
+    return try withExtendedLifetime(folder) { try body(DICOMScan(paths: [folder.path])) }
+}
+
+/// `count` axial slices 2 mm apart, slice k holding values 10·k + pixel.
+func axialSeries(_ count: Int, spacing: Double = 2, configure: (Int, inout SliceSpec) -> Void = { _, _ in }) -> [SliceSpec] {
+    (0..<count).map { k in
+        var slice = SliceSpec()
+        slice.position = [-10, -20, 5 + Double(k) * spacing]
+        slice.instance = k + 1
+        slice.sop = "1.2.826.0.1.1.\(k + 1)"
+        slice.values = (0..<6).map { 10 * k + $0 }
+        configure(k, &slice)
+        return slice
+    }
+}
+
+@Suite("DICOM assembly")
+struct DICOMAssemblyTests {
+    @Test("slices are ordered by position, not by file name or instance number")
+    func orderByPosition() throws {
+        // Instance numbers run against position; file names are shuffled.
+        let slices = axialSeries(5) { k, slice in slice.instance = 5 - k }
+        try withScan(slices, names: ["e.dcm", "b.dcm", "d.dcm", "a.dcm", "c.dcm"]) { scan in
+            let stack = try #require(scan.stacks.first)
+            #expect(scan.stacks.count == 1)
+            let volume = try stack.load()
+            #expect(volume.size == [3, 2, 5])
+            #expect(volume.pixelType == .int16)
+            for k in 0..<5 { #expect(volume.value(0, 0, k) == Double(10 * k)) }
+            #expect(volume.value(2, 1, 4) == 45)
+            #expect(volume.origin == SIMD3(-10, -20, 5))
+            #expect(abs(volume.spacing.z - 2) < 1e-9)
+            #expect(volume.spacing.x == 0.25 && volume.spacing.y == 0.5)   // PixelSpacing is row\column
+            #expect(volume.direction == .identity)
+        }
+    }
+
+    @Test("several images per position make a 4D volume ordered by acquisition")
+    func fourD() throws {
+        var slices: [SliceSpec] = []
+        for t in 0..<3 {
+            slices += axialSeries(4) { k, slice in
+                slice.acquisition = 3 - t          // later volumes have smaller acquisition numbers
+                slice.sop = "1.2.826.0.1.1.\(t).\(k)"
+                slice.values = (0..<6).map { 100 * (3 - t) + 10 * k + $0 }
+            }
+        }
+        try withScan(slices) { scan in
+            let volume = try #require(scan.stacks.first).load()
+            #expect(volume.size == [3, 2, 4, 3])
+            #expect(volume.timeSpacing == 1)
+            for t in 0..<3 { for k in 0..<4 { #expect(volume.value(0, 0, k, t) == Double(100 * (t + 1) + 10 * k)) } }
+        }
+    }
+
+    @Test("a 4D series with one image missing is a clear error naming positions and counts")
+    func unequalCounts() throws {
+        var slices: [SliceSpec] = []
+        for t in 0..<2 {
+            slices += axialSeries(4) { k, slice in
+                slice.acquisition = t + 1
+                slice.sop = "1.2.826.0.1.1.\(t).\(k)"
+            }
+        }
+        slices.removeLast()
+        try withScan(slices) { scan in
+            let stack = try #require(scan.stacks.first)
+            let problem = try #require(stack.problem)
+            #expect(problem.contains("3 positions hold 2"))
+            #expect(problem.contains("1 position hold 1 (at 11 mm"))
+            #expect(throws: MedVolError.self) { _ = try stack.load() }
+        }
+    }
+
+    @Test("missing slices and uneven spacing are reported with positions")
+    func spacingReports() throws {
+        var slices = axialSeries(6)
+        slices.remove(at: 3)   // a gap of 4 mm between 4 and 8 (relative)
+        try withScan(slices) { scan in
+            let warnings = try #require(scan.stacks.first).warnings
+            #expect(warnings.contains { $0.contains("missing slice: 1 slice missing between slices 2 and 3 (at 9 and 13 mm") })
+        }
+        let uneven = axialSeries(5) { k, slice in if k == 4 { slice.position[2] += 0.5 } }
+        try withScan(uneven) { scan2 in
+            let unevenWarnings = try #require(scan2.stacks.first).warnings
+            #expect(unevenWarnings.contains { $0.hasPrefix("uneven slice spacing: typical gap 2 mm, but 2.5 mm between slices 3 and 4") })
+        }
+    }
+
+    @Test("gantry tilt is detected from positions that shift in-plane")
+    func tilt() throws {
+        let slices = axialSeries(5) { k, slice in slice.position[1] += Double(k) * 2 * 0.2679 }   // 15° tilt
+        try withScan(slices) { scan in
+            let warnings = try #require(scan.stacks.first).warnings
+            #expect(warnings.contains { $0.hasPrefix("gantry tilt:") && $0.contains("(15°") })
+        }
+    }
+
+    @Test("a localizer inside a series becomes its own stack")
+    func localizer() throws {
+        var slices = axialSeries(4)
+        var scout = SliceSpec()
+        scout.orientation = [1, 0, 0, 0, 0, -1]
+        scout.imageType = "ORIGINAL\\PRIMARY\\LOCALIZER"
+        scout.sop = "1.2.826.0.1.1.99"
+        slices.append(scout)
+        try withScan(slices) { scan in
+            #expect(scan.stacks.count == 2)
+            #expect(scan.stacks[0].imageCount == 4)
+            #expect(scan.stacks[1].imageCount == 1)
+            #expect(scan.stacks[1].formation.contains("split by orientation, image type"))
+            #expect(scan.stacks[1].formation.contains("coronal orientation"))
+            #expect(scan.stacks[1].plane == "coronal")
+        }
+    }
+
+    @Test("the same SOP instance twice is read once, with a warning")
+    func duplicates() throws {
+        var slices = axialSeries(3)
+        slices.append(slices[1])
+        try withScan(slices) { scan in
+            let stack = try #require(scan.stacks.first)
+            #expect(stack.imageCount == 3)
+            #expect(stack.warnings.contains { $0.contains("duplicate SOP Instance 1.2.826.0.1.1.2") })
+        }
+    }
+
+    @Test("two series in one folder give two stacks, chosen by index or UID")
+    func twoSeries() throws {
+        let first = axialSeries(3)
+        let second = axialSeries(2) { k, slice in
+            slice.series = "1.2.826.0.1.2"
+            slice.seriesNumber = 2
+            slice.sop = "1.2.826.0.1.2.\(k)"
+        }
+        try withScan(first + second) { scan in
+            #expect(scan.stacks.map(\.imageCount) == [3, 2])
+            let second = try scan.stack(matching: "2")
+            let first = try scan.stack(matching: "1.2.826.0.1.1")
+            #expect(second.seriesInstanceUID == "1.2.826.0.1.2")
+            #expect(first.index == 1)
+            #expect(throws: MedVolError.self) { _ = try scan.stack(matching: "3") }
+        }
+    }
+
+    @Test("files that are not DICOM images are skipped with a reason")
+    func skipped() throws {
+        let folder = TemporaryFolder()
+        _ = try folder.write("notes.txt", Array("hello".utf8))
+        _ = try folder.write("slice.dcm", axialSeries(1)[0].bytes())
+        let report = DICOMBytes.part10(transferSyntax: "1.2.840.10008.1.2.1") { data in
+            data.text(0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.88.11", pad: 0)
+        }
+        _ = try folder.write("report.dcm", report)
+        let scan = try DICOMScan(paths: [folder.path])
+        #expect(scan.stacks.count == 1)
+        #expect(scan.skipped.count == 2)
+        #expect(scan.skipped.contains { $0.path.hasSuffix("notes.txt") && $0.reason.hasPrefix("not a DICOM file") })
+        #expect(scan.skipped.contains { $0.path.hasSuffix("report.dcm") && $0.reason == "not an image: Basic Text SR Storage has no Pixel Data" })
+    }
+
+    @Test("truncated pixel data: the file is skipped and the reason given")
+    func truncatedPixelData() throws {
+        let folder = TemporaryFolder()
+        let bytes = axialSeries(1)[0].bytes()
+        _ = try folder.write("cut.dcm", Array(bytes.dropLast(4)))
+        let scan = try DICOMScan(paths: [folder.path])
+        #expect(scan.stacks.isEmpty)
+        #expect(scan.skipped.first?.reason.contains("pixel data") == true)
+    }
+
+    @Test("images without position or orientation: origin 0, identity, by instance number")
+    func noGeometry() throws {
+        let slices = axialSeries(3) { k, slice in
+            slice.positionsAbsent = true
+            slice.instance = 3 - k
+        }
+        try withScan(slices) { scan in
+            let stack = try #require(scan.stacks.first)
+            let volume = try stack.load()
+            #expect(volume.origin == .zero)
+            #expect(volume.direction == .identity)
+            #expect(volume.value(0, 0, 0) == 20)   // instance 1 is the last slice written
+            #expect(stack.warnings.contains { $0.contains("no position or orientation") })
+        }
+    }
+
+    @Test("oblique orientation: direction columns are row, column and their cross product")
+    func oblique() throws {
+        let row = [0.8660254, 0.5, 0.0], column = [-0.3535534, 0.6123724, 0.7071068]
+        let normal = SIMD3(row[1] * column[2] - row[2] * column[1], row[2] * column[0] - row[0] * column[2], row[0] * column[1] - row[1] * column[0])
+        let slices = (0..<3).map { k -> SliceSpec in
+            var slice = SliceSpec()
+            slice.orientation = row + column
+            let p = SIMD3(3.0, -4.0, 7.5) + normal * (1.5 * Double(2 - k))   // written in reverse
+            slice.position = [p.x, p.y, p.z]
+            slice.sop = "1.2.826.0.1.1.\(k)"
+            slice.values = (0..<6).map { 10 * k + $0 }
+            return slice
+        }
+        try withScan(slices) { scan in
+            let volume = try #require(scan.stacks.first).load()
+            #expect(abs(volume.spacing.z - 1.5) < 1e-6)
+            #expect(volume.value(0, 0, 0) == 20)     // the slice at the lowest position along the normal
+            let expectedOrigin = SIMD3(3.0, -4.0, 7.5)
+            #expect(abs(volume.origin.x - expectedOrigin.x) < 1e-6 && abs(volume.origin.z - expectedOrigin.z) < 1e-6)
+            #expect(abs(volume.direction[0, 0] - 0.8660254) < 1e-6)
+            #expect(abs(volume.direction[2, 1] - 0.7071068) < 1e-6)
+            #expect(abs(volume.direction.determinant - 1) < 1e-6)
+        }
+    }
+}
+
+@Suite("Voxel values")
+struct VoxelValueTests {
+    @Test("CT stored unsigned with intercept −1024 becomes int16")
+    func unsignedCT() throws {
+        let slices = axialSeries(2) { k, slice in
+            slice.signed = false
+            slice.bitsStored = 12
+            slice.intercept = "-1024"
+            slice.slope = "1"
+            slice.values = [0, 1024, 4095, 24, 2000, 1000 + k]
+        }
+        try withScan(slices) { scan in
+            let volume = try #require(scan.stacks.first).load()
+            #expect(volume.pixelType == .int16)
+            #expect(Array(try volume.voxels(as: Int16.self).prefix(6)) == [-1024, 0, 3071, -1000, 976, -24])
+            #expect(volume.metadata.valueTransform == "value = stored × 1 + -1024")
+        }
+    }
+
+    @Test("values that do not fit the provisional type widen to int32")
+    func widening() throws {
+        let slices = axialSeries(2) { _, slice in
+            slice.signed = false
+            slice.intercept = "-1024"
+            slice.values = [0, 65535, 1, 2, 3, 4]
+        }
+        try withScan(slices) { scan in
+            let volume = try #require(scan.stacks.first).load()
+            #expect(volume.pixelType == .int32)
+            #expect(volume.value(1, 0, 0) == 64511)
+            #expect(volume.value(0, 0, 0) == -1024)
+        }
+    }
+
+    @Test("small rescaled ranges take the smallest type that holds them")
+    func narrowing() throws {
+        let slices = axialSeries(2) { _, slice in
+            slice.signed = false
+            slice.intercept = "-100"
+            slice.values = [0, 50, 100, 150, 200, 227]
+        }
+        try withScan(slices) { scan in
+            let volume = try #require(scan.stacks.first).load()
+            #expect(volume.pixelType == .int8)
+            #expect(Array(try volume.voxels(as: Int8.self).prefix(6)) == [-100, -50, 0, 50, 100, 127])
+        }
+    }
+
+    @Test("non-integer slope gives float32; --stored-values keeps the stored type")
+    func floatAndStored() throws {
+        let slices = axialSeries(2) { _, slice in
+            slice.slope = "0.5"
+            slice.intercept = "1"
+            slice.values = [0, 1, 2, 3, -4, 5]
+        }
+        try withScan(slices) { scan in
+            let stack = try #require(scan.stacks.first)
+            let volume = try stack.load()
+            #expect(volume.pixelType == .float32)
+            #expect(Array(try volume.voxels(as: Float.self).prefix(6)) == [1, 1.5, 2, 2.5, -1, 3.5])
+            let stored = try stack.load(options: DICOMLoadOptions(storedValues: true))
+            #expect(stored.pixelType == .int16)
+            #expect(Array(try stored.voxels(as: Int16.self).prefix(6)) == [0, 1, 2, 3, -4, 5])
+        }
+    }
+
+    @Test("slopes that differ between slices are applied per slice")
+    func perSliceRescale() throws {
+        let slices = axialSeries(2) { k, slice in
+            slice.slope = k == 0 ? "1" : "2"
+            slice.values = [1, 2, 3, 4, 5, 6]
+        }
+        try withScan(slices) { scan in
+            let volume = try #require(scan.stacks.first).load()
+            #expect(volume.pixelType == .int16)
+            #expect(volume.value(0, 0, 0) == 1 && volume.value(0, 0, 1) == 2)
+            #expect(volume.value(2, 1, 1) == 12)
+        }
+    }
+
+    @Test("12 bits stored: bits above are cleared, signed values sign-extended")
+    func twelveBit() throws {
+        let slices = axialSeries(2) { _, slice in
+            slice.bitsStored = 12
+            slice.signed = true
+            // 0xF800 has garbage above bit 11 (0xF000) and bit 11 set: −2048; 0x17FF → 2047.
+            slice.values = [Int(Int16(bitPattern: 0xF800)), 0x17FF, 0x0001, Int(Int16(bitPattern: 0xFFFF)), 0, 5]
+        }
+        try withScan(slices) { scan in
+            let volume = try #require(scan.stacks.first).load()
+            #expect(Array(try volume.voxels(as: Int16.self).prefix(6)) == [-2048, 2047, 1, -1, 0, 5])
+        }
+    }
+
+    @Test("plan: the stored type when it holds every possible value")
+    func plan() {
+        let format = StoredPixelFormat(rows: 1, columns: 1, samplesPerPixel: 1, bitsAllocated: 16, bitsStored: 12, isSigned: false, photometric: "MONOCHROME2")
+        #expect(VoxelTypeRule.plan(format: format, mappings: [.identity], storedValues: false) == .fixed(.uint16))
+        #expect(VoxelTypeRule.plan(format: format, mappings: [.linear(slope: 1, intercept: -1024)], storedValues: false) == .measured(provisional: .int16))
+        #expect(VoxelTypeRule.plan(format: format, mappings: [.linear(slope: 2.5, intercept: 0)], storedValues: false) == .fixed(.float32))
+        let full = StoredPixelFormat(rows: 1, columns: 1, samplesPerPixel: 1, bitsAllocated: 16, bitsStored: 16, isSigned: false, photometric: "MONOCHROME2")
+        #expect(VoxelTypeRule.plan(format: full, mappings: [.linear(slope: 1, intercept: -1024)], storedValues: false) == .measured(provisional: .int16))
+        #expect(VoxelTypeRule.finalType(stored: .uint16, range: 0...200) == .uint16)
+        #expect(VoxelTypeRule.finalType(stored: .uint16, range: -1024...3071) == .int16)
+        #expect(VoxelTypeRule.finalType(stored: .uint16, range: -1024...40000) == .int32)
+    }
+}
