@@ -7,6 +7,7 @@
 #include "bridge_gdcm.h"
 
 #include <memory>
+#include <sstream>
 #include <mutex>
 
 using medvol_bridge::failure;
@@ -94,6 +95,16 @@ extern "C" mv_status mv_codec_decode_frame(const char *transfer_syntax_uid, cons
         codec->SetPlanarConfiguration(frame->planar_configuration);
         codec->SetPhotometricInterpretation(gdcm::PhotometricInterpretation::GetPIType(frame->photometric));
         codec->SetNeedByteSwap(false);
+
+        // JPEGCodec chooses its 8/12/16-bit decoder from Bits Allocated; a stream of another precision
+        // (12-bit samples in 16-bit storage, as Siemens writes them) needs the stream's own. GDCM's
+        // reader does this by reading the stream header first; so do we.
+        if (auto *jpeg = dynamic_cast<gdcm::JPEGCodec *>(codec.get())) {
+            std::stringstream header;
+            header.write(static_cast<const char *>(encoded), static_cast<std::streamsize>(encoded_length));
+            gdcm::TransferSyntax stream_syntax;
+            jpeg->GetHeaderInfo(header, stream_syntax);
+        }
 
         gdcm::DataElement output;
         if (!codec->Decode(input, output)) return failure("the compressed stream could not be decoded");
