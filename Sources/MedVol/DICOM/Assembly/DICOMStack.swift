@@ -111,11 +111,29 @@ public struct DICOMStack: Sendable {
         return try StackLoader(stack: self, geometry: geometry, options: options).load()
     }
 
-    /// Metadata for the volume: identification from the first image, the stack's warnings.
-    func metadata(valueTransform: String?, source: String?) -> VolumeMetadata {
+    /// The volume this stack makes, described from headers: geometry, voxel type and metadata. The
+    /// pixels are read only when the voxel type depends on the values present (see ``VoxelTypeRule``).
+    public func volumeInfo(options: DICOMLoadOptions = DICOMLoadOptions()) throws -> VolumeInfo {
+        guard let geometry, problem == nil else {
+            throw MedVolError(.inconsistentSeries, path: files[frames[0].fileIndex].path, reason: problem ?? "stack cannot be loaded")
+        }
+        let format = frames[slots[0]].format
+        let mappings = options.storedValues ? [ValueMapping.identity] : Array(Set(frames.map(\.mapping)))
+        switch VoxelTypeRule.plan(format: format, mappings: mappings, storedValues: options.storedValues) {
+        case .fixed(let type):
+            return VolumeInfo(geometry: geometry, pixelType: type, components: format.producesColor ? 3 : 1,
+                              metadata: metadata(storedValues: options.storedValues))
+        case .measured:
+            return VolumeInfo(try load(options: options))
+        }
+    }
+
+    /// Metadata for the volume: identification from the first image, how values were made, the
+    /// stack's warnings.
+    func metadata(storedValues: Bool) -> VolumeMetadata {
         let header = firstHeader
         var metadata = VolumeMetadata()
-        metadata.source = source
+        metadata.source = sourceDescription
         metadata.modality = modality
         metadata.patientID = patientID
         metadata.studyInstanceUID = studyInstanceUID
@@ -130,9 +148,29 @@ public struct DICOMStack: Sendable {
             DisplayWindow(center: pair.0, width: pair.1, explanation: index < explanations.count ? explanations[index] : nil)
         }
         metadata.pixelPaddingValue = header.double(.pixelPaddingValue)
-        metadata.valueTransform = valueTransform
+        metadata.valueTransform = valueTransformSummary(storedValues: storedValues)
         metadata.warnings = warnings
         metadata.dicomHeader = header
         return metadata
+    }
+
+    /// How stored values become voxel values.
+    private func valueTransformSummary(storedValues: Bool) -> String {
+        let format = frames[0].format
+        if format.producesColor { return "colour \(format.photometric) as RGB" }
+        if storedValues { return "stored values (modality LUT not applied)" }
+        let mappings = Set(frames.map(\.mapping))
+        if mappings.count == 1, let mapping = mappings.first {
+            return mapping.isIdentity ? "stored values (no rescale)" : mapping.summary
+        }
+        return "rescale applied per slice (\(mappings.count) different slope/intercept pairs)"
+    }
+
+    /// The file, or the folder holding the files.
+    private var sourceDescription: String {
+        let paths = filePaths
+        if paths.count == 1 { return paths[0] }
+        let folders = Set(paths.map { FileSystem.parentDirectory(of: $0) })
+        return folders.count == 1 ? folders.first! : FileSystem.parentDirectory(of: paths[0])
     }
 }

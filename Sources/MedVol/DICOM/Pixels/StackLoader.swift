@@ -44,7 +44,7 @@ struct StackLoader {
         let components = format.producesColor ? 3 : 1
         let files = stack.files
         var volume = Volume(pixelType: output, components: components, geometry: geometry,
-                            metadata: stack.metadata(valueTransform: valueTransformSummary(), source: sourceDescription()))
+                            metadata: stack.metadata(storedValues: options.storedValues))
         let slotBytes = geometry.size[0] * geometry.size[1] * components * output.byteSize
         let jobs = makeJobs()
         let frames = stack.frames
@@ -149,24 +149,5 @@ struct StackLoader {
             result.fits = result.fits && outcome.fits
         }
         return result
-    }
-
-    /// How stored values became voxel values, for the volume's metadata.
-    private func valueTransformSummary() -> String {
-        let format = stack.frames[0].format
-        if format.producesColor { return "colour \(format.photometric) as RGB" }
-        if options.storedValues { return "stored values (modality LUT not applied)" }
-        let mappings = Set(stack.frames.map(\.mapping))
-        if mappings.count == 1, let mapping = mappings.first {
-            return mapping.isIdentity ? "stored values (no rescale)" : mapping.summary
-        }
-        return "rescale applied per slice (\(mappings.count) different slope/intercept pairs)"
-    }
-
-    private func sourceDescription() -> String {
-        let paths = stack.filePaths
-        if paths.count == 1 { return paths[0] }
-        let folders = Set(paths.map { FileSystem.parentDirectory(of: $0) })
-        return folders.count == 1 ? folders.first! : FileSystem.parentDirectory(of: paths[0])
     }
 }

@@ -1,0 +1,54 @@
+"""Independent readers: what SimpleITK, nibabel and NumPy say a file holds, for comparison with medvol."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+COORDINATE_TOLERANCE = 1e-4   # mm
+DIRECTION_TOLERANCE = 1e-6
+
+
+def sitk_series(files) -> sitk.Image:
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames([str(f) for f in files])
+    return reader.Execute()
+
+
+def sitk_series_in_folder(folder, series_uid: str | None = None) -> sitk.Image:
+    reader = sitk.ImageSeriesReader()
+    files = reader.GetGDCMSeriesFileNames(str(folder), series_uid) if series_uid else reader.GetGDCMSeriesFileNames(str(folder))
+    return sitk_series(files)
+
+
+def geometry_of(image: sitk.Image) -> dict:
+    return {
+        "size": list(image.GetSize()),
+        "spacing": list(image.GetSpacing()),
+        "origin": list(image.GetOrigin()),
+        "direction": list(image.GetDirection()),
+    }
+
+
+def assert_same_geometry(actual: dict, expected: dict, what: str = ""):
+    """Size equal; spacing and origin within 1e-4 mm; direction within 1e-6 (SPEC tolerances)."""
+    assert list(actual["size"])[:3] == list(expected["size"])[:3], f"{what} size {actual['size']} != {expected['size']}"
+    for key, tolerance in (("spacing", COORDINATE_TOLERANCE), ("origin", COORDINATE_TOLERANCE), ("direction", DIRECTION_TOLERANCE)):
+        a = np.asarray(actual[key], dtype=float)[: len(expected[key])]
+        e = np.asarray(expected[key], dtype=float)
+        assert np.abs(a - e).max() <= tolerance, f"{what} {key}: {a.tolist()} != {e.tolist()}"
+
+
+def assert_same_image(actual: sitk.Image, expected: sitk.Image, what: str = ""):
+    assert_same_geometry(geometry_of(actual), geometry_of(expected), what)
+    a, e = sitk.GetArrayFromImage(actual), sitk.GetArrayFromImage(expected)
+    assert a.shape == e.shape, f"{what} shape {a.shape} != {e.shape}"
+    assert np.array_equal(a, e), f"{what} voxels differ (max |diff| {np.abs(a.astype(float) - e.astype(float)).max()})"
+
+
+def load_npy_with_sidecar(path: Path):
+    array = np.load(path)
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    return array, sidecar
