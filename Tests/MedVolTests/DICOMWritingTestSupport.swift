@@ -63,13 +63,16 @@ func pixelBytes(_ file: DICOMFile) throws -> [UInt8] {
     return [UInt8](try handle.read(upToCount: length) ?? Data())
 }
 
-/// The Python the independent-reader tests run: `$MEDVOL_PYTHON`, else the main checkout's venv.
+/// The Python the independent-reader tests run: `$MEDVOL_PYTHON`, else the checkout's `.venv` (made by
+/// `make venv`), else the main checkout's on a developer machine.
 func oraclePython() -> String? {
     if let configured = ProcessInfo.processInfo.environment["MEDVOL_PYTHON"], !configured.isEmpty {
         return FileManager.default.isExecutableFile(atPath: configured) ? configured : nil
     }
-    let fallback = "/work/main/.venv/bin/python"
-    return FileManager.default.isExecutableFile(atPath: fallback) ? fallback : nil
+    let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+    return ["\(packageRoot)/.venv/bin/python", "/work/main/.venv/bin/python"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
 }
 
 /// Runs a program and returns its exit status, standard output and standard error.
