@@ -196,6 +196,44 @@ struct DICOMWritingFileTests {
         #expect(stored == words)
     }
 
+    @Test("encapsulated (RLE) pixel data are copied unchanged in their own transfer syntax", .enabled(if: which("gdcmconv") != nil))
+    func encapsulatedCopy() throws {
+        let folder = TemporaryFolder()
+        let volume = Phantom.ct(size: [32, 24, 1])
+        let report = try DICOMSeriesWriter.write(volume, toDirectory: folder.file("series"))
+        let rlePath = folder.file("rle.dcm")
+        let converted = try run(which("gdcmconv")!, ["--rle", report.paths[0], rlePath])
+        #expect(converted.status == 0, "\(converted.error)")
+
+        let rle = try DICOMFile.read(path: rlePath)
+        #expect(rle.transferSyntax == .rleLossless)
+        guard case .encapsulatedPixelData? = rle.pixelDataElement?.value else {
+            Issue.record("gdcmconv should have written encapsulated pixel data")
+            return
+        }
+        var dataSet = rle.dataSet
+        dataSet.set(.text(.patientName, .PN, "Copied^Pixels"))
+        let copyPath = folder.file("copy.dcm")
+        try DICOMFileWriter.write(meta: rle.fileMetaInformation, dataSet: dataSet, transferSyntax: rle.transferSyntax,
+                                  source: rle, to: copyPath)
+        // Everything from the pixel data element on is the same bytes.
+        let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: rlePath)))
+        let copy = [UInt8](try Data(contentsOf: URL(fileURLWithPath: copyPath)))
+        let marker: [UInt8] = [0xE0, 0x7F, 0x10, 0x00, 0x4F, 0x42, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]
+        let a = try #require(Self.find(marker, in: original)), b = try #require(Self.find(marker, in: copy))
+        #expect(Array(original[a...]) == Array(copy[b...]))
+        let reread = try DICOMFile.read(path: copyPath)
+        #expect(reread.transferSyntax == .rleLossless)
+        #expect(reread.dataSet.string(.patientName) == "Copied^Pixels")
+        // And it still decodes to the phantom's voxels.
+        let raw = folder.file("raw.dcm")
+        #expect(try run(which("gdcmconv")!, ["--raw", copyPath, raw]).status == 0)
+        let decoded = try pixelBytes(try DICOMFile.read(path: raw))
+        #expect(decoded == volume.withUnsafeBytes { Array($0) })
+        // A native syntax cannot take encapsulated pixel data.
+        #expect(throws: MedVolError.self) { try DICOMFileWriter.data(dataSet: dataSet, source: rle) }
+    }
+
     @Test("writing a file refuses an existing one unless overwrite is set")
     func overwrite() throws {
         let folder = TemporaryFolder()
