@@ -7,7 +7,8 @@ import Testing
 @Suite("DICOM series read by SimpleITK, pydicom and dcmdump")
 struct DICOMWritingOracleTests {
     enum Case: String, CaseIterable, Sendable, CustomTestStringConvertible {
-        case int16CT, unsignedIntercept, uint8, float32Exact, float32Lossy, rgb, fourD, leftHanded, implicitVR
+        case int16CT, unsignedIntercept, uint8, float32Exact, float32Lossy, float32ZeroFirstSlice, float32LossyZeroFirstSlice,
+             rgb, fourD, leftHanded, implicitVR
 
         var testDescription: String { rawValue }
 
@@ -30,6 +31,15 @@ struct DICOMWritingOracleTests {
                 let values: [Float] = (0..<1152).map { (index: Int) -> Float in Float(sin(Double(index) * 0.37) * 100) }
                 return (makeVolume(values, size: [16, 12, 6], spacing: [1, 1, 1.5], origin: [1, 2, 3],
                                    direction: rotation(axis: [1, 0, 0], angle: 0.5), modality: "MR"), .init())
+            case .float32ZeroFirstSlice, .float32LossyZeroFirstSlice:
+                // A first slice of integers must not make readers that take the pixel type from the first
+                // file (ITK) choose an integer type for the whole series.
+                let lossy = self == .float32LossyZeroFirstSlice
+                let values: [Float] = (0..<(8 * 8 * 4)).map { (index: Int) -> Float in
+                    guard index >= 64 else { return 0 }
+                    return lossy ? Float(sin(Double(index) * 0.37) * 100) : Float(index % 37) * 0.5 - 3
+                }
+                return (makeVolume(values, size: [8, 8, 4], spacing: [1, 1, 2], origin: [0, 0, 10], modality: "CT"), .init())
             case .rgb:
                 let values: [UInt8] = (0..<1440).map { (index: Int) -> UInt8 in UInt8(truncatingIfNeeded: (index &* 40503) >> 3) }
                 return (makeVolume(values, size: [12, 10, 4], components: 3, spacing: [0.3, 0.3, 1], origin: [0, 0, 50]),

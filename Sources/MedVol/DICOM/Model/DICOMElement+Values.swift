@@ -8,14 +8,20 @@ import Darwin
 // writers expect. Values are stored unpadded; the writer pads them to even length.
 extension DICOMElement {
     /// A text element: `values` joined by backslashes (one value for LT, ST, UT, UR), encoded in the
-    /// character set named by `specificCharacterSet` ("ISO_IR 192" for UTF-8, "ISO_IR 100" for Latin-1;
-    /// nil for the default repertoire, where characters outside Latin-1 become "?").
+    /// character set named by `specificCharacterSet`: "ISO_IR 192" (UTF-8), "ISO_IR 100" (Latin-1,
+    /// other characters become "?"), or nil for the default repertoire (ASCII; others become "?").
+    /// The data set must carry the same Specific Character Set (0008,0005).
     public static func text(_ tag: DICOMTag, _ vr: DICOMVR, _ values: [String],
                             specificCharacterSet: String? = nil) -> DICOMElement {
         precondition(vr.isText, "\(vr) is not a text VR")
-        let characterSet = DICOMCharacterSet(specificCharacterSet: specificCharacterSet.map { [$0] } ?? [])
         let joined = values.joined(separator: "\\")
-        return DICOMElement(tag: tag, vr: vr, value: .bytes(ArraySlice(characterSet.encode(joined))))
+        let bytes: [UInt8]
+        if let specificCharacterSet {
+            bytes = DICOMCharacterSet(specificCharacterSet: [specificCharacterSet]).encode(joined)
+        } else {
+            bytes = joined.unicodeScalars.map { $0.isASCII ? UInt8($0.value) : UInt8(ascii: "?") }
+        }
+        return DICOMElement(tag: tag, vr: vr, value: .bytes(ArraySlice(bytes)))
     }
 
     /// A text element with one value.
