@@ -72,12 +72,12 @@ public enum DICOMSeriesWriter {
         let names = fileNames(imageCount, options.fileNaming)
         let finalPaths = names.map { "\(directory)/\($0)" }
 
-        var errors: [Double] = []
+        var imageErrors: [Double] = []
         try OutputTransaction.write(outputs: [directory], overwrite: options.overwrite) { transaction in
             let staging = transaction.stagingPath(for: directory)
             try FileSystem.createDirectory(staging)
             let done = Atomic(0)
-            errors = try Parallel.map(imageCount) { instance in
+            imageErrors = try Parallel.map(imageCount) { instance in
                 try control.checkCancellation()
                 // Instances run through the positions in reading order, then through time.
                 let t = instance / nz, readingIndex = instance % nz
@@ -89,7 +89,7 @@ public enum DICOMSeriesWriter {
                 return error
             }
         }
-        let worst = errors.max() ?? 0
+        let worst = imageErrors.max() ?? 0
         if plan.method == .lossy {
             warnings.insert("the \(volume.pixelType) values cannot be stored exactly as integers with a slope and intercept: "
                             + "they were stored as \(plan.bitsStored)-bit integers with a slope and intercept per image; "
