@@ -54,6 +54,13 @@ struct PixelStoragePlan: Sendable {
             throw MedVolError.unsupported(nil, "volumes of \(volume.components) components per voxel cannot be written as DICOM images (1 or 3 can)")
         }
         if volume.pixelType.isInteger {
+            // The volume's own type holds its values as they are: no need to look at them.
+            let type = volume.pixelType
+            if (requestedIntercept ?? 0) == 0, requestedBitsStored == nil, type.byteSize <= 4, type.byteSize * 8 >= minimumBits {
+                return PixelStoragePlan(bitsAllocated: type.byteSize * 8, bitsStored: type.byteSize * 8, isSigned: type.isSigned,
+                                        samplesPerPixel: 1, method: .integer,
+                                        rescales: Array(repeating: Rescale(slope: 1, intercept: 0), count: images))
+            }
             guard let range = volume.valueRange() else {
                 throw MedVolError(.invalidArgument, reason: "the volume holds no voxels")
             }
