@@ -1,0 +1,102 @@
+import Foundation
+@testable import MedVol
+
+/// A fresh temporary folder, removed when the value is released.
+final class TemporaryFolder {
+    let path: String
+
+    init() {
+        var template = Array("\(NSTemporaryDirectory())medvol-test-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        path = String(cString: made!)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func file(_ name: String) -> String { "\(path)/\(name)" }
+
+    func contents(of folder: String? = nil) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder ?? path)) ?? []).sorted()
+    }
+}
+
+/// A rotation by `angle` (radians) about the unit vector `axis`, as a direction matrix (Rodrigues).
+func rotation(axis: SIMD3<Double>, angle: Double) -> DirectionMatrix {
+    let n = axis / (axis * axis).sum().squareRoot()
+    let c = cos(angle), s = sin(angle), t = 1 - c
+    return DirectionMatrix(rowMajor: [
+        t * n.x * n.x + c, t * n.x * n.y - s * n.z, t * n.x * n.z + s * n.y,
+        t * n.x * n.y + s * n.z, t * n.y * n.y + c, t * n.y * n.z - s * n.x,
+        t * n.x * n.z - s * n.y, t * n.y * n.z + s * n.x, t * n.z * n.z + c,
+    ])
+}
+
+/// A small oblique CT phantom: rotated about an oblique axis, off-centre, anisotropic spacing.
+func obliquePhantom(size: [Int] = [24, 20, 7]) -> Volume {
+    Phantom.ct(size: size, spacing: [0.8, 0.65, 2.5], origin: [-40.25, 12.5, 101.75],
+               direction: rotation(axis: [1, 2, 3], angle: 0.4))
+}
+
+/// A volume of the given values, geometry and metadata.
+func makeVolume<T: VoxelScalar>(_ values: [T], size: [Int], components: Int = 1, spacing: SIMD3<Double> = [1, 1, 1],
+                                origin: SIMD3<Double> = .zero, direction: DirectionMatrix = .identity,
+                                modality: String? = nil, timeSpacing: Double? = nil) -> Volume {
+    var metadata = VolumeMetadata()
+    metadata.modality = modality
+    return Volume(voxels: values, components: components,
+                  geometry: ImageGeometry(size: size, spacing: spacing, origin: origin, direction: direction,
+                                          timeSpacing: timeSpacing),
+                  metadata: metadata)
+}
+
+/// Parses every file of a written series, in instance-number order.
+func readSeries(_ report: DICOMSeriesWriteReport) throws -> [DICOMFile] {
+    try report.paths.map { try DICOMFile.read(path: $0) }
+}
+
+/// The pixel bytes of a parsed file (its pixel data are left in the file by the parser).
+func pixelBytes(_ file: DICOMFile) throws -> [UInt8] {
+    guard case .deferred(let offset, let length)? = file.pixelDataElement?.value else { return [] }
+    guard let handle = FileHandle(forReadingAtPath: file.path) else { return [] }
+    defer { try? handle.close() }
+    try handle.seek(toOffset: UInt64(offset))
+    return [UInt8](try handle.read(upToCount: length) ?? Data())
+}
+
+/// The Python the independent-reader tests run: `$MEDVOL_PYTHON`, else the checkout's `.venv` (made by
+/// `make venv`), else the main checkout's on a developer machine.
+func oraclePython() -> String? {
+    if let configured = ProcessInfo.processInfo.environment["MEDVOL_PYTHON"], !configured.isEmpty {
+        return FileManager.default.isExecutableFile(atPath: configured) ? configured : nil
+    }
+    let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+    return ["\(packageRoot)/.venv/bin/python", "/work/main/.venv/bin/python"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+/// Runs a program and returns its exit status, standard output and standard error.
+@discardableResult
+func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    // Read both pipes before waiting so that a full pipe cannot block the child.
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    let errorData = error.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+}
+
+/// Full path of a program on PATH, if there is one.
+func which(_ program: String) -> String? {
+    for folder in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+        let candidate = "\(folder)/\(program)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return nil
+}
