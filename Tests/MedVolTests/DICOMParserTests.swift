@@ -5,27 +5,6 @@ import Testing
 import Glibc
 #endif
 
-/// A temporary folder removed when the test ends.
-final class TemporaryFolder {
-    let path: String
-
-    init() {
-        var template = Array("/tmp/medvol-test-XXXXXX".utf8CString)
-        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    }
-
-    deinit { FileSystem.remove(path) }
-
-    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let file = "\(path)/\(name)"
-        try FileSystem.createDirectory(FileSystem.parentDirectory(of: file))
-        let writer = try WritableFile(creating: file)
-        try writer.write(bytes)
-        try writer.close()
-        return file
-    }
-}
-
 @Suite("DICOM parser")
 struct DICOMParserTests {
     let pixels: [UInt8] = [0x01, 0x00, 0xFF, 0xFF, 0x00, 0x80, 0xFF, 0x7F]   // int16: 1, -1, -32768, 32767

@@ -1,25 +1,6 @@
 import Foundation
 @testable import MedVol
 
-/// A fresh temporary folder, removed when the value is released.
-final class TemporaryFolder {
-    let path: String
-
-    init() {
-        var template = Array("\(NSTemporaryDirectory())medvol-test-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        path = String(cString: made!)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { "\(path)/\(name)" }
-
-    func contents(of folder: String? = nil) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: folder ?? path)) ?? []).sorted()
-    }
-}
-
 /// A rotation by `angle` (radians) about the unit vector `axis`, as a direction matrix (Rodrigues).
 func rotation(axis: SIMD3<Double>, angle: Double) -> DirectionMatrix {
     let n = axis / (axis * axis).sum().squareRoot()
