@@ -143,6 +143,17 @@ def make(folder):
         sitk.WriteImage(image, path)
         fixtures.append({"path": path, "expected": expected(volumes, [1.5, 1.25, 3.3], [12.5, -40.25, 77.125], D4[:3, :3], 1, 2.5)})
 
+    # 2D images become one slice: nz = 1, slice spacing 1, the plane's direction embedded in 3D.
+    plane = pattern((5, 6), np.int16)
+    image = sitk.GetImageFromArray(plane)
+    c, s = np.cos(0.4), np.sin(0.4)
+    image.SetSpacing([0.6, 0.9]); image.SetOrigin([-12.5, 30.25]); image.SetDirection([c, -s, s, c])
+    for extension in ["mha", "nrrd", "nii"]:
+        path = f"{folder}/sitk_2d.{extension}"
+        sitk.WriteImage(image, path)
+        entry = expected(plane[np.newaxis], [0.6, 0.9, 1.0], [-12.5, 30.25, 0.0], [[c, -s, 0], [s, c, 0], [0, 0, 1]])
+        fixtures.append({"path": path, "expected": entry})
+
     # nibabel NIfTI: an oblique rotation near 180 degrees, sform coded "aligned" (ITK 5.2 then reads the qform).
     flip = np.diag([-1.0, -1.0, 1.0])
     for index, (angle, qcode, scode) in enumerate([(np.pi - 2 * 4e-4, 1, 2), (np.pi - 2 * 7e-4, 1, 2), (1.0, 1, 1), (2.0, 0, 2)]):
