@@ -270,7 +270,7 @@ struct FormatsNIfTIPrecisionTests {
             let file = try WritableFile(updating: path)
             try [UInt8(2), 0].withUnsafeBytes { try file.write($0, at: 254) }
             try file.close()
-            let header = try #require(try NIfTIHeader.read(path: path))
+            let header = try #require(try NIfTIHeader.read(path: path, compressed: false))
             #expect(header.sformCode == 2 && header.qformCode == 1)
             let q = header.qformMatrix
             var columns: [SIMD3<Double>] = []

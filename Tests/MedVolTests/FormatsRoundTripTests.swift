@@ -100,6 +100,18 @@ struct FormatsRoundTripTests {
         expectSameVolume(try Volume(contentsOf: folder.file(name)), volume, coordinateTolerance: 1e-4)
     }
 
+    @Test("an explicit format reads a file whatever its extension", arguments: [
+        (VolumeFileFormat.metaImageSingleFile, "mha"), (.niftiCompressed, "nii.gz"), (.nrrd, "nrrd"), (.numpyArchive, "npz"),
+    ])
+    func explicitFormat(format: VolumeFileFormat, extensionName: String) throws {
+        let folder = try TemporaryFolder()
+        let volume = Phantom.volume(.int16)
+        try volume.write(to: folder.file("v." + extensionName))
+        try FileManager.default.moveItem(atPath: folder.file("v." + extensionName), toPath: folder.file("v.dat"))
+        expectSameVolume(try Volume(contentsOf: folder.file("v.dat"), format: format), volume, coordinateTolerance: 1e-4)
+        #expect(medVolError { _ = try Volume(contentsOf: folder.file("v.dat")) }?.code == .unrecognizedFormat)
+    }
+
     // MARK: Headers as ITK and SimpleITK write them
 
     @Test("the .mhd header is exactly what SimpleITK writes for the same image")
@@ -147,7 +159,7 @@ struct FormatsRoundTripTests {
         let folder = try TemporaryFolder()
         for name in ["h.nii", "h.nii.gz"] {
             try Phantom.volume(.int16, geometry: Phantom.obliqueGeometry4D).write(to: folder.file(name))
-            let header = try #require(try NIfTIHeader.read(path: folder.file(name)))
+            let header = try #require(try NIfTIHeader.read(path: folder.file(name), compressed: name.hasSuffix(".gz")))
             #expect(header.dimensions.prefix(5) == [4, 6, 5, 3, 4])
             #expect(header.pixdim[1...4] == [1.5, 1.25, Float(3.3), 2.5])
             #expect(header.qformCode == 1 && header.sformCode == 1)

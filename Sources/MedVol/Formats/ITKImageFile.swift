@@ -93,7 +93,7 @@ enum ITKImageFile {
         let file = try ReadableFile(path: path)  // a clear error for a missing file or a folder
         let name = formatName(format)
         guard file.size > 0 else { throw MedVolError(.unrecognizedFormat, path: path, reason: "empty file, not a \(name) file") }
-        // ITK knows only lower-case extensions; give it a lower-case name for the same file.
+        // ITK goes by lower-case extensions; give it the format's own name for the same file.
         let alias = try LowercaseAlias(path: path, format: format)
         let itkPath = alias?.path ?? path
 
@@ -160,7 +160,9 @@ enum ITKImageFile {
     /// file without an error), and the sform is preferred over a lossy qform as ITK 5.4 prefers it.
     private static func checkNIfTI(path: String, file: ReadableFile, format: VolumeFileFormat, dimensions: Int,
                                    geometry: inout ImageGeometry, metadata: inout VolumeMetadata) throws {
-        guard let nifti = try NIfTIHeader.read(path: path) else { return }  // ITK read it; trust ITK
+        guard let nifti = try NIfTIHeader.read(path: path, compressed: format == .niftiCompressed) else {
+            return  // not NIfTI-1 as medvol knows it, but ITK read it: trust ITK
+        }
         if let needed = nifti.storedByteCount {
             if format == .nifti {
                 guard file.size >= needed else {
@@ -334,18 +336,21 @@ enum ITKImageFile {
     }
 }
 
-/// A lower-case name for a file whose extension has capitals (`SCAN.NII.GZ`), because ITK's ImageIO
-/// classes recognise lower-case extensions only: a symbolic link in a private temporary folder, with
-/// a link to the data file of a detached header beside it. Removed when released.
+/// A name with the format's lower-case extension for a file whose name has capitals (`SCAN.NII.GZ`) or
+/// another extension (a format given explicitly), because ITK's ImageIO classes go by lower-case
+/// extensions: a symbolic link in a private temporary folder, with a link to the data file of a
+/// detached NRRD header beside it. Removed when released.
 private final class LowercaseAlias {
     let path: String
     private let folder: String
 
-    /// nil when the extension is already lower-case.
+    /// nil when the file already ends with the format's extension.
     init?(path original: String, format: VolumeFileFormat) throws {
         let name = FileSystem.lastComponent(of: original)
-        let base = String(name.dropLast(format.fileExtension.count + 1))
-        guard name != base + "." + format.fileExtension else { return nil }
+        guard !name.hasSuffix("." + format.fileExtension) else { return nil }
+        let base = VolumeFileFormat(path: name) != nil
+            ? String(name.dropLast(format.fileExtension.count + 1))  // same extension in capitals
+            : name
         let temporary = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         var template = Array("\(temporary)/medvol-alias-XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {

@@ -21,10 +21,11 @@ struct NIfTIHeader {
 
     static let byteCount = 348
 
-    /// Reads the first 348 bytes of a `.nii` or `.nii.gz` file; nil when they are not a NIfTI-1 header.
-    static func read(path: String) throws -> NIfTIHeader? {
+    /// Reads the first 348 bytes of a `.nii` or (`compressed`) `.nii.gz` file; nil when they are not a
+    /// NIfTI-1 header.
+    static func read(path: String, compressed: Bool) throws -> NIfTIHeader? {
         let file = try ReadableFile(path: path)
-        let stream: any ByteStream = path.lowercased().hasSuffix(".gz")
+        let stream: any ByteStream = compressed
             ? try InflatingStream(file: file, offset: 0, length: file.size, wrapper: .gzip)
             : FileRangeStream(file: file)
         guard let bytes = try? stream.read(count: byteCount) else { return nil }
