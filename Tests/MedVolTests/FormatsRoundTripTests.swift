@@ -291,6 +291,41 @@ struct FormatsRoundTripTests {
         #expect(damaged?.path == folder.file("z.zraw"))
     }
 
+    @Test("headers announcing impossible sizes are refused before anything is allocated")
+    func impossibleSizes() throws {
+        let folder = try TemporaryFolder()
+        let mhd = """
+            ObjectType = Image
+            NDims = 3
+            BinaryData = True
+            BinaryDataByteOrderMSB = False
+            DimSize = 60000 60000 60000
+            ElementType = MET_SHORT
+            ElementDataFile = huge.raw
+
+            """
+        writeFile(folder.file("huge.mhd"), Array(mhd.utf8))
+        writeFile(folder.file("huge.raw"), [UInt8](repeating: 0, count: 1000))
+        let metaImage = medVolError { _ = try Volume(contentsOf: folder.file("huge.mhd")) }
+        #expect(metaImage?.code == .unsupported || metaImage?.code == .corruptFile)
+        #expect(metaImage?.path == folder.file("huge.mhd") || metaImage?.path == folder.file("huge.raw"))
+
+        let nrrd = "NRRD0004\ntype: short\ndimension: 3\nsizes: 60000 60000 60000\nencoding: raw\nendian: little\n\n"
+        writeFile(folder.file("huge.nrrd"), Array(nrrd.utf8) + [UInt8](repeating: 0, count: 1000))
+        let nrrdError = medVolError { _ = try Volume(contentsOf: folder.file("huge.nrrd")) }
+        #expect(nrrdError?.path == folder.file("huge.nrrd"))
+        #expect(nrrdError?.reason.hasPrefix("the voxels take 432000000000000 bytes, more than this machine's") == true)
+
+        // A deflated .npz entry that claims far more than its compressed bytes can hold.
+        try Phantom.volume(.int16).write(to: folder.file("bomb.npz"), options: .init(compress: true))
+        var bytes = try ReadableFile(path: folder.file("bomb.npz")).readAll()
+        let signature: [UInt8] = [0x50, 0x4B, 0x01, 0x02]
+        let central = try #require((0..<bytes.count - 4).first { Array(bytes[$0..<$0 + 4]) == signature })
+        for index in 0..<4 { bytes[central + 24 + index] = [0x00, 0x00, 0x00, 0x7F][index] }  // uncompressed size 2 GiB
+        writeFile(folder.file("bomb.npz"), bytes)
+        #expect(medVolError { _ = try Volume(contentsOf: folder.file("bomb.npz")) }?.description.contains("more than deflate can hold") == true)
+    }
+
     @Test("a missing file or a folder is named")
     func missing() throws {
         let folder = try TemporaryFolder()

@@ -132,7 +132,7 @@ enum ITKImageFile {
             metadata.warnings.append("the fourth axis starts at \(header.time_origin), not 0; medvol keeps only its spacing")
         }
 
-        let byteCount = geometry.voxelCount * Int(header.components) * type.byteSize
+        let byteCount = try voxelByteCount(size: size, components: Int(header.components), type: type, path: path)
         guard UInt64(byteCount) == header.byte_count else {
             throw MedVolError.corrupt(path, "header announces \(header.byte_count) bytes of voxels for \(geometry.voxelCount) voxels of \(header.components) \(type) component(s)")
         }
@@ -140,12 +140,14 @@ enum ITKImageFile {
             try checkNIfTI(path: path, file: file, format: format, dimensions: dimensions,
                            geometry: &geometry, metadata: &metadata)
         }
+        // Binary MetaImage voxels are read by medvol; check they are there before allocating.
+        let metaImageVoxels = format == .metaImage || format == .metaImageSingleFile
+            ? try MetaImageVoxels(headerPath: path, byteCount: byteCount) : nil
 
         let storage = VoxelStorage(byteCount: byteCount)
-        let voxels = UnsafeMutableRawBufferPointer(start: storage.bytes, count: byteCount)
-        if format == .metaImage || format == .metaImageSingleFile,
-           try readMetaImageVoxels(headerPath: path, into: voxels, componentBytes: type.byteSize) {
-            // Read by medvol (see MetaImageHeader).
+        if let metaImageVoxels {
+            try metaImageVoxels.read(into: UnsafeMutableRawBufferPointer(start: storage.bytes, count: byteCount),
+                                     componentBytes: type.byteSize)
         } else {
             let status = mv_image_reader_read(reader, storage.bytes, UInt64(byteCount))
             guard status.ok != 0 else {
@@ -154,6 +156,19 @@ enum ITKImageFile {
         }
         return Volume(pixelType: type, components: Int(header.components), geometry: geometry, metadata: metadata,
                       storage: storage)
+    }
+
+    /// The bytes of the voxel buffer a header announces, refusing sizes that overflow or exceed the
+    /// machine's memory (allocating them would end the process rather than throw).
+    private static func voxelByteCount(size: [Int], components: Int, type: PixelType, path: String) throws -> Int {
+        var bytes = components * type.byteSize
+        for extent in size {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: extent)
+            guard !overflow else { throw MedVolError.corrupt(path, "impossible image size \(size)") }
+            bytes = product
+        }
+        try checkVoxelBufferFitsInMemory(bytes, path: path)
+        return bytes
     }
 
     /// NIfTI checks ITK 5.2 does not make: the file holds every voxel (its reader zero-fills a truncated
@@ -183,52 +198,6 @@ enum ITKImageFile {
         if nifti.isScaled {
             metadata.valueTransform = "value = stored × scl_slope \(Double(nifti.sclSlope)) + scl_inter \(Double(nifti.sclInter)) (applied by ITK, as float32)"
         }
-    }
-
-    /// Reads binary MetaImage voxels (one data file, or LOCAL) straight into `voxels`; false when the file
-    /// stores them some other way and ITK must read them.
-    private static func readMetaImageVoxels(headerPath: String, into voxels: UnsafeMutableRawBufferPointer,
-                                            componentBytes: Int) throws -> Bool {
-        let header = try MetaImageHeader(path: headerPath)
-        let dataPath: String
-        var offset: Int
-        switch header.location {
-        case .local(let start):
-            dataPath = headerPath
-            offset = start
-        case .file(let path):
-            dataPath = path
-            offset = 0
-        case .other:
-            return false
-        }
-        guard FileSystem.kind(of: dataPath) == .file else {
-            throw MedVolError.corrupt(headerPath, "its data file \(dataPath) is missing")
-        }
-        let file = try ReadableFile(path: dataPath)
-        if header.headerSize > 0 {
-            offset = header.headerSize
-        } else if header.headerSize == -1 {
-            guard !header.isCompressed else { return false }
-            offset = file.size - voxels.count  // the voxels are the end of the file
-        }
-        guard offset >= 0, offset <= file.size else {
-            throw MedVolError.corrupt(dataPath, "truncated: \(voxels.count) bytes of voxels expected, the file is \(file.size) bytes")
-        }
-        if header.isCompressed {
-            let length = header.compressedDataSize ?? (file.size - offset)
-            guard length >= 0, offset + length <= file.size else {
-                throw MedVolError.corrupt(dataPath, "truncated: \(length) bytes of compressed voxels expected from byte \(offset), the file is \(file.size) bytes")
-            }
-            try InflatingStream(file: file, offset: offset, length: length, wrapper: .zlib).read(into: voxels)
-        } else {
-            guard file.size - offset >= voxels.count else {
-                throw MedVolError.corrupt(dataPath, "truncated: \(voxels.count) bytes of voxels expected from byte \(offset), only \(file.size - offset) there")
-            }
-            try FileRangeStream(file: file, offset: offset).read(into: voxels)
-        }
-        if header.isBigEndian && componentBytes > 1 { VoxelMath.swapBytes(voxels, width: componentBytes) }
-        return true
     }
 
     /// ITK messages span lines, start with "ITK ERROR: Class(0x…): " and may end with "Reason: Success";
@@ -333,6 +302,77 @@ enum ITKImageFile {
         let output = try WritableFile(updating: path)
         try [UInt8(10)].withUnsafeBytes { try output.write($0, at: offset) }
         try output.close()
+    }
+}
+
+/// Where binary MetaImage voxels are (one data file, or LOCAL in the header file), checked to hold
+/// every byte before anything is allocated; read straight into the volume's memory.
+private struct MetaImageVoxels {
+    let file: ReadableFile
+    let offset: Int
+    /// Bytes of zlib data, for compressed voxels.
+    let compressedLength: Int?
+    let isBigEndian: Bool
+    let byteCount: Int
+
+    /// nil when the voxels are stored some other way (LIST, a file-name pattern, ASCII) and ITK must
+    /// read them.
+    init?(headerPath: String, byteCount: Int) throws {
+        let header = try MetaImageHeader(path: headerPath)
+        let dataPath: String
+        var offset: Int
+        switch header.location {
+        case .local(let start):
+            dataPath = headerPath
+            offset = start
+        case .file(let path):
+            dataPath = path
+            offset = 0
+        case .other:
+            return nil
+        }
+        guard FileSystem.kind(of: dataPath) == .file else {
+            throw MedVolError.corrupt(headerPath, "its data file \(dataPath) is missing")
+        }
+        let file = try ReadableFile(path: dataPath)
+        if header.headerSize > 0 {
+            offset = header.headerSize
+        } else if header.headerSize == -1 {
+            guard !header.isCompressed else { return nil }
+            offset = file.size - byteCount  // the voxels are the end of the file
+        }
+        guard offset >= 0, offset <= file.size else {
+            throw MedVolError.corrupt(dataPath, "truncated: \(byteCount) bytes of voxels expected, the file is \(file.size) bytes")
+        }
+        if header.isCompressed {
+            let length = header.compressedDataSize ?? (file.size - offset)
+            guard length >= 0, offset + length <= file.size else {
+                throw MedVolError.corrupt(dataPath, "truncated: \(length) bytes of compressed voxels expected from byte \(offset), the file is \(file.size) bytes")
+            }
+            guard byteCount <= Zlib.maximumExpansion(of: length) else {
+                throw MedVolError.corrupt(dataPath, "\(length) compressed bytes cannot hold the \(byteCount) bytes of voxels the header announces")
+            }
+            compressedLength = length
+        } else {
+            guard file.size - offset >= byteCount else {
+                throw MedVolError.corrupt(dataPath, "truncated: \(byteCount) bytes of voxels expected from byte \(offset), only \(file.size - offset) there")
+            }
+            compressedLength = nil
+        }
+        self.file = file
+        self.offset = offset
+        self.isBigEndian = header.isBigEndian
+        self.byteCount = byteCount
+    }
+
+    func read(into voxels: UnsafeMutableRawBufferPointer, componentBytes: Int) throws {
+        precondition(voxels.count == byteCount)
+        if let compressedLength {
+            try InflatingStream(file: file, offset: offset, length: compressedLength, wrapper: .zlib).read(into: voxels)
+        } else {
+            try FileRangeStream(file: file, offset: offset, length: byteCount).read(into: voxels)
+        }
+        if isBigEndian && componentBytes > 1 { VoxelMath.swapBytes(voxels, width: componentBytes) }
     }
 }
 

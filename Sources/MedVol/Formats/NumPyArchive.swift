@@ -112,6 +112,7 @@ enum NumPyArchive {
         geometry.direction = direction ?? .identity
         if geometry.isFourDimensional { geometry.timeSpacing = timeSpacing ?? 1 }
 
+        try checkVoxelBufferFitsInMemory(header.dataByteCount, path: path)
         let storage = VoxelStorage(byteCount: header.dataByteCount)
         try NumPyArray.readData(header, from: stream,
                                 into: UnsafeMutableRawBufferPointer(start: storage.bytes, count: storage.byteCount))

@@ -192,6 +192,9 @@ final class ZipReader {
             }
             return FileRangeStream(file: file, offset: dataOffset, length: entry.compressedSize)
         case .deflated:
+            guard entry.uncompressedSize <= Zlib.maximumExpansion(of: entry.compressedSize) else {
+                throw MedVolError.corrupt(path, "zip entry \(entry.name) claims \(entry.uncompressedSize) bytes from \(entry.compressedSize) compressed bytes, more than deflate can hold")
+            }
             return try InflatingStream(file: file, offset: dataOffset, length: entry.compressedSize)
         case nil:
             throw MedVolError.unsupported(path, "zip entry \(entry.name) uses compression method \(entry.method) (only stored and deflate are supported)")

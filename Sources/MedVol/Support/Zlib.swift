@@ -19,6 +19,13 @@ enum Zlib {
         }
     }
 
+    /// The most bytes `compressedLength` bytes of deflate data can inflate to (deflate's limit is
+    /// 1032:1), with room for tiny streams: a cheap check against headers that announce impossible sizes.
+    static func maximumExpansion(of compressedLength: Int) -> Int {
+        let (product, overflow) = compressedLength.multipliedReportingOverflow(by: 1032)
+        return overflow ? Int.max : product + 1024
+    }
+
     static func crc32(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         var value = UInt(crc)
         var offset = 0
