@@ -86,7 +86,15 @@ final class WritableFile {
         descriptor = fd
     }
 
-    deinit { if !isClosed { systemClose(descriptor) } }
+    /// Opens an existing file for writing in place (nothing is truncated).
+    init(updating path: String) throws {
+        self.path = path
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw MedVolError.io(path, "open", errno: errno) }
+        descriptor = fd
+    }
+
+    deinit { if !isClosed { _ = systemClose(descriptor) } }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         var done = 0
@@ -94,6 +102,20 @@ final class WritableFile {
             // Linux writes at most about 2 GiB per call.
             let chunk = min(bytes.count - done, 1 << 30)
             let wrote = systemWrite(descriptor, bytes.baseAddress! + done, chunk)
+            if wrote < 0 {
+                if errno == EINTR { continue }
+                throw MedVolError.io(path, "write", errno: errno)
+            }
+            done += wrote
+        }
+    }
+
+    /// Writes `bytes` at `offset` (pwrite) without moving the position of sequential writes; used to
+    /// fill in a header once the data after it has been written.
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        var done = 0
+        while done < bytes.count {
+            let wrote = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
             if wrote < 0 {
                 if errno == EINTR { continue }
                 throw MedVolError.io(path, "write", errno: errno)

@@ -19,6 +19,13 @@ enum Zlib {
         }
     }
 
+    /// The most bytes `compressedLength` bytes of deflate data can inflate to (deflate's limit is
+    /// 1032:1), with room for tiny streams: a cheap check against headers that announce impossible sizes.
+    static func maximumExpansion(of compressedLength: Int) -> Int {
+        let (product, overflow) = compressedLength.multipliedReportingOverflow(by: 1032)
+        return overflow ? Int.max : product + 1024
+    }
+
     static func crc32(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         var value = UInt(crc)
         var offset = 0
@@ -116,6 +123,56 @@ enum Zlib {
                 } while stream.avail_out == 0 || (flush == Z_FINISH && status != Z_STREAM_END)
                 consumed += inputChunk
             } while consumed < input.count
+        }
+    }
+
+    /// An inflate stream that takes compressed input piece by piece and writes into memory the caller
+    /// owns, so that large outputs (voxels) need no intermediate copy.
+    final class Inflater {
+        private var stream = z_stream()
+        /// True once the compressed stream has ended.
+        private(set) var isFinished = false
+
+        init(wrapper: Wrapper) throws {
+            guard inflateInit2_(&stream, wrapper.windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                throw MedVolError(.io, reason: "zlib could not start inflating")
+            }
+        }
+
+        deinit { inflateEnd(&stream) }
+
+        /// Inflates from `input` into `output` until one of them is used up or the stream ends.
+        /// Returns how many input bytes were consumed and how many output bytes produced.
+        func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws
+            -> (consumed: Int, produced: Int) {
+            guard !isFinished, output.count > 0 else { return (0, 0) }
+            var consumed = 0, produced = 0
+            while !isFinished && produced < output.count {
+                let inputChunk = min(input.count - consumed, Int(UInt32.max >> 1))
+                let outputChunk = min(output.count - produced, Int(UInt32.max >> 1))
+                stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.advanced(by: consumed).assumingMemoryBound(to: UInt8.self))
+                stream.avail_in = UInt32(inputChunk)
+                stream.next_out = output.baseAddress!.advanced(by: produced).assumingMemoryBound(to: UInt8.self)
+                stream.avail_out = UInt32(outputChunk)
+                let status = _CZlib.inflate(&stream, Z_NO_FLUSH)
+                let usedIn = inputChunk - Int(stream.avail_in), madeOut = outputChunk - Int(stream.avail_out)
+                consumed += usedIn
+                produced += madeOut
+                stream.avail_in = 0
+                switch status {
+                case Z_STREAM_END:
+                    isFinished = true
+                case Z_OK:
+                    continue
+                case Z_BUF_ERROR:
+                    // No progress was possible: zlib needs more input.
+                    return (consumed, produced)
+                default:
+                    let message = stream.msg.map { String(cString: $0) } ?? "error \(status)"
+                    throw MedVolError(.corruptFile, reason: "compressed data is damaged (\(message))")
+                }
+            }
+            return (consumed, produced)
         }
     }
 

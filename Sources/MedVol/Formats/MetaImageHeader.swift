@@ -1,0 +1,67 @@
+/// The fields of a MetaImage header (`Key = Value` lines up to `ElementDataFile`) that say where the
+/// voxels are. ITK reads the geometry; medvol reads binary voxels itself because ITK 5.2's MetaImage
+/// reader accepts a truncated data file or a damaged compressed stream without an error (it prints
+/// "data not read completely" or "Uncompress failed" and leaves the rest of the buffer as it was).
+struct MetaImageHeader {
+    /// Where the voxel bytes are.
+    enum DataLocation: Equatable {
+        /// In the header file, from this byte offset (`ElementDataFile = LOCAL`).
+        case local(offset: Int)
+        /// In one separate file.
+        case file(path: String)
+        /// Anything else (`LIST`, file-name patterns, ASCII data): left to ITK.
+        case other
+    }
+
+    var fields: [String: String] = [:]
+    var location: DataLocation = .other
+
+    var isCompressed: Bool { fields["CompressedData"]?.lowercased() == "true" }
+    var isBigEndian: Bool {
+        (fields["BinaryDataByteOrderMSB"] ?? fields["ElementByteOrderMSB"])?.lowercased() == "true"
+    }
+    var headerSize: Int { fields["HeaderSize"].flatMap { Int($0) } ?? 0 }
+    var compressedDataSize: Int? { fields["CompressedDataSize"].flatMap { Int($0) } }
+
+    /// The largest header medvol looks through for `ElementDataFile`.
+    static let maximumHeaderLength = 1 << 20
+
+    /// Reads the header of `path` (a `.mhd` or `.mha`). Data file names are resolved against the
+    /// header's folder, as the MetaIO library does.
+    init(path: String) throws {
+        let file = try ReadableFile(path: path)
+        let text = try file.read(count: min(file.size, Self.maximumHeaderLength), at: 0)
+        var lineStart = 0
+        while lineStart < text.count {
+            let lineEnd = text[lineStart...].firstIndex(of: 0x0A) ?? text.count
+            let line = String(decoding: text[lineStart..<lineEnd], as: UTF8.self)
+            let next = lineEnd + 1
+            if let equals = line.firstIndex(of: "=") {
+                let key = line[..<equals].trimmingCharacters(in: " \t\r")
+                let value = line[line.index(after: equals)...].trimmingCharacters(in: " \t\r")
+                fields[key] = value
+                if key == "ElementDataFile" {
+                    location = Self.location(of: value, localOffset: min(next, file.size), headerPath: path,
+                                             binary: fields["BinaryData"]?.lowercased() == "true")
+                    return
+                }
+            }
+            lineStart = next
+        }
+    }
+
+    private static func location(of value: String, localOffset: Int, headerPath: String, binary: Bool) -> DataLocation {
+        guard binary else { return .other }
+        if value.lowercased() == "local" { return .local(offset: localOffset) }
+        if value == "LIST" || value.contains("%") || value.contains(" ") || value.isEmpty { return .other }
+        if value.hasPrefix("/") { return .file(path: value) }
+        return .file(path: FileSystem.parentDirectory(of: headerPath) + "/" + value)
+    }
+}
+
+extension StringProtocol {
+    /// The text without the given characters at either end.
+    func trimmingCharacters(in set: String) -> String {
+        String(drop { set.contains($0) }.reversed().drop { set.contains($0) }.reversed())
+    }
+}

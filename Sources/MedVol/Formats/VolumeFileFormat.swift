@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The file formats medvol reads and writes.
+public enum VolumeFileFormat: String, Sendable, CaseIterable {
+    /// A DICOM series (a folder of slice files). Never inferred from a path.
+    case dicom
+    /// MetaImage header `.mhd` with its voxels in `.raw` (`.zraw` when compressed).
+    case metaImage
+    /// MetaImage in one file, `.mha`.
+    case metaImageSingleFile
+    /// NIfTI-1, `.nii`.
+    case nifti
+    /// NIfTI-1, gzip-compressed, `.nii.gz`.
+    case niftiCompressed
+    /// NRRD in one file, `.nrrd`.
+    case nrrd
+    /// NRRD header `.nhdr` with its voxels in `.raw` (`.raw.gz` when compressed).
+    case nrrdDetached
+    /// NumPy array `.npy`, with the geometry in a `.json` sidecar.
+    case numpy
+    /// NumPy archive `.npz` holding `image`, `spacing`, `origin`, `direction`.
+    case numpyArchive
+
+    /// The format a path's extension names (case-insensitive), or nil. DICOM is never inferred.
+    public init?(path: String) {
+        let name = FileSystem.lastComponent(of: path).lowercased()
+        // Longest extension first, so that "x.nii.gz" is not taken for something ending in ".gz".
+        let byLength = Self.allCases.filter { $0 != .dicom }.sorted { $0.fileExtension.count > $1.fileExtension.count }
+        guard let format = byLength.first(where: { name.hasSuffix("." + $0.fileExtension) && name.count > $0.fileExtension.count + 1 })
+        else { return nil }
+        self = format
+    }
+
+    /// The format named by a `--format` value: "dicom", "mhd", "mha", "nii", "nii.gz", "nifti", "nrrd",
+    /// "nhdr", "npy", "npz" (case-insensitive, a leading dot allowed).
+    public init?(name: String) {
+        var key = name.lowercased()
+        if key.hasPrefix(".") { key.removeFirst() }
+        switch key {
+        case "dicom", "dcm": self = .dicom
+        case "mhd": self = .metaImage
+        case "mha": self = .metaImageSingleFile
+        case "nii", "nifti": self = .nifti
+        case "nii.gz": self = .niftiCompressed
+        case "nrrd": self = .nrrd
+        case "nhdr": self = .nrrdDetached
+        case "npy": self = .numpy
+        case "npz": self = .numpyArchive
+        default: return nil
+        }
+    }
+
+    /// The extension without its dot: "mhd", "nii.gz", … ("" for DICOM).
+    public var fileExtension: String {
+        switch self {
+        case .dicom: ""
+        case .metaImage: "mhd"
+        case .metaImageSingleFile: "mha"
+        case .nifti: "nii"
+        case .niftiCompressed: "nii.gz"
+        case .nrrd: "nrrd"
+        case .nrrdDetached: "nhdr"
+        case .numpy: "npy"
+        case .numpyArchive: "npz"
+        }
+    }
+}
+
+/// How ``Volume/write(to:format:options:)`` writes.
+public struct VolumeWriteOptions: Sendable {
+    /// Replace existing outputs (otherwise an existing output is an `.outputExists` error and nothing
+    /// is written).
+    public var overwrite = false
+    /// Compress where the format allows it: `.zraw` for `.mhd`, compressed data in `.mha`, gzip for
+    /// NRRD, deflate for `.npz`. `.nii.gz` is always compressed and `.nii`, `.npy` never are.
+    public var compress = false
+
+    public init(overwrite: Bool = false, compress: Bool = false) {
+        self.overwrite = overwrite
+        self.compress = compress
+    }
+}
+
+extension Volume {
+    /// Reads a MetaImage, NIfTI, NRRD or NumPy file; the format comes from the extension unless given.
+    ///
+    /// For `.npy`, the geometry comes from the `.json` sidecar beside it (without one: spacing 1,
+    /// origin 0, identity direction, and a warning in `metadata.warnings`). DICOM is not read here yet:
+    /// `.dicom` throws an `.unsupported` error.
+    public init(contentsOf path: String, format: VolumeFileFormat? = nil) throws {
+        guard let format = format ?? VolumeFileFormat(path: path) else {
+            throw MedVolError(.unrecognizedFormat, path: path,
+                              reason: "unknown file extension (medvol reads .mhd, .mha, .nii, .nii.gz, .nrrd, .nhdr, .npy, .npz)")
+        }
+        switch format {
+        case .dicom:
+            throw MedVolError.unsupported(path, "DICOM is not read through Volume(contentsOf:)")
+        case .metaImage, .metaImageSingleFile, .nifti, .niftiCompressed, .nrrd, .nrrdDetached:
+            self = try ITKImageFile.read(path: path, format: format)
+        case .numpy:
+            self = try NumPyFile.read(path: path)
+        case .numpyArchive:
+            self = try NumPyArchive.read(path: path)
+        }
+    }
+
+    /// Writes the volume and returns every path written, data files before the headers that name them
+    /// (e.g. `[x.raw, x.mhd]`, `[x.npy, x.json]`).
+    ///
+    /// The format comes from the extension unless given; when it is given and the path has no extension
+    /// of a known format, its extension is appended (`"scan"` → `"scan.nii.gz"`). All outputs appear at
+    /// once or not at all (they are written under a temporary name, then renamed), and existing outputs
+    /// are refused with an `.outputExists` error unless `options.overwrite` is set.
+    @discardableResult
+    public func write(to path: String, format: VolumeFileFormat? = nil,
+                      options: VolumeWriteOptions = .init()) throws -> [String] {
+        let named = VolumeFileFormat(path: path)
+        guard let format = format ?? named else {
+            throw MedVolError(.invalidArgument, path: path,
+                              reason: "cannot tell the format from the extension (use .mhd, .mha, .nii, .nii.gz, .nrrd, .nhdr, .npy or .npz)")
+        }
+        if let named, named != format {
+            throw MedVolError(.invalidArgument, path: path,
+                              reason: "the extension says \(named.fileExtension) but the format asked for is \(format.rawValue)")
+        }
+        if format == .dicom {
+            throw MedVolError.unsupported(path, "DICOM is not written through Volume.write(to:)")
+        }
+        let target = named == nil ? path + "." + format.fileExtension : path
+        switch format {
+        case .dicom:
+            preconditionFailure("handled above")
+        case .metaImage, .metaImageSingleFile, .nifti, .niftiCompressed, .nrrd, .nrrdDetached:
+            return try ITKImageFile.write(self, to: target, format: format, options: options)
+        case .numpy:
+            return try NumPyFile.write(self, to: target, options: options)
+        case .numpyArchive:
+            return try NumPyArchive.write(self, to: target, options: options)
+        }
+    }
+}
+
+/// Refuses a voxel buffer larger than the machine's physical memory: a damaged header could otherwise
+/// ask for an allocation that fails, which ends the process instead of throwing.
+func checkVoxelBufferFitsInMemory(_ byteCount: Int, path: String) throws {
+    let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
+    guard pages > 0, pageSize > 0 else { return }
+    let (memory, overflow) = pages.multipliedReportingOverflow(by: pageSize)
+    guard !overflow, byteCount > memory else { return }
+    throw MedVolError.unsupported(path, "the voxels take \(byteCount) bytes, more than this machine's \(memory) bytes of memory")
+}
+
+/// Refuses outputs that are folders: the output transaction replaces what is at each path, and a
+/// file format never means "replace this folder".
+func refuseFolders(_ outputs: [String]) throws {
+    for path in outputs where FileSystem.kind(of: path) == .directory {
+        throw MedVolError(.invalidArgument, path: path, reason: "is a folder; give a file name")
+    }
+}

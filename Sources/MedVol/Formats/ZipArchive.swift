@@ -1,0 +1,342 @@
+/// The parts of the ZIP format (PKWARE APPNOTE 6.3) that `.npz` files use: stored and deflated entries,
+/// ZIP64 sizes and offsets, one disk, no encryption.
+enum Zip {
+    static let localHeaderSignature: UInt32 = 0x0403_4B50
+    static let centralHeaderSignature: UInt32 = 0x0201_4B50
+    static let endSignature: UInt32 = 0x0605_4B50
+    static let zip64EndSignature: UInt32 = 0x0606_4B50
+    static let zip64LocatorSignature: UInt32 = 0x0706_4B50
+    static let zip64ExtraID: UInt16 = 0x0001
+    /// A 32-bit size or offset field holding this value means "see the ZIP64 extra field".
+    static let overflow32: UInt32 = 0xFFFF_FFFF
+    static let overflow16: UInt16 = 0xFFFF
+
+    enum Method: UInt16 {
+        case stored = 0
+        case deflated = 8
+    }
+
+    struct Entry {
+        var name: String
+        var method: UInt16
+        var flags: UInt16
+        var crc32: UInt32
+        var compressedSize: Int
+        var uncompressedSize: Int
+        var localHeaderOffset: Int
+    }
+}
+
+/// Little-endian fields out of a byte array, with bounds checks that report the file as damaged.
+private struct LittleEndianReader {
+    let bytes: [UInt8]
+    let path: String
+    var position: Int
+
+    init(_ bytes: [UInt8], path: String, at position: Int = 0) {
+        self.bytes = bytes
+        self.path = path
+        self.position = position
+    }
+
+    mutating func integer<T: FixedWidthInteger>(_: T.Type) throws -> T {
+        let size = MemoryLayout<T>.size
+        guard position >= 0, position + size <= bytes.count else {
+            throw MedVolError.corrupt(path, "zip structure ends early")
+        }
+        var value: T = 0
+        for index in 0..<size { value |= T(bytes[position + index]) << (8 * index) }
+        position += size
+        return value
+    }
+
+    mutating func bytes(_ count: Int) throws -> ArraySlice<UInt8> {
+        guard count >= 0, position + count <= bytes.count else { throw MedVolError.corrupt(path, "zip structure ends early") }
+        defer { position += count }
+        return bytes[position..<position + count]
+    }
+}
+
+/// Reads the central directory of a zip file and opens its entries as byte streams.
+final class ZipReader {
+    let file: ReadableFile
+    private(set) var entries: [Zip.Entry] = []
+    var path: String { file.path }
+
+    init(file: ReadableFile) throws {
+        self.file = file
+        try readCentralDirectory()
+    }
+
+    func entry(named name: String) -> Zip.Entry? { entries.first { $0.name == name } }
+
+    private func readCentralDirectory() throws {
+        let notZip = MedVolError(.unrecognizedFormat, path: path, reason: "not a zip (.npz) file: no end of central directory record")
+        guard file.size >= 22 else { throw notZip }
+        // The end record is 22 bytes plus a comment of up to 65,535 bytes, at the very end.
+        let tailStart = max(0, file.size - (22 + 0xFFFF))
+        let tail = try file.read(count: file.size - tailStart, at: tailStart)
+        var endAt: Int?
+        var candidate = tail.count - 22
+        while candidate >= 0 {
+            if tail[candidate] == 0x50, tail[candidate + 1] == 0x4B, tail[candidate + 2] == 0x05, tail[candidate + 3] == 0x06 {
+                endAt = candidate
+                break
+            }
+            candidate -= 1
+        }
+        guard let endAt else { throw notZip }
+        var end = LittleEndianReader(tail, path: path, at: endAt + 4)
+        let disk = try end.integer(UInt16.self), directoryDisk = try end.integer(UInt16.self)
+        _ = try end.integer(UInt16.self)
+        var entryCount = Int(try end.integer(UInt16.self))
+        var directorySize = Int(try end.integer(UInt32.self))
+        var directoryOffset = Int(try end.integer(UInt32.self))
+        guard disk == 0, directoryDisk == 0 else { throw MedVolError.unsupported(path, "multi-disk zip archives are not supported") }
+
+        // ZIP64: a locator just before the end record points at the ZIP64 end record.
+        let locatorAt = tailStart + endAt - 20
+        if locatorAt >= 0 {
+            let locatorBytes = try file.read(count: 20, at: locatorAt)
+            var locator = LittleEndianReader(locatorBytes, path: path)
+            if try locator.integer(UInt32.self) == Zip.zip64LocatorSignature {
+                _ = try locator.integer(UInt32.self)
+                let recordOffset = Int(truncatingIfNeeded: try locator.integer(UInt64.self))
+                guard recordOffset >= 0, recordOffset + 56 <= file.size else {
+                    throw MedVolError.corrupt(path, "ZIP64 end record lies outside the file")
+                }
+                var record = LittleEndianReader(try file.read(count: 56, at: recordOffset), path: path)
+                guard try record.integer(UInt32.self) == Zip.zip64EndSignature else {
+                    throw MedVolError.corrupt(path, "ZIP64 end record is missing")
+                }
+                record.position = 32
+                entryCount = Int(truncatingIfNeeded: try record.integer(UInt64.self))
+                directorySize = Int(truncatingIfNeeded: try record.integer(UInt64.self))
+                directoryOffset = Int(truncatingIfNeeded: try record.integer(UInt64.self))
+            }
+        }
+        guard directoryOffset >= 0, directorySize >= 0, directoryOffset + directorySize <= file.size,
+              entryCount >= 0, entryCount <= directorySize / 46 + 1 else {
+            throw MedVolError.corrupt(path, "zip central directory lies outside the file (truncated?)")
+        }
+        var directory = LittleEndianReader(try file.read(count: directorySize, at: directoryOffset), path: path)
+        for _ in 0..<entryCount {
+            guard try directory.integer(UInt32.self) == Zip.centralHeaderSignature else {
+                throw MedVolError.corrupt(path, "damaged zip central directory")
+            }
+            directory.position += 4  // versions made by and needed
+            let flags = try directory.integer(UInt16.self)
+            let method = try directory.integer(UInt16.self)
+            directory.position += 4  // time, date
+            let crc = try directory.integer(UInt32.self)
+            let compressed32 = try directory.integer(UInt32.self)
+            let uncompressed32 = try directory.integer(UInt32.self)
+            let nameLength = Int(try directory.integer(UInt16.self))
+            let extraLength = Int(try directory.integer(UInt16.self))
+            let commentLength = Int(try directory.integer(UInt16.self))
+            directory.position += 8  // disk, internal and external attributes
+            let offset32 = try directory.integer(UInt32.self)
+            let name = String(decoding: try directory.bytes(nameLength), as: UTF8.self)
+            let extra = Array(try directory.bytes(extraLength))
+            _ = try directory.bytes(commentLength)
+
+            var uncompressed = Int(uncompressed32), compressed = Int(compressed32), offset = Int(offset32)
+            if uncompressed32 == Zip.overflow32 || compressed32 == Zip.overflow32 || offset32 == Zip.overflow32,
+               let zip64 = Self.zip64Field(in: extra) {
+                var field = LittleEndianReader(zip64, path: path)
+                if uncompressed32 == Zip.overflow32 { uncompressed = Int(truncatingIfNeeded: try field.integer(UInt64.self)) }
+                if compressed32 == Zip.overflow32 { compressed = Int(truncatingIfNeeded: try field.integer(UInt64.self)) }
+                if offset32 == Zip.overflow32 { offset = Int(truncatingIfNeeded: try field.integer(UInt64.self)) }
+            }
+            entries.append(Zip.Entry(name: name, method: method, flags: flags, crc32: crc, compressedSize: compressed,
+                                     uncompressedSize: uncompressed, localHeaderOffset: offset))
+        }
+    }
+
+    /// The data of the ZIP64 extended-information extra field, if `extra` has one.
+    private static func zip64Field(in extra: [UInt8]) -> [UInt8]? {
+        var position = 0
+        while position + 4 <= extra.count {
+            let id = UInt16(extra[position]) | UInt16(extra[position + 1]) << 8
+            let size = Int(UInt16(extra[position + 2]) | UInt16(extra[position + 3]) << 8)
+            let start = position + 4
+            guard start + size <= extra.count else { return nil }
+            if id == Zip.zip64ExtraID { return Array(extra[start..<start + size]) }
+            position = start + size
+        }
+        return nil
+    }
+
+    /// The entry's uncompressed bytes as a stream (check `crc`/`count` of a ``CheckedStream`` over it at
+    /// the end to detect damage).
+    func stream(for entry: Zip.Entry) throws -> any ByteStream {
+        let entryPath = "\(path) (\(entry.name))"
+        guard entry.flags & 1 == 0 else { throw MedVolError.unsupported(entryPath, "encrypted zip entries are not supported") }
+        guard entry.localHeaderOffset >= 0, entry.localHeaderOffset + 30 <= file.size else {
+            throw MedVolError.corrupt(path, "zip entry \(entry.name) lies outside the file (truncated?)")
+        }
+        var local = LittleEndianReader(try file.read(count: 30, at: entry.localHeaderOffset), path: path)
+        guard try local.integer(UInt32.self) == Zip.localHeaderSignature else {
+            throw MedVolError.corrupt(path, "zip entry \(entry.name) has no local header")
+        }
+        local.position = 26
+        let nameLength = Int(try local.integer(UInt16.self)), extraLength = Int(try local.integer(UInt16.self))
+        let dataOffset = entry.localHeaderOffset + 30 + nameLength + extraLength
+        guard entry.compressedSize >= 0, dataOffset + entry.compressedSize <= file.size else {
+            throw MedVolError.corrupt(path, "zip entry \(entry.name) ends beyond the end of the file (truncated?)")
+        }
+        switch Zip.Method(rawValue: entry.method) {
+        case .stored:
+            guard entry.compressedSize == entry.uncompressedSize else {
+                throw MedVolError.corrupt(path, "stored zip entry \(entry.name) has different sizes")
+            }
+            return FileRangeStream(file: file, offset: dataOffset, length: entry.compressedSize)
+        case .deflated:
+            guard entry.uncompressedSize <= Zlib.maximumExpansion(of: entry.compressedSize) else {
+                throw MedVolError.corrupt(path, "zip entry \(entry.name) claims \(entry.uncompressedSize) bytes from \(entry.compressedSize) compressed bytes, more than deflate can hold")
+            }
+            return try InflatingStream(file: file, offset: dataOffset, length: entry.compressedSize)
+        case nil:
+            throw MedVolError.unsupported(path, "zip entry \(entry.name) uses compression method \(entry.method) (only stored and deflate are supported)")
+        }
+    }
+
+    /// Checks that everything read through `checked` is the whole entry, undamaged.
+    func verify(_ checked: CheckedStream, against entry: Zip.Entry) throws {
+        guard checked.count == entry.uncompressedSize else {
+            throw MedVolError.corrupt(path, "zip entry \(entry.name) holds \(entry.uncompressedSize) bytes, but its array takes \(checked.count)")
+        }
+        guard checked.crc == entry.crc32 else {
+            throw MedVolError.corrupt(path, "zip entry \(entry.name) is damaged (CRC-32 mismatch)")
+        }
+    }
+}
+
+/// Writes a zip file front to back: each entry's local header, its data (stored, or deflated as it is
+/// written), then the header's CRC and sizes filled in, and the central directory at the end. ZIP64
+/// fields are used only where a size or offset needs them, as Python's `zipfile` does.
+final class ZipWriter {
+    private let file: WritableFile
+    private let forceZip64: Bool
+    private var offset = 0
+    private var entries: [(entry: Zip.Entry, zip64Local: Bool)] = []
+
+    /// `forceZip64` writes ZIP64 fields even where 32 bits suffice (tests use it to exercise them
+    /// without writing 4 GiB).
+    init(file: WritableFile, forceZip64: Bool = false) {
+        self.file = file
+        self.forceZip64 = forceZip64
+    }
+
+    private func append(_ bytes: [UInt8]) throws {
+        try file.write(bytes)
+        offset += bytes.count
+    }
+
+    private func append(_ bytes: UnsafeRawBufferPointer) throws {
+        try file.write(bytes)
+        offset += bytes.count
+    }
+
+    /// Adds an entry whose uncompressed content is `parts` concatenated.
+    func addEntry(named name: String, parts: [UnsafeRawBufferPointer], compress: Bool) throws {
+        let method: Zip.Method = compress ? .deflated : .stored
+        let size = parts.reduce(0) { $0 + $1.count }
+        // Deflate can make data slightly larger; leave room so the local header's choice holds.
+        let worstCase = compress ? size + size / 1000 + 1024 : size
+        let zip64Local = forceZip64 || worstCase >= Int(Zip.overflow32)
+        let headerOffset = offset
+        let nameBytes = Array(name.utf8)
+
+        var header = Self.fields(
+            UInt32(Zip.localHeaderSignature), UInt16(zip64Local ? 45 : 20), UInt16(0), method.rawValue,
+            UInt16(0), UInt16(0x21),  // 1980-01-01 00:00: reproducible output
+            UInt32(0), UInt32(0), UInt32(0),  // CRC and sizes, filled in below
+            UInt16(nameBytes.count), UInt16(zip64Local ? 20 : 0))
+        header += nameBytes
+        if zip64Local { header += Self.fields(Zip.zip64ExtraID, UInt16(16), UInt64(0), UInt64(0)) }
+        try append(header)
+
+        let dataStart = offset
+        var crc: UInt32 = 0
+        if compress {
+            let deflater = try Zlib.Deflater(wrapper: .raw)
+            for (index, part) in parts.enumerated() {
+                crc = Zlib.crc32(part, continuing: crc)
+                try deflater.process(part, finish: index == parts.count - 1) { try append($0) }
+            }
+            if parts.isEmpty { try deflater.process(UnsafeRawBufferPointer(start: nil, count: 0), finish: true) { try append($0) } }
+        } else {
+            for part in parts {
+                crc = Zlib.crc32(part, continuing: crc)
+                try append(part)
+            }
+        }
+        let compressedSize = offset - dataStart
+        guard zip64Local || compressedSize < Int(Zip.overflow32) else {
+            throw MedVolError(.io, path: file.path, reason: "zip entry \(name) grew beyond 4 GiB while compressed")
+        }
+
+        // Fill in CRC and sizes in the local header (and its ZIP64 field).
+        var patch = Self.fields(crc)
+        patch += zip64Local ? Self.fields(Zip.overflow32, Zip.overflow32) : Self.fields(UInt32(compressedSize), UInt32(size))
+        try patch.withUnsafeBytes { try file.write($0, at: headerOffset + 14) }
+        if zip64Local {
+            let sizes = Self.fields(UInt64(size), UInt64(compressedSize))
+            try sizes.withUnsafeBytes { try file.write($0, at: headerOffset + 30 + nameBytes.count + 4) }
+        }
+        entries.append((Zip.Entry(name: name, method: method.rawValue, flags: 0, crc32: crc, compressedSize: compressedSize,
+                                  uncompressedSize: size, localHeaderOffset: headerOffset), zip64Local))
+    }
+
+    /// Writes the central directory and the end records.
+    func finish() throws {
+        let directoryOffset = offset
+        for (entry, zip64Local) in entries {
+            let sizesOverflow = zip64Local
+            let offsetOverflows = forceZip64 || entry.localHeaderOffset >= Int(Zip.overflow32)
+            var zip64: [UInt8] = []
+            if sizesOverflow { zip64 += Self.fields(UInt64(entry.uncompressedSize), UInt64(entry.compressedSize)) }
+            if offsetOverflows { zip64 += Self.fields(UInt64(entry.localHeaderOffset)) }
+            let extra = zip64.isEmpty ? [] : Self.fields(Zip.zip64ExtraID, UInt16(zip64.count)) + zip64
+            let nameBytes = Array(entry.name.utf8)
+            let needed: UInt16 = zip64.isEmpty ? 20 : 45
+            var record = Self.fields(
+                Zip.centralHeaderSignature, UInt16(0x0300) | needed, needed, UInt16(0), entry.method,
+                UInt16(0), UInt16(0x21), entry.crc32,
+                sizesOverflow ? Zip.overflow32 : UInt32(entry.compressedSize),
+                sizesOverflow ? Zip.overflow32 : UInt32(entry.uncompressedSize),
+                UInt16(nameBytes.count), UInt16(extra.count), UInt16(0), UInt16(0), UInt16(0),
+                UInt32(0o100644) << 16,  // a regular file, rw-r--r--
+                offsetOverflows ? Zip.overflow32 : UInt32(entry.localHeaderOffset))
+            record += nameBytes
+            record += extra
+            try append(record)
+        }
+        let directorySize = offset - directoryOffset
+        let needsZip64 = forceZip64 || entries.count >= Int(Zip.overflow16) || directoryOffset >= Int(Zip.overflow32)
+            || directorySize >= Int(Zip.overflow32)
+        if needsZip64 {
+            let recordOffset = offset
+            try append(Self.fields(
+                Zip.zip64EndSignature, UInt64(44), UInt16(0x0300 | 45), UInt16(45), UInt32(0), UInt32(0),
+                UInt64(entries.count), UInt64(entries.count), UInt64(directorySize), UInt64(directoryOffset)))
+            try append(Self.fields(Zip.zip64LocatorSignature, UInt32(0), UInt64(recordOffset), UInt32(1)))
+        }
+        let count16 = needsZip64 ? Zip.overflow16 : UInt16(entries.count)
+        try append(Self.fields(
+            Zip.endSignature, UInt16(0), UInt16(0), count16, count16,
+            needsZip64 || directorySize >= Int(Zip.overflow32) ? Zip.overflow32 : UInt32(directorySize),
+            needsZip64 || directoryOffset >= Int(Zip.overflow32) ? Zip.overflow32 : UInt32(directoryOffset),
+            UInt16(0)))
+    }
+
+    /// Little-endian bytes of each integer in turn.
+    private static func fields(_ values: any FixedWidthInteger...) -> [UInt8] {
+        values.flatMap { littleEndianBytes($0) }
+    }
+
+    private static func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+        (0..<(T.bitWidth / 8)).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
+    }
+}
