@@ -47,7 +47,7 @@ struct FormatsDetectionTests {
     @Test("an explicit format appends its extension to a path without one")
     func appendsExtension() throws {
         let folder = try TemporaryFolder()
-        let volume = Phantom.volume(.int16)
+        let volume = FormatFixtures.volume(.int16)
         let written = try volume.write(to: folder.file("scan"), format: .niftiCompressed)
         #expect(written == [folder.file("scan.nii.gz")])
         let mhd = try volume.write(to: folder.file("other.v2"), format: .metaImage)
@@ -58,7 +58,7 @@ struct FormatsDetectionTests {
     @Test("an explicit format that contradicts the extension is refused")
     func contradictingFormat() throws {
         let folder = try TemporaryFolder()
-        let error = medVolError { try Phantom.volume(.int16).write(to: folder.file("x.nii"), format: .numpy) }
+        let error = medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("x.nii"), format: .numpy) }
         #expect(error?.code == .invalidArgument)
         #expect(error?.path == folder.file("x.nii"))
         #expect(try folder.contents().isEmpty)
@@ -66,7 +66,7 @@ struct FormatsDetectionTests {
 
     @Test func unknownExtensionIsRefused() throws {
         let folder = try TemporaryFolder()
-        let writeError = medVolError { try Phantom.volume(.int16).write(to: folder.file("x.img")) }
+        let writeError = medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("x.img")) }
         #expect(writeError?.code == .invalidArgument)
         #expect(writeError?.description.hasPrefix(folder.file("x.img") + ": cannot tell the format") == true)
         let readError = medVolError { _ = try Volume(contentsOf: folder.file("x.img")) }
@@ -74,10 +74,16 @@ struct FormatsDetectionTests {
         #expect(readError?.path == folder.file("x.img"))
     }
 
-    @Test("DICOM is not read or written here yet")
-    func dicomIsUnsupported() throws {
-        let folder = try TemporaryFolder()
-        #expect(medVolError { _ = try Volume(contentsOf: folder.path, format: .dicom) }?.code == .unsupported)
-        #expect(medVolError { try Phantom.volume(.int16).write(to: folder.file("out"), format: .dicom) }?.code == .unsupported)
+    @Test("DICOM through Volume(contentsOf:) and write(to:): a series folder, read back the same")
+    func dicomFolder() throws {
+        let folder = TemporaryFolder()
+        #expect(medVolError { _ = try Volume(contentsOf: folder.path, format: .dicom) }?.code == .noImages)
+        let volume = Phantom.ct(size: [12, 10, 5], spacing: [0.5, 0.75, 2], origin: [1, 2, 3])
+        let written = try volume.write(to: folder.file("series"), format: .dicom)
+        #expect(written.count == 5)
+        let back = try Volume(contentsOf: folder.file("series"), format: .dicom)
+        #expect(back.pixelType == .int16)
+        #expect(back.geometry.isCongruent(with: volume.geometry))
+        #expect(Array(try back.voxels(as: Int16.self)) == Array(try volume.voxels(as: Int16.self)))
     }
 }

@@ -112,7 +112,7 @@ struct FormatsJSONTests {
 
     @Test("the description read back from infoJSON restores geometry and metadata")
     func descriptionRoundTrip() throws {
-        var volume = Phantom.volume(.float32, geometry: Phantom.obliqueGeometry4D)
+        var volume = FormatFixtures.volume(.float32, geometry: FormatFixtures.obliqueGeometry4D)
         volume.metadata.seriesNumber = 3
         volume.metadata.windows = [DisplayWindow(center: 1, width: 2, explanation: "A")]
         volume.metadata.warnings = ["w1", "w2"]

@@ -38,12 +38,12 @@ struct FormatsNumPyTests {
     @Test("a written .npy starts with numpy's header and holds the voxels right after it")
     func writtenFileLayout() throws {
         let folder = try TemporaryFolder()
-        let volume = Phantom.volume(.int16, geometry: ImageGeometry(size: [7, 5, 4]))
+        let volume = FormatFixtures.volume(.int16, geometry: ImageGeometry(size: [7, 5, 4]))
         let written = try volume.write(to: folder.file("x.npy"))
         #expect(written == [folder.file("x.npy"), folder.file("x.json")])
         let bytes = try ReadableFile(path: folder.file("x.npy")).readAll()
         #expect(Array(bytes.prefix(128)) == Self.numpyHeaderInt16)
-        #expect(Array(bytes.dropFirst(128)) == Phantom.bytes(of: volume))
+        #expect(Array(bytes.dropFirst(128)) == FormatFixtures.bytes(of: volume))
         // Exact values at known places: voxel (i, j, k) = (2, 1, 3) is element [3][1][2] of the array.
         let index = 2 + 7 * (1 + 5 * 3)
         let value = Int16(bytes[128 + 2 * index]) | Int16(bytes[128 + 2 * index + 1]) << 8
@@ -64,7 +64,7 @@ struct FormatsNumPyTests {
     @Test("the sidecar restores geometry and metadata; without it, defaults and a warning")
     func sidecar() throws {
         let folder = try TemporaryFolder()
-        var volume = Phantom.volume(.float64)
+        var volume = FormatFixtures.volume(.float64)
         volume.metadata.seriesDescription = "axial"
         volume.metadata.windows = [DisplayWindow(center: 40, width: 80)]
         try volume.write(to: folder.file("a.npy"))
@@ -81,25 +81,25 @@ struct FormatsNumPyTests {
         #expect(bare.geometry.spacing == SIMD3(1, 1, 1) && bare.origin == .zero && bare.direction == .identity)
         #expect(bare.metadata.warnings == ["no geometry sidecar \(folder.file("a.json")): spacing 1, origin 0, identity direction assumed"])
         #expect(bare.metadata.source == folder.file("a.npy"))
-        #expect(Phantom.bytes(of: bare) == Phantom.bytes(of: volume))
+        #expect(FormatFixtures.bytes(of: bare) == FormatFixtures.bytes(of: volume))
     }
 
     @Test("a sidecar that does not match the array is an error naming the sidecar")
     func mismatchedSidecar() throws {
         let folder = try TemporaryFolder()
-        try Phantom.volume(.int16).write(to: folder.file("a.npy"))
-        try Phantom.volume(.int16, geometry: ImageGeometry(size: [7, 5, 3])).write(to: folder.file("b.npy"))
+        try FormatFixtures.volume(.int16).write(to: folder.file("a.npy"))
+        try FormatFixtures.volume(.int16, geometry: ImageGeometry(size: [7, 5, 3])).write(to: folder.file("b.npy"))
         try FileManager.default.removeItem(atPath: folder.file("a.json"))
         try FileManager.default.copyItem(atPath: folder.file("b.json"), toPath: folder.file("a.json"))
         let error = medVolError { _ = try Volume(contentsOf: folder.file("a.npy")) }
         #expect(error?.code == .corruptFile)
         #expect(error?.description == "\(folder.file("a.json")): size [7, 5, 3] with 1 component(s) does not match the shape (4, 5, 7) of \(folder.file("a.npy"))")
 
-        try Phantom.volume(.uint16).write(to: folder.file("c.npy"))
+        try FormatFixtures.volume(.uint16).write(to: folder.file("c.npy"))
         try FileManager.default.removeItem(atPath: folder.file("c.json"))
         try FileManager.default.copyItem(atPath: folder.file("b.json"), toPath: folder.file("c.json"))
-        try Phantom.volume(.uint16, geometry: ImageGeometry(size: [7, 5, 3])).write(to: folder.file("c.npy"), options: .init(overwrite: true))
-        writeFile(folder.file("c.json"), Array(Phantom.volume(.int16, geometry: ImageGeometry(size: [7, 5, 3])).infoJSON.compactText.utf8))
+        try FormatFixtures.volume(.uint16, geometry: ImageGeometry(size: [7, 5, 3])).write(to: folder.file("c.npy"), options: .init(overwrite: true))
+        writeFile(folder.file("c.json"), Array(FormatFixtures.volume(.int16, geometry: ImageGeometry(size: [7, 5, 3])).infoJSON.compactText.utf8))
         let typeError = medVolError { _ = try Volume(contentsOf: folder.file("c.npy")) }
         #expect(typeError?.description == "\(folder.file("c.json")): says pixelType int16, but \(folder.file("c.npy")) holds <u2 (uint16)")
     }
@@ -214,7 +214,7 @@ struct FormatsNumPyTests {
     @Test("an .npz holds image, spacing, origin, direction (and timeSpacing for 4D), stored or deflated")
     func archiveEntries() throws {
         let folder = try TemporaryFolder()
-        let volume = Phantom.volume(.int16, geometry: Phantom.obliqueGeometry4D)
+        let volume = FormatFixtures.volume(.int16, geometry: FormatFixtures.obliqueGeometry4D)
         for compress in [false, true] {
             let path = folder.file("v\(compress).npz")
             #expect(try volume.write(to: path, options: .init(compress: compress)) == [path])
@@ -236,7 +236,7 @@ struct FormatsNumPyTests {
     @Test("ZIP64 fields are written and read")
     func zip64() throws {
         let folder = try TemporaryFolder()
-        let volume = Phantom.volume(.float32)
+        let volume = FormatFixtures.volume(.float32)
         _ = try NumPyArchive.write(volume, to: folder.file("z.npz"), options: .init(), forceZip64: true)
         let bytes = try ReadableFile(path: folder.file("z.npz")).readAll()
         // The ZIP64 end record and its locator precede the classic end record.
@@ -249,11 +249,11 @@ struct FormatsNumPyTests {
     @Test("colour volumes: a 4-axis image without timeSpacing whose last axis is 3 is RGB")
     func colourArchive() throws {
         let folder = try TemporaryFolder()
-        let volume = Phantom.volume(.uint8, components: 3)
+        let volume = FormatFixtures.volume(.uint8, components: 3)
         try volume.write(to: folder.file("c.npz"))
         let read = try Volume(contentsOf: folder.file("c.npz"))
         expectSameVolume(read, volume, coordinateTolerance: 0, directionTolerance: 0)
-        let colour4D = Phantom.volume(.uint8, geometry: Phantom.obliqueGeometry4D, components: 3)
+        let colour4D = FormatFixtures.volume(.uint8, geometry: FormatFixtures.obliqueGeometry4D, components: 3)
         try colour4D.write(to: folder.file("c4.npz"))
         expectSameVolume(try Volume(contentsOf: folder.file("c4.npz")), colour4D, coordinateTolerance: 0, directionTolerance: 0)
     }
@@ -277,7 +277,7 @@ struct FormatsNumPyTests {
     @Test("damaged archives are errors naming the file")
     func damagedArchives() throws {
         let folder = try TemporaryFolder()
-        try Phantom.volume(.int16).write(to: folder.file("ok.npz"))
+        try FormatFixtures.volume(.int16).write(to: folder.file("ok.npz"))
         var bytes = try ReadableFile(path: folder.file("ok.npz")).readAll()
         let path = folder.file("bad.npz")
 
@@ -295,7 +295,7 @@ struct FormatsNumPyTests {
         writeFile(path, (0..<4000).map { UInt8(truncatingIfNeeded: $0 * 7919 + 13) })
         #expect(medVolError { _ = try Volume(contentsOf: path) }?.code == .unrecognizedFormat)
 
-        try Phantom.volume(.int16).write(to: folder.file("z.npz"), options: .init(compress: true))
+        try FormatFixtures.volume(.int16).write(to: folder.file("z.npz"), options: .init(compress: true))
         var deflated = try ReadableFile(path: folder.file("z.npz")).readAll()
         let imageEntry = try ZipReader(file: try ReadableFile(path: folder.file("z.npz"))).entries[0]
         deflated[30 + 9 + imageEntry.compressedSize - 8] ^= 0x55  // near the end of image.npy's deflate stream

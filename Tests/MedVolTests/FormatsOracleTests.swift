@@ -2,16 +2,8 @@ import Foundation
 @testable import MedVol
 import Testing
 
-/// A small deterministic generator (SplitMix64) so that "random" geometries are the same on every run.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
+    /// A uniform double in `range` (the library's seeded generator, used for reproducible geometries).
     mutating func uniform(_ range: ClosedRange<Double>) -> Double {
         range.lowerBound + (range.upperBound - range.lowerBound) * Double(next() >> 11) / Double(1 << 53)
     }
@@ -20,15 +12,15 @@ struct SplitMix64 {
 /// Oblique geometries, half of them left-handed, a third of them rotated in RAS (NIfTI's space) by nearly
 /// 180°, where a NIfTI quaternion is least precise.
 func randomGeometries(count: Int, seed: UInt64) -> [ImageGeometry] {
-    var random = SplitMix64(state: seed)
+    var random = SplitMix64(seed: seed)
     return (0..<count).map { index in
         let axis = SIMD3(random.uniform(-1...1), random.uniform(-1...1), random.uniform(-1...1)) + SIMD3(0, 0, 1e-3)
         var direction: DirectionMatrix
         if index % 3 == 0 {
-            let ras = Phantom.rotation(axis: axis, angle: Double.pi - 2 * pow(10, random.uniform(-5 ... -2)))
+            let ras = FormatFixtures.rotation(axis: axis, angle: Double.pi - 2 * pow(10, random.uniform(-5 ... -2)))
             direction = DirectionMatrix(rowMajor: ras.rowMajor.enumerated().map { $0.offset < 6 ? -$0.element : $0.element })
         } else {
-            direction = Phantom.rotation(axis: axis, angle: random.uniform(0...Double.pi))
+            direction = FormatFixtures.rotation(axis: axis, angle: random.uniform(0...Double.pi))
         }
         if index % 2 == 1 { for row in 0..<3 { direction[row, 2] = -direction[row, 2] } }
         return ImageGeometry(size: [3, 2, 2], spacing: SIMD3(random.uniform(0.3...5), random.uniform(0.3...5), random.uniform(0.3...5)),
@@ -68,10 +60,10 @@ func expectOracleAgrees(_ info: JSONValue, with volume: Volume, format: VolumeFi
 @Suite("Both ways with SimpleITK, nibabel and NumPy", .enabled(if: PythonOracle.isAvailable, "set MEDVOL_PYTHON to a Python with SimpleITK, nibabel and numpy"))
 struct FormatsOracleTests {
     static let volumes: [(String, Volume)] = [
-        ("int16", Phantom.volume(.int16)), ("uint16", Phantom.volume(.uint16)), ("int8", Phantom.volume(.int8)),
-        ("int32", Phantom.volume(.int32)), ("float64", Phantom.volume(.float64)),
-        ("float32_4d", Phantom.volume(.float32, geometry: Phantom.obliqueGeometry4D)),
-        ("rgb", Phantom.volume(.uint8, components: 3)),
+        ("int16", FormatFixtures.volume(.int16)), ("uint16", FormatFixtures.volume(.uint16)), ("int8", FormatFixtures.volume(.int8)),
+        ("int32", FormatFixtures.volume(.int32)), ("float64", FormatFixtures.volume(.float64)),
+        ("float32_4d", FormatFixtures.volume(.float32, geometry: FormatFixtures.obliqueGeometry4D)),
+        ("rgb", FormatFixtures.volume(.uint8, components: 3)),
     ]
 
     @Test("SimpleITK reads medvol's MetaImage, NRRD and NIfTI with the same voxels and geometry")
@@ -210,7 +202,7 @@ struct FormatsOracleTests {
         var paths: [String] = []
         for (index, geometry) in geometries.enumerated() {
             let path = folder.file("p\(index).nii")
-            try Phantom.volume(.int16, geometry: geometry).write(to: path)
+            try FormatFixtures.volume(.int16, geometry: geometry).write(to: path)
             paths.append(path)
         }
         let answers = try #require(PythonOracle.run(["op": "sitk", "paths": .array(paths.map(JSONValue.string))]).arrayValue)
@@ -243,7 +235,7 @@ struct FormatsNIfTIPrecisionTests {
         let folder = try TemporaryFolder()
         var direction = 0.0, position = 0.0
         for (index, geometry) in randomGeometries(count: 300, seed: 11).enumerated() {
-            let volume = Phantom.volume(.int16, geometry: geometry)
+            let volume = FormatFixtures.volume(.int16, geometry: geometry)
             let path = folder.file("r\(index % 2 == 0 ? ".nii" : ".nii.gz")")
             try volume.write(to: path, options: .init(overwrite: true))
             let read = try Volume(contentsOf: path)
@@ -265,7 +257,7 @@ struct FormatsNIfTIPrecisionTests {
         var worstQform = 0.0, worstRead = 0.0
         for (index, geometry) in randomGeometries(count: 120, seed: 5).enumerated() where index % 3 == 0 {
             let path = folder.file("a\(index).nii")
-            try Phantom.volume(.int16, geometry: geometry).write(to: path)
+            try FormatFixtures.volume(.int16, geometry: geometry).write(to: path)
             // Re-code the sform as NIFTI_XFORM_ALIGNED_ANAT (bytes 254–255).
             let file = try WritableFile(updating: path)
             try [UInt8(2), 0].withUnsafeBytes { try file.write($0, at: 254) }

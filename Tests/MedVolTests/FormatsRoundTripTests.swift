@@ -20,7 +20,7 @@ struct FormatsRoundTripTests {
           arguments: writableFormats, PixelType.allCases)
     func scalarVolumes(format: VolumeFileFormat, type: PixelType) throws {
         let folder = try TemporaryFolder()
-        let volume = Phantom.volume(type)
+        let volume = FormatFixtures.volume(type)
         let path = folder.file("v." + format.fileExtension)
         try volume.write(to: path)
         let read = try Volume(contentsOf: path)
@@ -32,7 +32,7 @@ struct FormatsRoundTripTests {
     @Test("4D volumes keep their fourth axis as time", arguments: writableFormats, [PixelType.int16, .float32])
     func fourDimensional(format: VolumeFileFormat, type: PixelType) throws {
         let folder = try TemporaryFolder()
-        let volume = Phantom.volume(type, geometry: Phantom.obliqueGeometry4D)
+        let volume = FormatFixtures.volume(type, geometry: FormatFixtures.obliqueGeometry4D)
         let path = folder.file("t." + format.fileExtension)
         try volume.write(to: path)
         let read = try Volume(contentsOf: path)
@@ -42,10 +42,10 @@ struct FormatsRoundTripTests {
         #expect(read.metadata.warnings.isEmpty)
     }
 
-    @Test("RGB volumes, 3D and 4D", arguments: writableFormats, [Phantom.obliqueGeometry3D, Phantom.obliqueGeometry4D])
+    @Test("RGB volumes, 3D and 4D", arguments: writableFormats, [FormatFixtures.obliqueGeometry3D, FormatFixtures.obliqueGeometry4D])
     func colour(format: VolumeFileFormat, geometry: ImageGeometry) throws {
         let folder = try TemporaryFolder()
-        let volume = Phantom.volume(.uint8, geometry: geometry, components: 3)
+        let volume = FormatFixtures.volume(.uint8, geometry: geometry, components: 3)
         let path = folder.file("c." + format.fileExtension)
         try volume.write(to: path)
         let read = try Volume(contentsOf: path)
@@ -56,8 +56,8 @@ struct FormatsRoundTripTests {
     @Test("a single slice keeps its slice spacing and oblique direction", arguments: writableFormats)
     func singleSlice(format: VolumeFileFormat) throws {
         let folder = try TemporaryFolder()
-        let volume = Phantom.volume(.int16, geometry: ImageGeometry(size: [4, 3, 1], spacing: SIMD3(0.5, 0.7, 3),
-                                                                    origin: SIMD3(1, 2, 3), direction: Phantom.rotation()))
+        let volume = FormatFixtures.volume(.int16, geometry: ImageGeometry(size: [4, 3, 1], spacing: SIMD3(0.5, 0.7, 3),
+                                                                    origin: SIMD3(1, 2, 3), direction: FormatFixtures.rotation()))
         let path = folder.file("s." + format.fileExtension)
         try volume.write(to: path)
         let tolerance = tolerances(format)
@@ -73,7 +73,7 @@ struct FormatsRoundTripTests {
     ])
     func writtenPaths(name: String, compress: Bool, expected: [String]) throws {
         let folder = try TemporaryFolder()
-        let volume = Phantom.volume(.int16)
+        let volume = FormatFixtures.volume(.int16)
         let written = try volume.write(to: folder.file(name), options: .init(compress: compress))
         #expect(written == expected.map(folder.file))
         #expect(try folder.contents() == expected.sorted())  // nothing else, no staging left behind
@@ -95,7 +95,7 @@ struct FormatsRoundTripTests {
           arguments: ["U.MHA", "U.NII.GZ", "U.Nrrd", "U.NHDR", "U.MHD", "U.NII"])
     func upperCaseExtensions(name: String) throws {
         let folder = try TemporaryFolder()
-        let volume = Phantom.volume(.int16)
+        let volume = FormatFixtures.volume(.int16)
         try volume.write(to: folder.file(name), options: .init(compress: true))
         expectSameVolume(try Volume(contentsOf: folder.file(name)), volume, coordinateTolerance: 1e-4)
     }
@@ -105,7 +105,7 @@ struct FormatsRoundTripTests {
     ])
     func explicitFormat(format: VolumeFileFormat, extensionName: String) throws {
         let folder = try TemporaryFolder()
-        let volume = Phantom.volume(.int16)
+        let volume = FormatFixtures.volume(.int16)
         try volume.write(to: folder.file("v." + extensionName))
         try FileManager.default.moveItem(atPath: folder.file("v." + extensionName), toPath: folder.file("v.dat"))
         expectSameVolume(try Volume(contentsOf: folder.file("v.dat"), format: format), volume, coordinateTolerance: 1e-4)
@@ -117,7 +117,7 @@ struct FormatsRoundTripTests {
     @Test("the .mhd header is exactly what SimpleITK writes for the same image")
     func metaImageHeader() throws {
         let folder = try TemporaryFolder()
-        try Phantom.volume(.int16).write(to: folder.file("v3.mhd"))
+        try FormatFixtures.volume(.int16).write(to: folder.file("v3.mhd"))
         // SimpleITK 2.5: GetImageFromArray + SetSpacing/SetOrigin/SetDirection, then WriteImage("v3.mhd").
         #expect(try String(contentsOfFile: folder.file("v3.mhd"), encoding: .utf8) == """
             ObjectType = Image
@@ -135,7 +135,7 @@ struct FormatsRoundTripTests {
             ElementDataFile = v3.raw
 
             """)
-        try Phantom.volume(.float32, geometry: Phantom.obliqueGeometry4D).write(to: folder.file("v4.mhd"))
+        try FormatFixtures.volume(.float32, geometry: FormatFixtures.obliqueGeometry4D).write(to: folder.file("v4.mhd"))
         #expect(try String(contentsOfFile: folder.file("v4.mhd"), encoding: .utf8) == """
             ObjectType = Image
             NDims = 4
@@ -158,7 +158,7 @@ struct FormatsRoundTripTests {
     func niftiHeader() throws {
         let folder = try TemporaryFolder()
         for name in ["h.nii", "h.nii.gz"] {
-            try Phantom.volume(.int16, geometry: Phantom.obliqueGeometry4D).write(to: folder.file(name))
+            try FormatFixtures.volume(.int16, geometry: FormatFixtures.obliqueGeometry4D).write(to: folder.file(name))
             let header = try #require(try NIfTIHeader.read(path: folder.file(name), compressed: name.hasSuffix(".gz")))
             #expect(header.dimensions.prefix(5) == [4, 6, 5, 3, 4])
             #expect(header.pixdim[1...4] == [1.5, 1.25, Float(3.3), 2.5])
@@ -167,7 +167,7 @@ struct FormatsRoundTripTests {
                                                : try ReadableFile(path: folder.file(name)).read(count: 348, at: 0)
             #expect(bytes[123] == 10)  // NIFTI_UNITS_MM | NIFTI_UNITS_SEC
             // RAS on disk: the sform's first two rows are the LPS ones negated.
-            let lps = Phantom.obliqueGeometry4D
+            let lps = FormatFixtures.obliqueGeometry4D
             for column in 0..<3 {
                 #expect(abs(Double(header.sform[0][column]) + lps.direction[0, column] * lps.spacing[column]) < 1e-6)
                 #expect(abs(Double(header.sform[2][column]) - lps.direction[2, column] * lps.spacing[column]) < 1e-6)
@@ -182,10 +182,10 @@ struct FormatsRoundTripTests {
     func overwriteRefusal(format: VolumeFileFormat) throws {
         let folder = try TemporaryFolder()
         let path = folder.file("o." + format.fileExtension)
-        let first = Phantom.volume(.int16)
+        let first = FormatFixtures.volume(.int16)
         let written = try first.write(to: path)
         let before = try written.map { try ReadableFile(path: $0).readAll() }
-        let second = Phantom.volume(.float32)
+        let second = FormatFixtures.volume(.float32)
         let error = medVolError { try second.write(to: path) }
         #expect(error?.code == .outputExists)
         #expect(error.map { written.contains($0.path ?? "") } == true)
@@ -201,7 +201,7 @@ struct FormatsRoundTripTests {
     func companionExists() throws {
         let folder = try TemporaryFolder()
         writeFile(folder.file("d.raw"), [1, 2, 3])
-        let error = medVolError { try Phantom.volume(.int16).write(to: folder.file("d.mhd")) }
+        let error = medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("d.mhd")) }
         #expect(error?.code == .outputExists)
         #expect(error?.path == folder.file("d.raw"))
         #expect(try ReadableFile(path: folder.file("d.raw")).readAll() == [1, 2, 3])
@@ -221,17 +221,17 @@ struct FormatsRoundTripTests {
         #expect(try folder.contents().isEmpty)
         // A parent that is a file.
         writeFile(folder.file("file"), [0])
-        #expect(medVolError { try Phantom.volume(.int16).write(to: folder.file("file/x.npy")) }?.code == .io)
-        #expect(medVolError { try Phantom.volume(.int16).write(to: folder.file("file/x.mhd")) }?.code == .io)
+        #expect(medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("file/x.npy")) }?.code == .io)
+        #expect(medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("file/x.mhd")) }?.code == .io)
         #expect(try folder.contents() == ["file"])
         // A folder where the file should go.
         try FileManager.default.createDirectory(atPath: folder.file("d.nrrd"), withIntermediateDirectories: false)
-        #expect(medVolError { try Phantom.volume(.int16).write(to: folder.file("d.nrrd"), options: .init(overwrite: true)) }?.code == .invalidArgument)
+        #expect(medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("d.nrrd"), options: .init(overwrite: true)) }?.code == .invalidArgument)
         try FileManager.default.createDirectory(atPath: folder.file("e.raw"), withIntermediateDirectories: false)
-        let companion = medVolError { try Phantom.volume(.int16).write(to: folder.file("e.mhd"), options: .init(overwrite: true)) }
+        let companion = medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("e.mhd"), options: .init(overwrite: true)) }
         #expect(companion?.description == "\(folder.file("e.raw")): is a folder; give a file name")
         try FileManager.default.createDirectory(atPath: folder.file("f.json"), withIntermediateDirectories: false)
-        #expect(medVolError { try Phantom.volume(.int16).write(to: folder.file("f.npy"), options: .init(overwrite: true)) }?.path == folder.file("f.json"))
+        #expect(medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("f.npy"), options: .init(overwrite: true)) }?.path == folder.file("f.json"))
         #expect(try folder.contents() == ["d.nrrd", "e.raw", "f.json", "file"])
     }
 
@@ -256,7 +256,7 @@ struct FormatsRoundTripTests {
     ])
     func truncated(name: String, dataFile: String) throws {
         let folder = try TemporaryFolder()
-        try Phantom.volume(.int16).write(to: folder.file(name), options: .init(compress: name.hasPrefix("tz")))
+        try FormatFixtures.volume(.int16).write(to: folder.file(name), options: .init(compress: name.hasPrefix("tz")))
         let size = try FileManager.default.attributesOfItem(atPath: folder.file(dataFile))[.size] as! Int
         #expect(truncate(folder.file(dataFile), off_t(size - 41)) == 0)
         let error = medVolError { _ = try Volume(contentsOf: folder.file(name)) }
@@ -267,22 +267,22 @@ struct FormatsRoundTripTests {
     @Test("exact messages for the usual MetaImage and NIfTI damage")
     func damageMessages() throws {
         let folder = try TemporaryFolder()
-        try Phantom.volume(.int16).write(to: folder.file("m.mhd"))
+        try FormatFixtures.volume(.int16).write(to: folder.file("m.mhd"))
         try FileManager.default.removeItem(atPath: folder.file("m.raw"))
         #expect(medVolError { _ = try Volume(contentsOf: folder.file("m.mhd")) }?.description
                 == "\(folder.file("m.mhd")): its data file \(folder.file("m.raw")) is missing")
 
-        try Phantom.volume(.int16).write(to: folder.file("t.mhd"))
+        try FormatFixtures.volume(.int16).write(to: folder.file("t.mhd"))
         #expect(truncate(folder.file("t.raw"), 100) == 0)
         #expect(medVolError { _ = try Volume(contentsOf: folder.file("t.mhd")) }?.description
                 == "\(folder.file("t.raw")): truncated: 280 bytes of voxels expected from byte 0, only 100 there")
 
-        try Phantom.volume(.int16).write(to: folder.file("t.nii"))
+        try FormatFixtures.volume(.int16).write(to: folder.file("t.nii"))
         #expect(truncate(folder.file("t.nii"), 600) == 0)
         #expect(medVolError { _ = try Volume(contentsOf: folder.file("t.nii")) }?.description
                 == "\(folder.file("t.nii")): truncated: the header announces 632 bytes, the file has 600")
 
-        try Phantom.volume(.int16).write(to: folder.file("z.mhd"), options: .init(compress: true))
+        try FormatFixtures.volume(.int16).write(to: folder.file("z.mhd"), options: .init(compress: true))
         var zraw = try ReadableFile(path: folder.file("z.zraw")).readAll()
         zraw[zraw.count / 2] ^= 0x5A
         writeFile(folder.file("z.zraw"), zraw)
@@ -317,7 +317,7 @@ struct FormatsRoundTripTests {
         #expect(nrrdError?.reason.hasPrefix("the voxels take 432000000000000 bytes, more than this machine's") == true)
 
         // A deflated .npz entry that claims far more than its compressed bytes can hold.
-        try Phantom.volume(.int16).write(to: folder.file("bomb.npz"), options: .init(compress: true))
+        try FormatFixtures.volume(.int16).write(to: folder.file("bomb.npz"), options: .init(compress: true))
         var bytes = try ReadableFile(path: folder.file("bomb.npz")).readAll()
         let signature: [UInt8] = [0x50, 0x4B, 0x01, 0x02]
         let central = try #require((0..<bytes.count - 4).first { Array(bytes[$0..<$0 + 4]) == signature })

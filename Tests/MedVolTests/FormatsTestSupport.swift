@@ -2,29 +2,8 @@ import Foundation
 @testable import MedVol
 import Testing
 
-/// A fresh folder under the system's temporary folder, removed when released.
-final class TemporaryFolder {
-    let path: String
-
-    init() throws {
-        var template = Array("\(NSTemporaryDirectory())/medvol-formats-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw MedVolError(.io, reason: "mkdtemp failed")
-        }
-        path = String(cString: made)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    /// Names in the folder, sorted (hidden staging folders included, so tests can see leftovers).
-    func contents() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
-enum Phantom {
+/// Volumes and geometry the format tests share.
+enum FormatFixtures {
     /// A rotation by `angle` about an oblique axis: a direction with no zero entries.
     static func rotation(axis: SIMD3<Double> = SIMD3(1, 2, 3), angle: Double = 0.7) -> DirectionMatrix {
         let a = axis / (axis * axis).sum().squareRoot()
@@ -79,7 +58,7 @@ func expectSameVolume(_ read: Volume, _ written: Volume, coordinateTolerance: Do
     #expect(read.pixelType == written.pixelType, sourceLocation: sourceLocation)
     #expect(read.components == written.components, sourceLocation: sourceLocation)
     #expect(read.size == written.size, sourceLocation: sourceLocation)
-    #expect(Phantom.bytes(of: read) == Phantom.bytes(of: written), "voxel bytes differ", sourceLocation: sourceLocation)
+    #expect(FormatFixtures.bytes(of: read) == FormatFixtures.bytes(of: written), "voxel bytes differ", sourceLocation: sourceLocation)
     #expect(read.geometry.isCongruent(with: written.geometry, coordinateTolerance: coordinateTolerance,
                                       directionTolerance: directionTolerance),
             "geometry \(read.geometry) differs from \(written.geometry)", sourceLocation: sourceLocation)

@@ -31,6 +31,7 @@ class SeriesSpec:
     modality: str = "CT"
     series_uid: str = field(default_factory=generate_uid)
     study_uid: str = field(default_factory=generate_uid)
+    frame_of_reference_uid: str = field(default_factory=generate_uid)
     series_number: int = 1
     description: str = "conformance"
     slope: float | None = None
@@ -80,7 +81,7 @@ def write_series(folder: Path, spec: SeriesSpec) -> list[Path]:
         ds.SeriesInstanceUID = spec.series_uid
         ds.SeriesNumber = spec.series_number
         ds.SeriesDescription = spec.description
-        ds.FrameOfReferenceUID = spec.study_uid + ".1"
+        ds.FrameOfReferenceUID = spec.frame_of_reference_uid
         ds.InstanceNumber = (spec.instance_numbers or list(range(1, nz + 1)))[k]
         ds.ImagePositionPatient = [f"{v:.6f}" for v in spec.position(k)]
         ds.ImageOrientationPatient = [f"{v:.8f}" for v in (*spec.row, *spec.column)]

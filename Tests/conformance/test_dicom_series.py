@@ -140,6 +140,7 @@ def test_localizer_inside_a_series_is_its_own_stack(medvol, tmp_path):
 
 def test_ct_stored_unsigned_with_intercept_becomes_int16(medvol, tmp_path):
     hu = pattern(7, 16, 16, dtype=np.int32, low=-1024, span=4096)
+    hu[0, 0, 0], hu[-1, -1, -1] = -1024, 3071          # the whole 12-bit range
     stored = (hu + 1024).astype(np.uint16)
     spec = SeriesSpec(values=stored, intercept=-1024, slope=1, bits_stored=12)
     files = write_series(tmp_path / "dicom", spec)

@@ -89,8 +89,8 @@ extension Volume {
     /// Reads a MetaImage, NIfTI, NRRD or NumPy file; the format comes from the extension unless given.
     ///
     /// For `.npy`, the geometry comes from the `.json` sidecar beside it (without one: spacing 1,
-    /// origin 0, identity direction, and a warning in `metadata.warnings`). DICOM is not read here yet:
-    /// `.dicom` throws an `.unsupported` error.
+    /// origin 0, identity direction, and a warning in `metadata.warnings`). With `.dicom`, `path` may be
+    /// a file, a folder or a DICOMDIR holding exactly one stack (use ``DICOMScan`` to choose among several).
     public init(contentsOf path: String, format: VolumeFileFormat? = nil) throws {
         guard let format = format ?? VolumeFileFormat(path: path) else {
             throw MedVolError(.unrecognizedFormat, path: path,
@@ -98,7 +98,13 @@ extension Volume {
         }
         switch format {
         case .dicom:
-            throw MedVolError.unsupported(path, "DICOM is not read through Volume(contentsOf:)")
+            let scan = try DICOMScan(paths: [path])
+            guard scan.stacks.count == 1 else {
+                throw scan.stacks.isEmpty
+                    ? MedVolError(.noImages, path: path, reason: "no DICOM images found")
+                    : MedVolError(.ambiguousInput, path: path, reason: "holds \(scan.stacks.count) stacks; choose one with DICOMScan")
+            }
+            self = try scan.stacks[0].load()
         case .metaImage, .metaImageSingleFile, .nifti, .niftiCompressed, .nrrd, .nrrdDetached:
             self = try ITKImageFile.read(path: path, format: format)
         case .numpy:
@@ -128,7 +134,8 @@ extension Volume {
                               reason: "the extension says \(named.fileExtension) but the format asked for is \(format.rawValue)")
         }
         if format == .dicom {
-            throw MedVolError.unsupported(path, "DICOM is not written through Volume.write(to:)")
+            // A series: one file per slice in the folder `path` (see DICOMSeriesWriter for the options).
+            return try DICOMSeriesWriter.write(self, toDirectory: path, options: DICOMSeriesWriteOptions(overwrite: options.overwrite)).paths
         }
         let target = named == nil ? path + "." + format.fileExtension : path
         switch format {

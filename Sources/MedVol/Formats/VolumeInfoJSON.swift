@@ -9,18 +9,22 @@ extension Volume {
     /// `"studyInstanceUID"`, `"patientID"`, `"studyDate"`, `"photometricInterpretation"`,
     /// `"windows"` (`[{"center", "width"}]`), `"pixelPaddingValue"`, `"valueTransform"`, `"source"`,
     /// `"warnings"`.
+    public var infoJSON: JSONValue { VolumeInfo(self).infoJSON }
+}
+
+extension VolumeInfo {
+    /// The ``Volume/infoJSON`` object of a volume described without its voxels.
     public var infoJSON: JSONValue {
         func number(_ value: Double) -> JSONValue { .number(value == 0 ? 0 : value) }  // no "-0.0"
         var object = JSONObject()
-        object["size"] = .array(size.map { .integer($0) })
-        object["spacing"] = .array([spacing.x, spacing.y, spacing.z].map(number))
-        object["origin"] = .array([origin.x, origin.y, origin.z].map(number))
-        object["direction"] = .array(direction.rowMajor.map(number))
+        object["size"] = .array(geometry.size.map { .integer($0) })
+        object["spacing"] = .array([geometry.spacing.x, geometry.spacing.y, geometry.spacing.z].map(number))
+        object["origin"] = .array([geometry.origin.x, geometry.origin.y, geometry.origin.z].map(number))
+        object["direction"] = .array(geometry.direction.rowMajor.map(number))
         object["pixelType"] = .string(pixelType.rawValue)
         object["components"] = .integer(components)
-        if let timeSpacing { object["timeSpacing"] = number(timeSpacing) }
-        object["orientation"] = .string(orientationCode)
-        let metadata = self.metadata
+        if let timeSpacing = geometry.timeSpacing { object["timeSpacing"] = number(timeSpacing) }
+        object["orientation"] = .string(geometry.orientationCode)
         if let value = metadata.modality { object["modality"] = .string(value) }
         if let value = metadata.seriesInstanceUID { object["seriesInstanceUID"] = .string(value) }
         if let value = metadata.seriesNumber { object["seriesNumber"] = .integer(value) }

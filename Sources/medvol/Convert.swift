@@ -1,0 +1,194 @@
+import ArgumentParser
+import MedVol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `medvol convert`: one volume to one file, or every stack of an archive into a folder.
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert DICOM, MetaImage, NumPy, NIfTI or NRRD input to another format.",
+        discussion: """
+            The output format follows OUTPUT's extension (.mhd, .mha, .nii, .nii.gz, .nrrd, .nhdr, .npy, .npz) \
+            or --format (dicom writes a series into the folder OUTPUT). When INPUT holds several stacks, \
+            --series picks one; with an OUTPUT folder and --format, every stack is converted and named by \
+            --name (fields: {SeriesNumber} {SeriesDescription} {PatientID} {StudyDate} {Modality} {SeriesUID} {Index}).
+            """)
+
+    @Argument(help: "Input file(s), folder(s) or DICOMDIR, then the output file or folder.")
+    var paths: [String] = []
+
+    @OptionGroup var selection: StackSelection
+
+    @Option(help: "Output format: dicom, mhd, mha, nii, nii.gz, nrrd, nhdr, npy or npz.")
+    var format: String?
+
+    @Option(help: "File name pattern when converting every stack into a folder.")
+    var name: String = "{SeriesNumber}_{SeriesDescription}"
+
+    @Flag(help: "Compress: .zraw for .mhd, gzip for NIfTI/NRRD, deflate for .npz.")
+    var compress = false
+
+    @Flag(name: .customLong("stored-values"), help: "Keep DICOM stored values (no rescale slope/intercept or modality LUT).")
+    var storedValues = false
+
+    @Flag(help: "Replace existing outputs.")
+    var overwrite = false
+
+    @Flag(help: "No progress, warnings or summary on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        guard paths.count >= 2 else { throw ValidationError("give an INPUT and an OUTPUT") }
+        if let format, VolumeFileFormat(name: format) == nil {
+            throw ValidationError("unknown --format '\(format)' (dicom, mhd, mha, nii, nii.gz, nrrd, nhdr, npy, npz)")
+        }
+    }
+
+    /// What OUTPUT is: one file (or one DICOM series folder), or a folder for every stack.
+    private enum Target {
+        case single(path: String, format: VolumeFileFormat)
+        case everyStack(folder: String, format: VolumeFileFormat)
+    }
+
+    func run() throws {
+        let inputs = Array(paths.dropLast())
+        let output = paths.last!
+        let requested = format.flatMap(VolumeFileFormat.init(name:))
+        let fromName = VolumeFileFormat(path: output)
+        if let requested, let fromName, requested != fromName {
+            throw ValidationError("--format \(format!) does not match OUTPUT '\(output)'")
+        }
+        let writeOptions = VolumeWriteOptions(overwrite: overwrite, compress: compress)
+        let progress = ProgressDisplay(quiet: quiet)
+        defer { progress.finish() }
+        let started = ProgressDisplay.now()
+
+        switch InputKind(inputs) {
+        case .volumeFile(let path, let inputFormat):
+            guard let target = fromName ?? requested else { throw formatUnknown(output) }
+            _ = inputFormat
+            let volume = try Volume(contentsOf: path)
+            report(volume.metadata.warnings)
+            let written = try volume.write(to: output, format: target, options: writeOptions)
+            summary("wrote \(written.last ?? output) (\(describe(volume)))", started: started)
+
+        case .dicom(let dicomPaths):
+            let scan = try DICOMScan(paths: dicomPaths, control: progress.control)
+            let target: Target
+            if let fromName {
+                target = .single(path: output, format: fromName)
+            } else if let requested {
+                target = requested == .dicom && (selection.series != nil || scan.stacks.count == 1)
+                    ? .single(path: output, format: .dicom)
+                    : .everyStack(folder: output, format: requested)
+            } else {
+                throw formatUnknown(output)
+            }
+            switch target {
+            case .single(let path, let outputFormat):
+                let stack = try chooseStack(scan, selector: selection.series, inputDescription: describeInputs(dicomPaths),
+                                            hint: "choose one with --series, or convert all into a folder with --format")
+                report(stack.warnings.map { "#\(stack.index): \($0)" })
+                let volume = try stack.load(options: DICOMLoadOptions(storedValues: storedValues, control: progress.control))
+                let written = try volume.write(to: path, format: outputFormat, options: writeOptions)
+                progress.finish()
+                summary("wrote \(outputFormat == .dicom ? path : written.last ?? path) (\(describe(volume)))", started: started)
+            case .everyStack(let folder, let outputFormat):
+                try convertEveryStack(scan, into: folder, format: outputFormat, options: writeOptions, progress: progress,
+                                      started: started, inputDescription: describeInputs(dicomPaths))
+            }
+        }
+    }
+
+    /// Converts every stack; one failure does not stop the others; exit status 1 if any failed.
+    private func convertEveryStack(_ scan: DICOMScan, into folder: String, format: VolumeFileFormat, options: VolumeWriteOptions,
+                                   progress: ProgressDisplay, started: Double, inputDescription: String) throws {
+        guard !scan.stacks.isEmpty else { throw noImagesError(scan, inputDescription: inputDescription) }
+        var usedNames = Set<String>()
+        var converted: [String] = []
+        var failures: [String] = []
+        for stack in scan.stacks {
+            var base = OutputNaming.name(for: stack, pattern: name)
+            if usedNames.contains(base) {
+                var counter = 2
+                while usedNames.contains("\(base)_\(counter)") { counter += 1 }
+                base = "\(base)_\(counter)"
+            }
+            usedNames.insert(base)
+            let path = format == .dicom ? "\(folder)/\(base)" : "\(folder)/\(base).\(format.fileExtension)"
+            do {
+                report(stack.warnings.map { "#\(stack.index) (\(base)): \($0)" })
+                let volume = try stack.load(options: DICOMLoadOptions(storedValues: storedValues, control: progress.control))
+                try volume.write(to: path, format: format, options: options)
+                converted.append(path)
+            } catch let error as MedVolError {
+                failures.append("#\(stack.index) (\(base)): \(error)")
+                progress.finish()
+                Terminal.error("#\(stack.index) (\(base)): \(error)")
+            }
+        }
+        progress.finish()
+        if !quiet {
+            var lines = ["converted \(converted.count) of \(scan.stacks.count) stacks into \(folder)"]
+            if !failures.isEmpty { lines.append("\(failures.count) failed: " + failures.joined(separator: "; ")) }
+            if !scan.skipped.isEmpty { lines.append("\(scan.skipped.count) files skipped: " + StackListing.skippedSummary(scan.skipped)) }
+            summary(lines.joined(separator: "; "), started: started)
+        }
+        if !failures.isEmpty { throw ExitCode(1) }
+    }
+
+    private func formatUnknown(_ output: String) -> ValidationError {
+        ValidationError("cannot tell the output format from '\(output)': end it with .mhd, .mha, .nii, .nii.gz, .nrrd, .nhdr, .npy or .npz, or give --format")
+    }
+
+    private func report(_ warnings: [String]) {
+        guard !quiet else { return }
+        for warning in warnings { Terminal.warning(warning) }
+    }
+
+    private func summary(_ text: String, started: Double) {
+        guard !quiet else { return }
+        let seconds = ProgressDisplay.now() - started
+        Terminal.write("medvol: \(text) in \(String(format2: seconds)) s\n")
+    }
+}
+
+/// "512×512×500 int16 LPS"
+func describe(_ volume: Volume) -> String {
+    let components = volume.components > 1 ? "×\(volume.components)" : ""
+    return "\(volume.size.map(String.init).joined(separator: "×")) \(volume.pixelType.rawValue)\(components) \(volume.orientationCode)"
+}
+
+extension String {
+    /// A number with two decimals.
+    init(format2 value: Double) {
+        let hundredths = Int((value * 100).rounded())
+        let fraction = hundredths % 100
+        self = "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+}
+
+/// File names for stacks, from a pattern of fields.
+enum OutputNaming {
+    static func name(for stack: DICOMStack, pattern: String) -> String {
+        let fields: [String: String] = [
+            "SeriesNumber": stack.seriesNumber.map(String.init) ?? "",
+            "SeriesDescription": stack.seriesDescription ?? "",
+            "PatientID": stack.patientID ?? "",
+            "StudyDate": stack.studyDate ?? "",
+            "Modality": stack.modality ?? "",
+            "SeriesUID": stack.seriesInstanceUID,
+            "Index": String(stack.index),
+        ]
+        var result = pattern
+        for (key, value) in fields { result = result.replacing("{\(key)}", with: value) }
+        let cleaned = String(result.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_" ? $0 : "_" })
+        var collapsed = ""
+        for character in cleaned where !(character == "_" && collapsed.last == "_") { collapsed.append(character) }
+        while collapsed.hasPrefix("_") || collapsed.hasPrefix(".") { collapsed.removeFirst() }
+        while collapsed.hasSuffix("_") { collapsed.removeLast() }
+        return collapsed.isEmpty ? "stack\(stack.index)" : collapsed
+    }
+}

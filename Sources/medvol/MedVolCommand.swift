@@ -1,0 +1,48 @@
+import ArgumentParser
+import MedVol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `medvol` command: converts and inspects medical volumes.
+struct MedVolCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "medvol",
+        abstract: "Assemble 3D/4D medical volumes from DICOM and convert between DICOM, MetaImage, NumPy, NIfTI and NRRD.",
+        discussion: """
+            Geometry is kept exactly: LPS millimetres, ITK's direction convention, slices sorted along the \
+            slice normal. Exit status: 0 success, 1 failure, 2 bad usage.
+            """,
+        version: "0.1.0",
+        subcommands: [Convert.self, Info.self, Series.self, PhantomCommand.self]
+    )
+}
+
+/// Runs the command with medvol's error discipline: `medvol: error: PATH: REASON` on stderr, exit 1 for
+/// failures, exit 2 for bad usage, never a stack trace.
+@main
+enum Main {
+    static func main() {
+        do {
+            var command = try MedVolCommand.parseAsRoot()
+            try command.run()
+        } catch let error as MedVolError {
+            Terminal.error(error.description)
+            exit(1)
+        } catch let exit as ExitCode {
+            Glibc.exit(exit.rawValue)
+        } catch {
+            let code = MedVolCommand.exitCode(for: error)
+            if code == .success {
+                print(MedVolCommand.fullMessage(for: error))
+                exit(0)
+            }
+            // Bad usage: the parser's message as a medvol error, then its usage lines.
+            Terminal.error(MedVolCommand.message(for: error))
+            let details = MedVolCommand.fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
+            if !details.isEmpty { Terminal.write(details.joined(separator: "\n") + "\n") }
+            exit(2)
+        }
+    }
+}

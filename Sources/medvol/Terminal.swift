@@ -1,0 +1,83 @@
+import MedVol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writing to stderr, and a progress line for long work when stderr is a terminal.
+enum Terminal {
+    static func write(_ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let wrote = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress! + offset, $0.count - offset) }
+            if wrote <= 0 { break }
+            offset += wrote
+        }
+    }
+
+    static func error(_ message: String) { write("medvol: error: \(message)\n") }
+    static func warning(_ message: String) { write("medvol: warning: \(message)\n") }
+
+    static var stderrIsTerminal: Bool { isatty(2) == 1 }
+}
+
+/// Shows a progress bar with count and rate on stderr for work that lasts more than a second, when
+/// stderr is a terminal and --quiet is not given. Safe to call from any thread.
+final class ProgressDisplay: @unchecked Sendable {
+    private let enabled: Bool
+    private var lock = pthread_mutex_t()
+    private var start: Double
+    private var lastDraw = 0.0
+    private var shown = false
+    private var stage = ""
+    private var stageStart = 0.0
+
+    init(quiet: Bool) {
+        enabled = !quiet && Terminal.stderrIsTerminal
+        start = Self.now()
+        pthread_mutex_init(&lock, nil)
+    }
+
+    deinit { pthread_mutex_destroy(&lock) }
+
+    /// A WorkControl that reports here.
+    var control: WorkControl {
+        guard enabled else { return WorkControl() }
+        return WorkControl(progress: { [self] progress in self.update(progress) })
+    }
+
+    private func update(_ progress: WorkProgress) {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        let now = Self.now()
+        if progress.stage != stage {
+            stage = progress.stage
+            stageStart = now
+        }
+        guard now - start > 1.0, now - lastDraw > 0.1 || progress.completed == progress.total else { return }
+        lastDraw = now
+        shown = true
+        let fraction = progress.total > 0 ? Double(progress.completed) / Double(progress.total) : 0
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
+        let elapsed = max(1e-3, now - stageStart)
+        let rate = Double(progress.completed) / elapsed
+        Terminal.write("\r\u{1B}[K\(progress.stage) [\(bar)] \(progress.completed)/\(progress.total) \(Int(rate))/s")
+    }
+
+    /// Clears the progress line.
+    func finish() {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        if shown { Terminal.write("\r\u{1B}[K") }
+        shown = false
+    }
+
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
