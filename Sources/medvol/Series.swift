@@ -13,6 +13,9 @@ struct Series: ParsableCommand {
     @Flag(help: "Print {\"stacks\": [...], \"skipped\": [...]} as JSON.")
     var json = false
 
+    @Flag(name: .customLong("open-files"), help: "For a DICOMDIR: read every image file's header (stacks split as for folders) instead of listing the directory records.")
+    var openFiles = false
+
     @Flag(help: "No progress on stderr.")
     var quiet = false
 
@@ -21,6 +24,10 @@ struct Series: ParsableCommand {
     }
 
     func run() throws {
+        if inputs.count == 1, !openFiles, DICOMDirectory.isDirectory(inputs[0]) {
+            try listDirectoryRecords(inputs[0])
+            return
+        }
         let progress = ProgressDisplay(quiet: quiet)
         let scan = try DICOMScan(paths: inputs, control: progress.control)
         progress.finish()
@@ -36,7 +43,7 @@ struct Series: ParsableCommand {
         }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max()! }
         func line(_ cells: [String]) -> String {
-            cells.enumerated().map { $1.padding(to: widths[$0]) }.joined(separator: "  ")
+            cells.enumerated().map { $1.padding(to: widths[$0]) }.joined(separator: "  ").trimmingTrailingSpaces()
         }
         print(line(header))
         for (stack, row) in zip(scan.stacks, rows) {
@@ -53,7 +60,46 @@ struct Series: ParsableCommand {
     }
 }
 
+extension Series {
+    /// Lists a DICOMDIR's series from its records, without opening the image files.
+    private func listDirectoryRecords(_ path: String) throws {
+        let directory = try DICOMDirectory(path: path)
+        let series = directory.series
+        let missing = series.flatMap(\.missingFiles)
+        if json {
+            var object = JSONObject()
+            object["source"] = .string("DICOMDIR records (image files not opened)")
+            object["stacks"] = .array(series.enumerated().map { index, entry in StackJSON.directorySeries(entry, index: index + 1) })
+            object["skipped"] = .array(missing.map { .object(["path": .string($0), "reason": .string("referenced by \(path) but missing")]) })
+            print(JSONValue.object(object).prettyText)
+            return
+        }
+        let header = ["#", "Series", "Modality", "Images", "Rows×Cols", "Patient", "Study date", "Description"]
+        let rows = series.enumerated().map { index, entry in
+            [String(index + 1), entry.seriesNumber.map(String.init) ?? "-", entry.modality ?? "-", String(entry.imageCount),
+             entry.rows.flatMap { r in entry.columns.map { "\(r)×\($0)" } } ?? "-", entry.patientID ?? "-", entry.studyDate ?? "-",
+             entry.seriesDescription ?? ""]
+        }
+        printTable(header: header, rows: rows)
+        print("listed from the DICOMDIR's records (\(series.reduce(0) { $0 + $1.imageCount }) images, no image file opened); --open-files reads headers and splits stacks")
+        if !missing.isEmpty { print("\(missing.count) referenced files are missing, e.g. \(missing[0])") }
+    }
+
+    private func printTable(header: [String], rows: [[String]]) {
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max()! }
+        for row in [header] + rows {
+            print(row.enumerated().map { $1.padding(to: widths[$0]) }.joined(separator: "  ").trimmingTrailingSpaces())
+        }
+    }
+}
+
 extension String {
+    func trimmingTrailingSpaces() -> String {
+        var text = self
+        while text.hasSuffix(" ") { text.removeLast() }
+        return text
+    }
+
     func padding(to width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
 }
 
@@ -64,6 +110,28 @@ enum StackJSON {
         object["stacks"] = .array(scan.stacks.map(stack))
         object["skipped"] = .array(scan.skipped.map { .object(["path": .string($0.path), "reason": .string($0.reason)]) })
         object["examinedFiles"] = .integer(scan.examinedFileCount)
+        return .object(object)
+    }
+
+    /// A DICOMDIR series record in the shape of a stack entry: what the records know, the rest null.
+    static func directorySeries(_ series: DirectorySeries, index: Int) -> JSONValue {
+        var object = JSONObject()
+        object["index"] = .integer(index)
+        object["seriesNumber"] = series.seriesNumber.map { .integer($0) } ?? .null
+        object["seriesInstanceUID"] = series.seriesInstanceUID.map { .string($0) } ?? .null
+        object["modality"] = series.modality.map { .string($0) } ?? .null
+        object["description"] = series.seriesDescription.map { .string($0) } ?? .null
+        object["imageCount"] = .integer(series.imageCount)
+        object["fileCount"] = .integer(series.files.count)
+        object["size"] = .null
+        object["rows"] = series.rows.map { .integer($0) } ?? .null
+        object["columns"] = series.columns.map { .integer($0) } ?? .null
+        object["studyInstanceUID"] = series.studyInstanceUID.map { .string($0) } ?? .null
+        object["patientID"] = series.patientID.map { .string($0) } ?? .null
+        object["studyDate"] = series.studyDate.map { .string($0) } ?? .null
+        object["formation"] = .string("series record of the DICOMDIR (image files not opened; --open-files splits stacks)")
+        object["warnings"] = .array(series.missingFiles.isEmpty ? [] : [.string("\(series.missingFiles.count) referenced files missing")])
+        object["problem"] = .null
         return .object(object)
     }
 

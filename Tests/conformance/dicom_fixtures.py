@@ -77,6 +77,12 @@ def write_series(folder: Path, spec: SeriesSpec) -> list[Path]:
         ds.PatientName = "Conformance^Test"
         ds.PatientID = spec.patient_id
         ds.StudyDate = spec.study_date
+        ds.StudyTime = "101500"
+        ds.StudyID = "1"
+        ds.AccessionNumber = ""
+        ds.ReferringPhysicianName = ""
+        ds.PatientBirthDate = ""
+        ds.PatientSex = ""
         ds.StudyInstanceUID = spec.study_uid
         ds.SeriesInstanceUID = spec.series_uid
         ds.SeriesNumber = spec.series_number

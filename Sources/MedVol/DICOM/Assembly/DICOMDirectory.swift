@@ -84,3 +84,76 @@ public struct DICOMDirectory: Sendable {
         return (present, missing)
     }
 }
+
+/// One series as a DICOMDIR's records describe it: known without opening any image file.
+public struct DirectorySeries: Sendable {
+    public let patientID: String?
+    public let patientName: String?
+    public let studyInstanceUID: String?
+    public let studyDate: String?
+    public let studyDescription: String?
+    public let seriesInstanceUID: String?
+    public let seriesNumber: Int?
+    public let modality: String?
+    public let seriesDescription: String?
+    /// Files the series' image records reference that exist (ignoring case, as DICOMDIR file IDs are
+    /// upper case and copies do not always keep them so).
+    public let files: [String]
+    /// Referenced files that are missing.
+    public let missingFiles: [String]
+    /// Rows and columns, when every image record gives the same ones.
+    public let rows: Int?
+    public let columns: Int?
+
+    /// Image records in the series.
+    public var imageCount: Int { files.count + missingFiles.count }
+}
+
+extension DICOMDirectory {
+    /// Every series, from the PATIENT › STUDY › SERIES › IMAGE records alone: an archive listed without
+    /// opening its image files. (Stacks inside a series — a localizer, magnitude and phase — show only
+    /// once the files' headers are read; see ``DICOMScan``.)
+    public var series: [DirectorySeries] {
+        var result: [DirectorySeries] = []
+        func visit(_ record: Record, patient: DICOMDataSet?, study: DICOMDataSet?) {
+            switch record.type {
+            case "PATIENT":
+                record.children.forEach { visit($0, patient: record.keys, study: nil) }
+            case "STUDY":
+                record.children.forEach { visit($0, patient: patient, study: record.keys) }
+            case "SERIES":
+                var files: [String] = [], missing: [String] = []
+                var sizes = Set<[Int]>()
+                func collect(_ leaf: Record) {
+                    if let file = leaf.referencedFile {
+                        if let found = FileSystem.caseInsensitiveMatch(file) { files.append(found) } else { missing.append(file) }
+                        sizes.insert([leaf.keys.int(.rows) ?? -1, leaf.keys.int(.columns) ?? -1])
+                    }
+                    leaf.children.forEach(collect)
+                }
+                record.children.forEach(collect)
+                let size = sizes.count == 1 ? sizes.first! : nil
+                let keys = record.keys
+                result.append(DirectorySeries(
+                    patientID: patient?.string(.patientID), patientName: patient?.string(.patientName),
+                    studyInstanceUID: study?.string(.studyInstanceUID), studyDate: study?.string(.studyDate),
+                    studyDescription: study?.string(.studyDescription),
+                    seriesInstanceUID: keys.string(.seriesInstanceUID), seriesNumber: keys.int(.seriesNumber),
+                    modality: keys.string(.modality), seriesDescription: keys.string(.seriesDescription),
+                    files: files, missingFiles: missing,
+                    rows: size.flatMap { $0[0] > 0 ? $0[0] : nil }, columns: size.flatMap { $0[1] > 0 ? $0[1] : nil }))
+            default:
+                record.children.forEach { visit($0, patient: patient, study: study) }
+            }
+        }
+        roots.forEach { visit($0, patient: nil, study: nil) }
+        return result
+    }
+
+    /// Whether `path` is a DICOMDIR (named so, and a Media Storage Directory).
+    public static func isDirectory(_ path: String) -> Bool {
+        guard FileSystem.lastComponent(of: path).uppercased() == "DICOMDIR",
+              let file = try? DICOMFile.read(path: path, extent: .headerOnly) else { return false }
+        return file.isDirectory
+    }
+}
