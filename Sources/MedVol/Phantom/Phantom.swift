@@ -18,7 +18,9 @@ public enum Phantom {
     ///
     /// - Parameters:
     ///   - size: `[nx, ny, nz]`.
+    ///   - spacing: `[sx, sy, sz]` in mm.
     ///   - origin: LPS position of voxel (0, 0, 0); by default the volume is centred on (0, 0, 0).
+    ///   - direction: the volume's direction matrix (identity: axial, LPS).
     public static func ct(size: [Int] = [256, 256, 64], spacing: SIMD3<Double> = [0.7, 0.7, 1.25],
                           origin: SIMD3<Double>? = nil, direction: DirectionMatrix = .identity) -> Volume {
         var volume = make(Int16.self, size: size, spacing: spacing, origin: origin, direction: direction, tissues: .ct)

@@ -112,7 +112,7 @@ public struct DICOMStack: Sendable {
     }
 
     /// The volume this stack makes, described from headers: geometry, voxel type and metadata. The
-    /// pixels are read only when the voxel type depends on the values present (see ``VoxelTypeRule``).
+    /// pixels are read only when the voxel type depends on the values present (the SPEC's voxel-type rule).
     public func volumeInfo(options: DICOMLoadOptions = DICOMLoadOptions()) throws -> VolumeInfo {
         guard let geometry, problem == nil else {
             throw MedVolError(.inconsistentSeries, path: files[frames[0].fileIndex].path, reason: problem ?? "stack cannot be loaded")

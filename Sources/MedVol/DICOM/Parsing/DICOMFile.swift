@@ -1,5 +1,5 @@
 /// A DICOM file as read from disk: its file meta information, its data set, its transfer syntax and
-/// where its pixel data are (pixel data are never read here; see ``DICOMSeries``).
+/// where its pixel data are (pixel data are never read here; see ``DICOMScan`` and ``DICOMStack``).
 public struct DICOMFile: Sendable {
     /// How much of a file to read.
     public enum ReadExtent: Sendable {
