@@ -122,6 +122,10 @@ enum ITKImageFile {
         let spacing = withUnsafeBytes(of: header.spacing) { Array($0.bindMemory(to: Double.self)) }
         let origin = withUnsafeBytes(of: header.origin) { Array($0.bindMemory(to: Double.self)) }
         let direction = withUnsafeBytes(of: header.direction) { Array($0.bindMemory(to: Double.self)) }
+        guard spacing.allSatisfy({ $0.isFinite && $0 > 0 }), origin.allSatisfy(\.isFinite),
+              direction.allSatisfy(\.isFinite), DirectionMatrix(rowMajor: direction).inverse != nil else {
+            throw MedVolError.corrupt(path, "impossible geometry: spacing \(spacing), origin \(origin), direction \(direction)")
+        }
         var geometry = ImageGeometry(size: size, spacing: SIMD3(spacing[0], spacing[1], spacing[2]),
                                      origin: SIMD3(origin[0], origin[1], origin[2]),
                                      direction: DirectionMatrix(rowMajor: direction),
@@ -346,7 +350,7 @@ private struct MetaImageVoxels {
         }
         if header.isCompressed {
             let length = header.compressedDataSize ?? (file.size - offset)
-            guard length >= 0, offset + length <= file.size else {
+            guard length >= 0, length <= file.size - offset else {
                 throw MedVolError.corrupt(dataPath, "truncated: \(length) bytes of compressed voxels expected from byte \(offset), the file is \(file.size) bytes")
             }
             guard byteCount <= Zlib.maximumExpansion(of: length) else {

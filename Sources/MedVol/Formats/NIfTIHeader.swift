@@ -74,9 +74,12 @@ struct NIfTIHeader {
         for axis in 1...count {
             let extent = Int(dimensions[axis])
             guard extent >= 1 else { return nil }
-            bytes *= extent
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: extent)
+            guard !overflow else { return nil }
+            bytes = product
         }
-        return Int(voxelOffset) + bytes
+        let (total, overflow) = bytes.addingReportingOverflow(Int(voxelOffset))
+        return overflow ? nil : total
     }
 
     /// Whether voxel values are scaled on reading (ITK's rule: a non-zero slope, and not slope 1 with
