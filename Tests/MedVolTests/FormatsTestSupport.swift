@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// A fresh folder under the system's temporary folder, removed when released.
-final class TemporaryFolder {
+final class TemporaryFolder: Sendable {
     let path: String
 
     init() throws {
