@@ -42,6 +42,21 @@ struct FormatsDamageTests {
         #expect(outcomes.refused > 0)
     }
 
+    /// ITK 5.2 aborts the process (vnl_matrix) on an infinite sform entry and loops forever (its SVD) on
+    /// a NaN one: such headers are refused before ITK sees them.
+    @Test("NIfTI headers with non-finite geometry are refused, not passed to ITK",
+          arguments: [(280, "srow_x", Float.nan), (308, "srow_y", .infinity), (324, "srow_z", -.infinity),
+                      (260, "quatern_c", .nan), (272, "qoffset_y", .infinity), (80, "pixdim[1]", .nan)])
+    func nonFiniteNIfTIGeometry(offset: Int, field: String, value: Float) throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("n.nii")
+        try Phantom.volume(.int16).write(to: path)
+        let file = try WritableFile(updating: path)
+        try withUnsafeBytes(of: value.bitPattern.littleEndian) { try file.write($0, at: offset) }
+        try file.close()
+        #expect(medVolError { _ = try Volume(contentsOf: path) }?.description == "\(path): damaged NIfTI header: \(field) is not a usable number")
+    }
+
     /// ITK's libraries keep some state per process (Teem's error messages crashed when two NRRD reads
     /// failed at once); reading and writing every format from many threads at once must be safe.
     @Test("concurrent reads and writes, good and damaged files")

@@ -93,6 +93,13 @@ enum ITKImageFile {
         let file = try ReadableFile(path: path)  // a clear error for a missing file or a folder
         let name = formatName(format)
         guard file.size > 0 else { throw MedVolError(.unrecognizedFormat, path: path, reason: "empty file, not a \(name) file") }
+        var nifti: NIfTIHeader?
+        if format == .nifti || format == .niftiCompressed {
+            nifti = try NIfTIHeader.read(path: path, compressed: format == .niftiCompressed)
+            if let field = nifti?.unusableGeometryField {
+                throw MedVolError.corrupt(path, "damaged NIfTI header: \(field) is not a usable number")
+            }
+        }
         // ITK goes by lower-case extensions; give it the format's own name for the same file.
         let alias = try LowercaseAlias(path: path, format: format)
         let itkPath = alias?.path ?? path
@@ -140,8 +147,8 @@ enum ITKImageFile {
         guard UInt64(byteCount) == header.byte_count else {
             throw MedVolError.corrupt(path, "header announces \(header.byte_count) bytes of voxels for \(geometry.voxelCount) voxels of \(header.components) \(type) component(s)")
         }
-        if format == .nifti || format == .niftiCompressed {
-            try checkNIfTI(path: path, file: file, format: format, dimensions: dimensions,
+        if let nifti {
+            try checkNIfTI(nifti, path: path, file: file, format: format, dimensions: dimensions,
                            geometry: &geometry, metadata: &metadata)
         }
         // Binary MetaImage voxels are read by medvol; check they are there before allocating.
@@ -176,12 +183,10 @@ enum ITKImageFile {
     }
 
     /// NIfTI checks ITK 5.2 does not make: the file holds every voxel (its reader zero-fills a truncated
-    /// file without an error), and the sform is preferred over a lossy qform as ITK 5.4 prefers it.
-    private static func checkNIfTI(path: String, file: ReadableFile, format: VolumeFileFormat, dimensions: Int,
-                                   geometry: inout ImageGeometry, metadata: inout VolumeMetadata) throws {
-        guard let nifti = try NIfTIHeader.read(path: path, compressed: format == .niftiCompressed) else {
-            return  // not NIfTI-1 as medvol knows it, but ITK read it: trust ITK
-        }
+    /// file without an error); an sform that agrees with a lossy qform replaces ITK's choice (see
+    /// ``NIfTIHeader/preferredSform``); the value scaling is recorded.
+    private static func checkNIfTI(_ nifti: NIfTIHeader, path: String, file: ReadableFile, format: VolumeFileFormat,
+                                   dimensions: Int, geometry: inout ImageGeometry, metadata: inout VolumeMetadata) throws {
         if let needed = nifti.storedByteCount {
             if format == .nifti {
                 guard file.size >= needed else {
