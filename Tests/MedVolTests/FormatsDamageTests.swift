@@ -3,7 +3,7 @@ import Synchronization
 @testable import MedVol
 import Testing
 
-@Suite("Damaged files never crash")
+@Suite("Damaged files never crash", .timeLimit(.minutes(5)))
 struct FormatsDamageTests {
     /// Flips bytes of valid files (mostly in the header, where parsers decide what to allocate and
     /// where to read) and truncates them at random places: every read must either succeed or throw a
@@ -55,6 +55,24 @@ struct FormatsDamageTests {
         try withUnsafeBytes(of: value.bitPattern.littleEndian) { try file.write($0, at: offset) }
         try file.close()
         #expect(medVolError { _ = try Volume(contentsOf: path) }?.description == "\(path): damaged NIfTI header: \(field) is not a usable number")
+    }
+
+    /// The MetaIO library loops for as long as NDims says: a damaged count hung it.
+    @Test("MetaImage headers with impossible counts are refused, not passed to ITK", .timeLimit(.minutes(1)),
+          arguments: [("NDims = 3", "NDims = 99999999999", "NDims = 99999999999"), ("NDims = 3", "NDims = 1e308", "NDims = 1e308"),
+                      ("NDims = 3", "NDims = 0", "NDims = 0"), ("DimSize = 7 5 4", "DimSize = 7 5", "DimSize = 7 5"),
+                      ("DimSize = 7 5 4", "DimSize = 7 -5 4\nElementNumberOfChannels = 1", "DimSize = 7 -5 4"),
+                      ("ElementType", "ElementNumberOfChannels = 1000000000\nElementType", "ElementNumberOfChannels = 1000000000")])
+    func impossibleMetaImageCounts(original: String, damaged: String, reported: String) throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("m.mha")
+        try Phantom.volume(.int16).write(to: path)
+        var bytes = try ReadableFile(path: path).readAll()
+        let headerEnd = try #require(bytes.firstRange(of: Array("ElementDataFile = LOCAL\n".utf8))).upperBound
+        let header = String(decoding: bytes[..<headerEnd], as: UTF8.self).replacingOccurrences(of: original, with: damaged)
+        bytes = Array(header.utf8) + bytes[headerEnd...]
+        writeFile(path, bytes)
+        #expect(medVolError { _ = try Volume(contentsOf: path) }?.description == "\(path): damaged MetaImage header: \(reported)")
     }
 
     /// ITK's libraries keep some state per process (Teem's error messages crashed when two NRRD reads

@@ -93,6 +93,13 @@ enum ITKImageFile {
         let file = try ReadableFile(path: path)  // a clear error for a missing file or a folder
         let name = formatName(format)
         guard file.size > 0 else { throw MedVolError(.unrecognizedFormat, path: path, reason: "empty file, not a \(name) file") }
+        var metaImage: MetaImageHeader?
+        if format == .metaImage || format == .metaImageSingleFile {
+            metaImage = try MetaImageHeader(path: path)
+            if let field = metaImage?.unusableField {
+                throw MedVolError.corrupt(path, "damaged MetaImage header: \(field) = \(metaImage?.fields[field] ?? "(missing)")")
+            }
+        }
         var nifti: NIfTIHeader?
         if format == .nifti || format == .niftiCompressed {
             nifti = try NIfTIHeader.read(path: path, compressed: format == .niftiCompressed)
@@ -152,8 +159,7 @@ enum ITKImageFile {
                            geometry: &geometry, metadata: &metadata)
         }
         // Binary MetaImage voxels are read by medvol; check they are there before allocating.
-        let metaImageVoxels = format == .metaImage || format == .metaImageSingleFile
-            ? try MetaImageVoxels(headerPath: path, byteCount: byteCount) : nil
+        let metaImageVoxels = try metaImage.flatMap { try MetaImageVoxels(header: $0, headerPath: path, byteCount: byteCount) }
 
         let storage = VoxelStorage(byteCount: byteCount)
         if let metaImageVoxels {
@@ -326,8 +332,7 @@ private struct MetaImageVoxels {
 
     /// nil when the voxels are stored some other way (LIST, a file-name pattern, ASCII) and ITK must
     /// read them.
-    init?(headerPath: String, byteCount: Int) throws {
-        let header = try MetaImageHeader(path: headerPath)
+    init?(header: MetaImageHeader, headerPath: String, byteCount: Int) throws {
         let dataPath: String
         var offset: Int
         switch header.location {
