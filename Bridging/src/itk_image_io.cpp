@@ -6,6 +6,7 @@
 #include "bridge_itk.h"
 
 #include <cmath>
+#include <mutex>
 
 using medvol_bridge::failure;
 using medvol_bridge::guarded;
@@ -14,10 +15,21 @@ using medvol_bridge::success;
 
 struct mv_image_reader {
     itk::ImageIOBase::Pointer io;
+    mv_image_format format = MV_IMAGE_FORMAT_METAIMAGE;
     uint64_t byte_count = 0;
 };
 
 namespace {
+
+/// Teem, under ITK's NrrdImageIO, keeps its error messages ("biff") in process-global arrays without a
+/// lock: two NRRD reads failing at once on different threads corrupt them and crash (seen as SIGSEGV in
+/// strcmp under biffAdd). NRRD calls therefore run one at a time. (MetaImage and NIfTI showed no such
+/// crash under the same concurrent damaged-file tests.)
+std::mutex nrrd_mutex;
+
+std::unique_lock<std::mutex> lock_if_nrrd(mv_image_format format) {
+    return format == MV_IMAGE_FORMAT_NRRD ? std::unique_lock<std::mutex>(nrrd_mutex) : std::unique_lock<std::mutex>();
+}
 
 itk::ImageIOBase::Pointer make_image_io(mv_image_format format) {
     switch (format) {
@@ -120,6 +132,7 @@ extern "C" mv_status mv_image_reader_open(const char *path, mv_image_format form
                                           mv_image_header *header) {
     *reader = nullptr;
     return guarded("reading header", [&]() -> mv_status {
+        auto lock = lock_if_nrrd(format);
         itk::ImageIOBase::Pointer io = make_image_io(format);
         if (!io) return failure("unknown image format");
         if (!io->CanReadFile(path)) return failure("not a readable file of this format");
@@ -133,6 +146,7 @@ extern "C" mv_status mv_image_reader_open(const char *path, mv_image_format form
         if (!status.ok) return status;
         auto *opened = new mv_image_reader;
         opened->io = io;
+        opened->format = format;
         opened->byte_count = header->byte_count;
         *reader = opened;
         return success();
@@ -142,6 +156,7 @@ extern "C" mv_status mv_image_reader_open(const char *path, mv_image_format form
 extern "C" mv_status mv_image_reader_read(mv_image_reader *reader, void *buffer, uint64_t byte_count) {
     return guarded("reading voxels", [&]() -> mv_status {
         if (!reader || !reader->io) return failure("reader is closed");
+        auto lock = lock_if_nrrd(reader->format);
         if (byte_count != reader->byte_count) return failure("buffer size does not match the image");
         reader->io->SetIORegion(whole_region(*reader->io));
         try {
@@ -153,11 +168,16 @@ extern "C" mv_status mv_image_reader_read(mv_image_reader *reader, void *buffer,
     });
 }
 
-extern "C" void mv_image_reader_close(mv_image_reader *reader) { delete reader; }
+extern "C" void mv_image_reader_close(mv_image_reader *reader) {
+    if (!reader) return;
+    auto lock = lock_if_nrrd(reader->format);
+    delete reader;
+}
 
 extern "C" mv_status mv_image_write(const char *path, mv_image_format format, const mv_image_header *header,
                                     const void *buffer, int compress) {
     return guarded("writing image", [&]() -> mv_status {
+        auto lock = lock_if_nrrd(format);
         itk::ImageIOBase::Pointer io = make_image_io(format);
         if (!io) return failure("unknown image format");
         const unsigned int dimensions = header->dimensions;

@@ -75,7 +75,9 @@ struct Convert: ParsableCommand {
             summary("wrote \(written.last ?? output) (\(describe(volume)))", started: started)
 
         case .dicom(let dicomPaths):
+            PhaseTimer.mark("start")
             let scan = try DICOMScan(paths: dicomPaths, control: progress.control)
+            PhaseTimer.mark("scan")
             let target: Target
             if let fromName {
                 target = .single(path: output, format: fromName)
@@ -92,7 +94,9 @@ struct Convert: ParsableCommand {
                                             hint: "choose one with --series, or convert all into a folder with --format")
                 report(stack.warnings.map { "#\(stack.index): \($0)" })
                 let volume = try stack.load(options: DICOMLoadOptions(storedValues: storedValues, control: progress.control))
+                PhaseTimer.mark("load")
                 let written = try volume.write(to: path, format: outputFormat, options: writeOptions)
+                PhaseTimer.mark("write")
                 progress.finish()
                 summary("wrote \(outputFormat == .dicom ? path : written.last ?? path) (\(describe(volume)))", started: started)
             case .everyStack(let folder, let outputFormat):

@@ -81,3 +81,16 @@ final class ProgressDisplay: @unchecked Sendable {
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }
+
+/// Phase timings on stderr when the environment sets MEDVOL_TIMINGS=1 (for profiling; off by default).
+enum PhaseTimer {
+    static let enabled = getenv("MEDVOL_TIMINGS").map { String(cString: $0) == "1" } ?? false
+    nonisolated(unsafe) private static var last = ProgressDisplay.now()
+
+    static func mark(_ phase: String) {
+        guard enabled else { return }
+        let now = ProgressDisplay.now()
+        Terminal.write("medvol: timing: \(phase) \(Int((now - last) * 1000)) ms\n")
+        last = now
+    }
+}

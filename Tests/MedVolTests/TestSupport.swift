@@ -2,7 +2,7 @@ import Foundation
 @testable import MedVol
 
 /// A fresh temporary folder, removed when the value is released.
-final class TemporaryFolder {
+final class TemporaryFolder: Sendable {
     let path: String
 
     init() {

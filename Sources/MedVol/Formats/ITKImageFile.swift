@@ -93,6 +93,20 @@ enum ITKImageFile {
         let file = try ReadableFile(path: path)  // a clear error for a missing file or a folder
         let name = formatName(format)
         guard file.size > 0 else { throw MedVolError(.unrecognizedFormat, path: path, reason: "empty file, not a \(name) file") }
+        var metaImage: MetaImageHeader?
+        if format == .metaImage || format == .metaImageSingleFile {
+            metaImage = try MetaImageHeader(path: path)
+            if let field = metaImage?.unusableField {
+                throw MedVolError.corrupt(path, "damaged MetaImage header: \(field) = \(metaImage?.fields[field] ?? "(missing)")")
+            }
+        }
+        var nifti: NIfTIHeader?
+        if format == .nifti || format == .niftiCompressed {
+            nifti = try NIfTIHeader.read(path: path, compressed: format == .niftiCompressed)
+            if let field = nifti?.unusableGeometryField {
+                throw MedVolError.corrupt(path, "damaged NIfTI header: \(field) is not a usable number")
+            }
+        }
         // ITK goes by lower-case extensions; give it the format's own name for the same file.
         let alias = try LowercaseAlias(path: path, format: format)
         let itkPath = alias?.path ?? path
@@ -122,6 +136,10 @@ enum ITKImageFile {
         let spacing = withUnsafeBytes(of: header.spacing) { Array($0.bindMemory(to: Double.self)) }
         let origin = withUnsafeBytes(of: header.origin) { Array($0.bindMemory(to: Double.self)) }
         let direction = withUnsafeBytes(of: header.direction) { Array($0.bindMemory(to: Double.self)) }
+        guard spacing.allSatisfy({ $0.isFinite && $0 > 0 }), origin.allSatisfy(\.isFinite),
+              direction.allSatisfy(\.isFinite), DirectionMatrix(rowMajor: direction).inverse != nil else {
+            throw MedVolError.corrupt(path, "impossible geometry: spacing \(spacing), origin \(origin), direction \(direction)")
+        }
         var geometry = ImageGeometry(size: size, spacing: SIMD3(spacing[0], spacing[1], spacing[2]),
                                      origin: SIMD3(origin[0], origin[1], origin[2]),
                                      direction: DirectionMatrix(rowMajor: direction),
@@ -136,13 +154,12 @@ enum ITKImageFile {
         guard UInt64(byteCount) == header.byte_count else {
             throw MedVolError.corrupt(path, "header announces \(header.byte_count) bytes of voxels for \(geometry.voxelCount) voxels of \(header.components) \(type) component(s)")
         }
-        if format == .nifti || format == .niftiCompressed {
-            try checkNIfTI(path: path, file: file, format: format, dimensions: dimensions,
+        if let nifti {
+            try checkNIfTI(nifti, path: path, file: file, format: format, dimensions: dimensions,
                            geometry: &geometry, metadata: &metadata)
         }
         // Binary MetaImage voxels are read by medvol; check they are there before allocating.
-        let metaImageVoxels = format == .metaImage || format == .metaImageSingleFile
-            ? try MetaImageVoxels(headerPath: path, byteCount: byteCount) : nil
+        let metaImageVoxels = try metaImage.flatMap { try MetaImageVoxels(header: $0, headerPath: path, byteCount: byteCount) }
 
         let storage = VoxelStorage(byteCount: byteCount)
         if let metaImageVoxels {
@@ -172,12 +189,10 @@ enum ITKImageFile {
     }
 
     /// NIfTI checks ITK 5.2 does not make: the file holds every voxel (its reader zero-fills a truncated
-    /// file without an error), and the sform is preferred over a lossy qform as ITK 5.4 prefers it.
-    private static func checkNIfTI(path: String, file: ReadableFile, format: VolumeFileFormat, dimensions: Int,
-                                   geometry: inout ImageGeometry, metadata: inout VolumeMetadata) throws {
-        guard let nifti = try NIfTIHeader.read(path: path, compressed: format == .niftiCompressed) else {
-            return  // not NIfTI-1 as medvol knows it, but ITK read it: trust ITK
-        }
+    /// file without an error); an sform that agrees with a lossy qform replaces ITK's choice (see
+    /// ``NIfTIHeader/preferredSform``); the value scaling is recorded.
+    private static func checkNIfTI(_ nifti: NIfTIHeader, path: String, file: ReadableFile, format: VolumeFileFormat,
+                                   dimensions: Int, geometry: inout ImageGeometry, metadata: inout VolumeMetadata) throws {
         if let needed = nifti.storedByteCount {
             if format == .nifti {
                 guard file.size >= needed else {
@@ -317,8 +332,7 @@ private struct MetaImageVoxels {
 
     /// nil when the voxels are stored some other way (LIST, a file-name pattern, ASCII) and ITK must
     /// read them.
-    init?(headerPath: String, byteCount: Int) throws {
-        let header = try MetaImageHeader(path: headerPath)
+    init?(header: MetaImageHeader, headerPath: String, byteCount: Int) throws {
         let dataPath: String
         var offset: Int
         switch header.location {
@@ -346,7 +360,7 @@ private struct MetaImageVoxels {
         }
         if header.isCompressed {
             let length = header.compressedDataSize ?? (file.size - offset)
-            guard length >= 0, offset + length <= file.size else {
+            guard length >= 0, length <= file.size - offset else {
                 throw MedVolError.corrupt(dataPath, "truncated: \(length) bytes of compressed voxels expected from byte \(offset), the file is \(file.size) bytes")
             }
             guard byteCount <= Zlib.maximumExpansion(of: length) else {

@@ -23,6 +23,21 @@ struct MetaImageHeader {
     var headerSize: Int { fields["HeaderSize"].flatMap { Int($0) } ?? 0 }
     var compressedDataSize: Int? { fields["CompressedDataSize"].flatMap { Int($0) } }
 
+    /// The first field the MetaIO library would choke on, or nil. It loops for as long as `NDims` says
+    /// (a damaged `NDims = 99999999999` hangs it), so counts must be small integers before ITK reads.
+    var unusableField: String? {
+        guard let text = fields["NDims"] else { return nil }  // not MetaImage at all: ITK says so
+        guard let dimensions = Int(text), (1...16).contains(dimensions) else { return "NDims" }
+        if let channels = fields["ElementNumberOfChannels"], !(Int(channels).map { (1...4096).contains($0) } ?? false) {
+            return "ElementNumberOfChannels"
+        }
+        if let sizes = fields["DimSize"] {
+            let extents = sizes.split(separator: " ").map { Int($0) }
+            guard extents.count == dimensions, extents.allSatisfy({ ($0 ?? 0) >= 1 }) else { return "DimSize" }
+        }
+        return nil
+    }
+
     /// The largest header medvol looks through for `ElementDataFile`.
     static let maximumHeaderLength = 1 << 20
 

@@ -74,9 +74,32 @@ struct NIfTIHeader {
         for axis in 1...count {
             let extent = Int(dimensions[axis])
             guard extent >= 1 else { return nil }
-            bytes *= extent
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: extent)
+            guard !overflow else { return nil }
+            bytes = product
         }
-        return Int(voxelOffset) + bytes
+        let (total, overflow) = bytes.addingReportingOverflow(Int(voxelOffset))
+        return overflow ? nil : total
+    }
+
+    /// The name of the first geometry field ITK would use that is not a finite, plausible number, or nil
+    /// when all are. ITK 5.2 aborts the process on an infinite sform (vnl_matrix) and loops forever on a
+    /// NaN one (its SVD), so such headers must be refused before ITK sees them.
+    var unusableGeometryField: String? {
+        func bad(_ value: Float) -> Bool { !value.isFinite || abs(value) > 1e15 }
+        let count = (1...7).contains(Int(dimensions[0])) ? Int(dimensions[0]) : 7
+        if let axis = (0...count).first(where: { bad(pixdim[$0]) }) { return "pixdim[\(axis)]" }
+        if qformCode != 0 {
+            let fields = [("quatern_b", quaternion.b), ("quatern_c", quaternion.c), ("quatern_d", quaternion.d),
+                          ("qoffset_x", qoffset.x), ("qoffset_y", qoffset.y), ("qoffset_z", qoffset.z)]
+            if let field = fields.first(where: { bad($0.1) }) { return field.0 }
+        }
+        if sformCode != 0 {
+            for (row, name) in ["srow_x", "srow_y", "srow_z"].enumerated() where sform[row].contains(where: bad) {
+                return name
+            }
+        }
+        return nil
     }
 
     /// Whether voxel values are scaled on reading (ITK's rule: a non-zero slope, and not slope 1 with

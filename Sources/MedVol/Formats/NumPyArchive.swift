@@ -87,7 +87,7 @@ enum NumPyArchive {
 
         let stream = CheckedStream(try zip.stream(for: imageEntry))
         let header = try NumPyArray.readHeader(from: stream)
-        guard header.headerLength + header.dataByteCount == imageEntry.uncompressedSize else {
+        guard header.dataByteCount == imageEntry.uncompressedSize - header.headerLength else {
             throw MedVolError.corrupt(path, "entry image.npy holds \(imageEntry.uncompressedSize) bytes, but its header announces \(header.headerLength + header.dataByteCount)")
         }
         var metadata = VolumeMetadata()

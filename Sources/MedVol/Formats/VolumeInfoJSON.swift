@@ -4,7 +4,8 @@ extension Volume {
     ///
     /// Always: `"size"` `[nx, ny, nz]` (or `[nx, ny, nz, nt]`), `"spacing"`, `"origin"`, `"direction"`
     /// (nine numbers, row-major like `SimpleITK.Image.GetDirection()`), `"pixelType"` (NumPy's name),
-    /// `"components"`, `"orientation"` ("LPS", …). Then, when known: `"timeSpacing"` (4D),
+    /// `"components"`, `"orientation"` ("LPS", …; left out for a direction that is not finite). Then,
+    /// when known: `"timeSpacing"` (4D),
     /// `"modality"`, `"seriesInstanceUID"`, `"seriesNumber"`, `"seriesDescription"`,
     /// `"studyInstanceUID"`, `"patientID"`, `"studyDate"`, `"photometricInterpretation"`,
     /// `"windows"` (`[{"center", "width"}]`), `"pixelPaddingValue"`, `"valueTransform"`, `"source"`,
@@ -24,7 +25,7 @@ extension VolumeInfo {
         object["pixelType"] = .string(pixelType.rawValue)
         object["components"] = .integer(components)
         if let timeSpacing = geometry.timeSpacing { object["timeSpacing"] = number(timeSpacing) }
-        object["orientation"] = .string(geometry.orientationCode)
+        if geometry.direction.rowMajor.allSatisfy(\.isFinite) { object["orientation"] = .string(geometry.orientationCode) }
         if let value = metadata.modality { object["modality"] = .string(value) }
         if let value = metadata.seriesInstanceUID { object["seriesInstanceUID"] = .string(value) }
         if let value = metadata.seriesNumber { object["seriesNumber"] = .integer(value) }

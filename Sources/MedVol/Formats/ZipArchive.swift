@@ -102,7 +102,7 @@ final class ZipReader {
             if try locator.integer(UInt32.self) == Zip.zip64LocatorSignature {
                 _ = try locator.integer(UInt32.self)
                 let recordOffset = Int(truncatingIfNeeded: try locator.integer(UInt64.self))
-                guard recordOffset >= 0, recordOffset + 56 <= file.size else {
+                guard recordOffset >= 0, recordOffset <= file.size - 56 else {
                     throw MedVolError.corrupt(path, "ZIP64 end record lies outside the file")
                 }
                 var record = LittleEndianReader(try file.read(count: 56, at: recordOffset), path: path)
@@ -115,7 +115,8 @@ final class ZipReader {
                 directoryOffset = Int(truncatingIfNeeded: try record.integer(UInt64.self))
             }
         }
-        guard directoryOffset >= 0, directorySize >= 0, directoryOffset + directorySize <= file.size,
+        guard directoryOffset >= 0, directorySize >= 0, directoryOffset <= file.size,
+              directorySize <= file.size - directoryOffset,
               entryCount >= 0, entryCount <= directorySize / 46 + 1 else {
             throw MedVolError.corrupt(path, "zip central directory lies outside the file (truncated?)")
         }
@@ -172,7 +173,7 @@ final class ZipReader {
     func stream(for entry: Zip.Entry) throws -> any ByteStream {
         let entryPath = "\(path) (\(entry.name))"
         guard entry.flags & 1 == 0 else { throw MedVolError.unsupported(entryPath, "encrypted zip entries are not supported") }
-        guard entry.localHeaderOffset >= 0, entry.localHeaderOffset + 30 <= file.size else {
+        guard entry.localHeaderOffset >= 0, entry.localHeaderOffset <= file.size - 30 else {
             throw MedVolError.corrupt(path, "zip entry \(entry.name) lies outside the file (truncated?)")
         }
         var local = LittleEndianReader(try file.read(count: 30, at: entry.localHeaderOffset), path: path)
@@ -182,7 +183,7 @@ final class ZipReader {
         local.position = 26
         let nameLength = Int(try local.integer(UInt16.self)), extraLength = Int(try local.integer(UInt16.self))
         let dataOffset = entry.localHeaderOffset + 30 + nameLength + extraLength
-        guard entry.compressedSize >= 0, dataOffset + entry.compressedSize <= file.size else {
+        guard entry.compressedSize >= 0, dataOffset <= file.size, entry.compressedSize <= file.size - dataOffset else {
             throw MedVolError.corrupt(path, "zip entry \(entry.name) ends beyond the end of the file (truncated?)")
         }
         switch Zip.Method(rawValue: entry.method) {
