@@ -383,3 +383,43 @@ struct VoxelValueTests {
         #expect(VoxelTypeRule.finalType(stored: .uint16, range: -1024...40000) == .int32)
     }
 }
+
+@Suite("Geometry and outputs")
+struct GeometryAndOutputTests {
+    @Test("orientation codes, including a non-finite direction")
+    func orientationCodes() {
+        #expect(DirectionMatrix.identity.orientationCode == "LPS")
+        #expect(DirectionMatrix(rowMajor: [-1, 0, 0, 0, -1, 0, 0, 0, 1]).orientationCode == "RAS")
+        #expect(DirectionMatrix(rowMajor: [1, 0, 0, 0, 0, 1, 0, -1, 0]).orientationCode == "LIP")
+        #expect(DirectionMatrix(rowMajor: [.nan, 0, 0, 0, 1, 0, 0, 0, 1]).orientationCode == "???")
+    }
+
+    @Test("index ↔ point round trip on an oblique grid")
+    func indexPointRoundTrip() {
+        let geometry = ImageGeometry(size: [10, 12, 14], spacing: SIMD3(0.7, 0.9, 2.5), origin: SIMD3(-10, 20, 30),
+                                     direction: DirectionMatrix(columns: SIMD3(0.6, 0.8, 0), SIMD3(-0.8, 0.6, 0), SIMD3(0, 0, 1)))
+        let point = geometry.transformIndexToPhysicalPoint(3, 4, 5)
+        #expect(abs(point.x - (-10 + 0.6 * 2.1 - 0.8 * 3.6)) < 1e-12)
+        let back = geometry.transformPhysicalPointToContinuousIndex(point)
+        #expect(abs(back.x - 3) < 1e-12 && abs(back.y - 4) < 1e-12 && abs(back.z - 5) < 1e-12)
+    }
+
+    @Test("a file output never replaces a folder, even with overwrite")
+    func fileDoesNotReplaceFolder() throws {
+        let folder = TemporaryFolder()
+        let target = folder.file("out.mhd")
+        try FileSystem.createDirectory(target)
+        do {
+            try OutputTransaction.write(outputs: [target], overwrite: true) { transaction in
+                let file = try WritableFile(creating: transaction.stagingPath(for: target))
+                try file.write([1, 2, 3])
+                try file.close()
+            }
+            Issue.record("expected an error")
+        } catch let error as MedVolError {
+            #expect(error.code == .outputExists)
+        }
+        #expect(FileSystem.kind(of: target) == .directory)
+        #expect(folder.contents() == ["out.mhd"])
+    }
+}

@@ -53,7 +53,13 @@ final class OutputTransaction {
             guard FileSystem.exists(staged) else {
                 throw MedVolError(.io, path: path, reason: "was not written")
             }
-            if FileSystem.kind(of: path) == .directory { FileSystem.remove(path) }
+            // A folder output (a DICOM series) replaces a folder; a file never replaces a folder.
+            if FileSystem.kind(of: path) == .directory {
+                guard FileSystem.kind(of: staged) == .directory else {
+                    throw MedVolError(.outputExists, path: path, reason: "is a folder; a file cannot replace it")
+                }
+                FileSystem.remove(path)
+            }
             try FileSystem.rename(staged, to: path)
         }
     }

@@ -65,7 +65,9 @@ public struct DirectionMatrix: Hashable, Sendable {
     /// The orientation code, one letter per index axis naming where the axis points in the patient
     /// ("LPS" for the identity: i towards the patient's left, j posterior, k superior), as nibabel's
     /// `aff2axcodes` names it. Each axis takes the letter of its largest component.
+    /// A non-finite direction gives "???".
     public var orientationCode: String {
+        guard rowMajor.allSatisfy(\.isFinite) else { return "???" }
         var letters = ""
         for axis in 0..<3 {
             let v = column(axis)
