@@ -141,7 +141,9 @@ extension Volume {
         switch format {
         case .dicom:
             preconditionFailure("handled above")
-        case .metaImage, .metaImageSingleFile, .nifti, .niftiCompressed, .nrrd, .nrrdDetached:
+        case .metaImage, .metaImageSingleFile:
+            return try MetaImageWriter.write(self, to: target, singleFile: format == .metaImageSingleFile, options: options)
+        case .nifti, .niftiCompressed, .nrrd, .nrrdDetached:
             return try ITKImageFile.write(self, to: target, format: format, options: options)
         case .numpy:
             return try NumPyFile.write(self, to: target, options: options)

@@ -1,0 +1,146 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes MetaImage files (`.mhd` + `.raw`/`.zraw`, `.mha`) exactly as ITK's MetaImageIO writes them:
+/// the same fields in the same order, numbers as `%.17g`, the direction written column by column
+/// (`TransformMatrix`), ITK's `AnatomicalOrientation` code, and no other metadata. The header does not
+/// depend on the voxel values, so it can be written after them (see ``MetaImageWriter/Header``) — which
+/// is what lets a conversion stream slices straight into the data file.
+enum MetaImageWriter {
+    /// The header text for a volume of `info`'s geometry, type and components.
+    struct Header {
+        var info: VolumeInfo
+        /// `ElementDataFile`: the data file's name, or `LOCAL` for `.mha`.
+        var dataFile: String
+        /// Bytes of the compressed data, for `CompressedData = True`.
+        var compressedDataSize: Int?
+
+        var text: String {
+            let geometry = info.geometry
+            let fourD = geometry.isFourDimensional
+            let dimensions = fourD ? 4 : 3
+            // ITK's direction, column by column, padded with an identity fourth axis for 4D.
+            var matrix: [Double] = []
+            for column in 0..<dimensions {
+                for row in 0..<dimensions {
+                    if row < 3 && column < 3 { matrix.append(geometry.direction[row, column]) } else { matrix.append(row == column ? 1 : 0) }
+                }
+            }
+            let origin = [geometry.origin.x, geometry.origin.y, geometry.origin.z] + (fourD ? [0] : [])
+            let spacing = [geometry.spacing.x, geometry.spacing.y, geometry.spacing.z] + (fourD ? [geometry.timeSpacing ?? 1] : [])
+            var lines = [
+                "ObjectType = Image",
+                "NDims = \(dimensions)",
+                "BinaryData = True",
+                "BinaryDataByteOrderMSB = False",
+            ]
+            if let compressedDataSize {
+                lines += ["CompressedData = True", "CompressedDataSize = \(compressedDataSize)"]
+            } else {
+                lines.append("CompressedData = False")
+            }
+            lines += [
+                "TransformMatrix = " + numbers(matrix),
+                "Offset = " + numbers(origin),
+                "CenterOfRotation = " + Array(repeating: "0", count: dimensions).joined(separator: " "),
+            ]
+            if !fourD { lines.append("AnatomicalOrientation = " + MetaImageWriter.anatomicalOrientation(geometry.direction)) }
+            lines += [
+                "ElementSpacing = " + numbers(spacing),
+                "DimSize = " + geometry.size.map(String.init).joined(separator: " "),
+            ]
+            if fourD { lines.append("AnatomicalOrientation = ????") }
+            if info.components > 1 { lines.append("ElementNumberOfChannels = \(info.components)") }
+            lines += [
+                "ElementType = " + MetaImageWriter.elementType(info.pixelType),
+                "ElementDataFile = " + dataFile,
+            ]
+            return lines.joined(separator: "\n") + "\n"
+        }
+
+        private func numbers(_ values: [Double]) -> String {
+            values.map(MetaImageWriter.format).joined(separator: " ")
+        }
+    }
+
+    /// MetaIO's name of a voxel type.
+    static func elementType(_ type: PixelType) -> String {
+        switch type {
+        case .uint8: "MET_UCHAR"
+        case .int8: "MET_CHAR"
+        case .uint16: "MET_USHORT"
+        case .int16: "MET_SHORT"
+        case .uint32: "MET_UINT"
+        case .int32: "MET_INT"
+        case .uint64: "MET_ULONG_LONG"
+        case .int64: "MET_LONG_LONG"
+        case .float32: "MET_FLOAT"
+        case .float64: "MET_DOUBLE"
+        }
+    }
+
+    /// ITK's orientation code, which names where each index axis comes *from* (the identity is "RAI").
+    ///
+    /// This is current ITK's rule (`AnatomicalOrientation::ConvertDirectionToPositiveEnum`, ITK 5.4, what
+    /// SimpleITK writes): take the largest remaining |entry| of the whole matrix — ties go to the last in
+    /// row-major order — and give that entry's patient axis (its row: R/L, A/P, I/S for a positive/negative
+    /// entry) to that entry's index axis (its column); remove its row and column; repeat. (ITK 5.2 used a
+    /// per-axis rule that mislabels oblique directions, e.g. "RPI" for a first axis running mostly
+    /// right-to-left; readers ignore the field and use TransformMatrix.)
+    static func anatomicalOrientation(_ direction: DirectionMatrix) -> String {
+        var rowFree = [true, true, true], columnFree = [true, true, true]
+        var letters: [Character] = ["?", "?", "?"]
+        let names: [(Character, Character)] = [("R", "L"), ("A", "P"), ("I", "S")]
+        for _ in 0..<3 {
+            var best: (row: Int, column: Int)?
+            for row in 0..<3 where rowFree[row] {
+                for column in 0..<3 where columnFree[column] {
+                    if let current = best, Swift.abs(direction[row, column]) < Swift.abs(direction[current.row, current.column]) { continue }
+                    best = (row, column)
+                }
+            }
+            guard let (row, column) = best else { break }
+            rowFree[row] = false
+            columnFree[column] = false
+            letters[column] = direction[row, column] > 0 ? names[row].0 : names[row].1
+        }
+        return String(letters)
+    }
+
+    /// A number as ITK writes it: `%.17g`, and 0 for negative zero.
+    static func format(_ value: Double) -> String {
+        var buffer = [CChar](repeating: 0, count: 40)
+        let printed = value == 0 ? 0 : value
+        _ = withVaList([printed]) { vsnprintf(&buffer, buffer.count, "%.17g", $0) }
+        return String(cString: buffer)
+    }
+
+    /// The data file beside an `.mhd`: `NAME.raw`, or `NAME.zraw` when compressed.
+    static func dataFile(for path: String, compress: Bool) -> String {
+        String(path.dropLast(4)) + (compress ? ".zraw" : ".raw")
+    }
+
+    /// Writes `volume` as `.mhd` + data file, or `.mha`; returns the paths written, data first.
+    static func write(_ volume: Volume, to path: String, singleFile: Bool, options: VolumeWriteOptions) throws -> [String] {
+        let info = VolumeInfo(volume)
+        let dataPath = singleFile ? nil : dataFile(for: path, compress: options.compress)
+        let outputs = (dataPath.map { [$0] } ?? []) + [path]
+        try refuseFolders(outputs)
+        try OutputTransaction.write(outputs: outputs, overwrite: options.overwrite) { transaction in
+            try volume.withUnsafeBytes { voxels in
+                var compressed: [UInt8]?
+                if options.compress { compressed = try Zlib.deflate(voxels, wrapper: .zlib, level: 2) }
+                let header = Header(info: info, dataFile: dataPath.map { FileSystem.lastComponent(of: $0) } ?? "LOCAL",
+                                    compressedDataSize: compressed?.count).text
+                let headerFile = try WritableFile(creating: transaction.stagingPath(for: path))
+                try headerFile.write(header)
+                let dataFile = try dataPath.map { try WritableFile(creating: transaction.stagingPath(for: $0)) } ?? headerFile
+                if let compressed { try dataFile.write(compressed) } else { try dataFile.write(voxels) }
+                try dataFile.close()
+                try headerFile.close()
+            }
+        }
+        return outputs
+    }
+}
