@@ -71,7 +71,7 @@ struct Convert: ParsableCommand {
             _ = inputFormat
             let volume = try Volume(contentsOf: path)
             report(volume.metadata.warnings)
-            let written = try volume.write(to: output, format: target, options: writeOptions)
+            let written = try write(volume, to: output, format: target, options: writeOptions)
             summary("wrote \(written.last ?? output) (\(describe(volume)))", started: started)
 
         case .dicom(let dicomPaths):
@@ -92,7 +92,7 @@ struct Convert: ParsableCommand {
                                             hint: "choose one with --series, or convert all into a folder with --format")
                 report(stack.warnings.map { "#\(stack.index): \($0)" })
                 let volume = try stack.load(options: DICOMLoadOptions(storedValues: storedValues, control: progress.control))
-                let written = try volume.write(to: path, format: outputFormat, options: writeOptions)
+                let written = try write(volume, to: path, format: outputFormat, options: writeOptions)
                 progress.finish()
                 summary("wrote \(outputFormat == .dicom ? path : written.last ?? path) (\(describe(volume)))", started: started)
             case .everyStack(let folder, let outputFormat):
@@ -121,7 +121,7 @@ struct Convert: ParsableCommand {
             do {
                 report(stack.warnings.map { "#\(stack.index) (\(base)): \($0)" })
                 let volume = try stack.load(options: DICOMLoadOptions(storedValues: storedValues, control: progress.control))
-                try volume.write(to: path, format: format, options: options)
+                try write(volume, to: path, format: format, options: options, label: "#\(stack.index) (\(base))")
                 converted.append(path)
             } catch let error as MedVolError {
                 failures.append("#\(stack.index) (\(base)): \(error)")
@@ -137,6 +137,17 @@ struct Convert: ParsableCommand {
             summary(lines.joined(separator: "; "), started: started)
         }
         if !failures.isEmpty { throw ExitCode(1) }
+    }
+
+    /// Writes the volume; a DICOM series' report (precision lost, slices reversed, SOP class limits)
+    /// is shown as warnings, prefixed by `label`.
+    @discardableResult
+    private func write(_ volume: Volume, to path: String, format: VolumeFileFormat, options: VolumeWriteOptions,
+                       label: String? = nil) throws -> [String] {
+        guard format == .dicom else { return try volume.write(to: path, format: format, options: options) }
+        let written = try DICOMSeriesWriter.write(volume, toDirectory: path, options: DICOMSeriesWriteOptions(overwrite: options.overwrite))
+        report(written.warnings.map { (label.map { "\($0): " } ?? "") + $0 })
+        return written.paths
     }
 
     private func formatUnknown(_ output: String) -> ValidationError {
