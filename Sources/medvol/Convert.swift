@@ -71,7 +71,7 @@ struct Convert: ParsableCommand {
             _ = inputFormat
             let volume = try Volume(contentsOf: path)
             report(volume.metadata.warnings)
-            let written = try volume.write(to: output, format: target, options: writeOptions)
+            let written = try write(volume, to: output, format: target, options: writeOptions)
             summary("wrote \(written.last ?? output) (\(describe(volume)))", started: started)
 
         case .dicom(let dicomPaths):
@@ -82,8 +82,11 @@ struct Convert: ParsableCommand {
             if let fromName {
                 target = .single(path: output, format: fromName)
             } else if let requested {
-                target = requested == .dicom && (selection.series != nil || scan.stacks.count == 1)
-                    ? .single(path: output, format: .dicom)
+                // --series picks one stack whatever the format (OUTPUT gets the format's extension);
+                // otherwise every stack goes into the folder OUTPUT — except a lone stack as DICOM,
+                // which is written as the series folder OUTPUT itself.
+                target = selection.series != nil || (requested == .dicom && scan.stacks.count == 1)
+                    ? .single(path: output, format: requested)
                     : .everyStack(folder: output, format: requested)
             } else {
                 throw formatUnknown(output)
@@ -95,7 +98,7 @@ struct Convert: ParsableCommand {
                 report(stack.warnings.map { "#\(stack.index): \($0)" })
                 let volume = try stack.load(options: DICOMLoadOptions(storedValues: storedValues, control: progress.control))
                 PhaseTimer.mark("load")
-                let written = try volume.write(to: path, format: outputFormat, options: writeOptions)
+                let written = try write(volume, to: path, format: outputFormat, options: writeOptions)
                 PhaseTimer.mark("write")
                 progress.finish()
                 summary("wrote \(outputFormat == .dicom ? path : written.last ?? path) (\(describe(volume)))", started: started)
@@ -106,13 +109,17 @@ struct Convert: ParsableCommand {
         }
     }
 
-    /// Converts every stack; one failure does not stop the others; exit status 1 if any failed.
-    private func convertEveryStack(_ scan: DICOMScan, into folder: String, format: VolumeFileFormat, options: VolumeWriteOptions,
+    /// Converts every stack into `folder`, each named by `--name` (clashes get _2, _3, …); one failure does
+    /// not stop the others. Prints a summary — each output with its volume, each failure with its reason,
+    /// each skipped file with its reason — and exits with status 1 if any stack failed.
+    private func convertEveryStack(_ scan: DICOMScan, into folder: String, format requested: VolumeFileFormat, options: VolumeWriteOptions,
                                    progress: ProgressDisplay, started: Double, inputDescription: String) throws {
         guard !scan.stacks.isEmpty else { throw noImagesError(scan, inputDescription: inputDescription) }
+        // The extension is medvol's to choose here: --compress with NIfTI means .nii.gz.
+        let format = requested == .nifti && options.compress ? VolumeFileFormat.niftiCompressed : requested
         var usedNames = Set<String>()
-        var converted: [String] = []
-        var failures: [String] = []
+        var lines: [String] = []
+        var convertedCount = 0, failedCount = 0
         for stack in scan.stacks {
             var base = OutputNaming.name(for: stack, pattern: name)
             if usedNames.contains(base) {
@@ -122,25 +129,47 @@ struct Convert: ParsableCommand {
             }
             usedNames.insert(base)
             let path = format == .dicom ? "\(folder)/\(base)" : "\(folder)/\(base).\(format.fileExtension)"
+            let label = "#\(stack.index) (\(base))"
             do {
-                report(stack.warnings.map { "#\(stack.index) (\(base)): \($0)" })
+                report(stack.warnings.map { "\(label): \($0)" })
                 let volume = try stack.load(options: DICOMLoadOptions(storedValues: storedValues, control: progress.control))
-                try volume.write(to: path, format: format, options: options)
-                converted.append(path)
-            } catch let error as MedVolError {
-                failures.append("#\(stack.index) (\(base)): \(error)")
+                try write(volume, to: path, format: format, options: options, label: label)
+                convertedCount += 1
+                lines.append("  #\(stack.index) → \(path) (\(describe(volume)))")
+            } catch {
+                failedCount += 1
                 progress.finish()
-                Terminal.error("#\(stack.index) (\(base)): \(error)")
+                Terminal.error("\(label): \(error)")
+                lines.append("  #\(stack.index) \(base) FAILED: \(error)")
             }
         }
         progress.finish()
         if !quiet {
-            var lines = ["converted \(converted.count) of \(scan.stacks.count) stacks into \(folder)"]
-            if !failures.isEmpty { lines.append("\(failures.count) failed: " + failures.joined(separator: "; ")) }
-            if !scan.skipped.isEmpty { lines.append("\(scan.skipped.count) files skipped: " + StackListing.skippedSummary(scan.skipped)) }
-            summary(lines.joined(separator: "; "), started: started)
+            let maximumListed = 20
+            for skipped in scan.skipped.prefix(maximumListed) {
+                lines.append("  skipped \(skipped.path): \(skipped.reason)")
+            }
+            if scan.skipped.count > maximumListed {
+                lines.append("  … and \(scan.skipped.count - maximumListed) more files skipped (\(StackListing.skippedSummary(Array(scan.skipped.dropFirst(maximumListed)))))")
+            }
+            var head = "converted \(convertedCount) of \(scan.stacks.count) stacks into \(folder)"
+            if failedCount > 0 { head += ", \(failedCount) failed" }
+            if !scan.skipped.isEmpty { head += ", \(scan.skipped.count) file\(scan.skipped.count == 1 ? "" : "s") skipped" }
+            summary(head, started: started)
+            Terminal.write(lines.joined(separator: "\n") + "\n")
         }
-        if !failures.isEmpty { throw ExitCode(1) }
+        if failedCount > 0 { throw ExitCode(1) }
+    }
+
+    /// Writes the volume; a DICOM series' report (precision lost, slices reversed, SOP class limits)
+    /// is shown as warnings, prefixed by `label`.
+    @discardableResult
+    private func write(_ volume: Volume, to path: String, format: VolumeFileFormat, options: VolumeWriteOptions,
+                       label: String? = nil) throws -> [String] {
+        guard format == .dicom else { return try volume.write(to: path, format: format, options: options) }
+        let written = try DICOMSeriesWriter.write(volume, toDirectory: path, options: DICOMSeriesWriteOptions(overwrite: options.overwrite))
+        report(written.warnings.map { (label.map { "\($0): " } ?? "") + $0 })
+        return written.paths
     }
 
     private func formatUnknown(_ output: String) -> ValidationError {
