@@ -120,7 +120,9 @@ struct Convert: ParsableCommand {
         var usedNames = Set<String>()
         var lines: [String] = []
         var convertedCount = 0, failedCount = 0
-        for stack in scan.stacks {
+        let stackProgress = progress.control
+        for (position, stack) in scan.stacks.enumerated() {
+            stackProgress.progress?(WorkProgress(stage: "converting stacks", completed: position, total: scan.stacks.count))
             var base = OutputNaming.name(for: stack, pattern: name)
             if usedNames.contains(base) {
                 var counter = 2

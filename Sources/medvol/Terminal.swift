@@ -33,6 +33,9 @@ final class ProgressDisplay: @unchecked Sendable {
     private var stage = ""
     private var stageStart = 0.0
 
+    /// Seconds of work before the bar appears (MEDVOL_PROGRESS_AFTER overrides it, e.g. 0 in tests).
+    private let delay: Double = getenv("MEDVOL_PROGRESS_AFTER").flatMap { Double(String(cString: $0)) } ?? 1.0
+
     init(quiet: Bool) {
         enabled = !quiet && Terminal.stderrIsTerminal
         start = Self.now()
@@ -55,7 +58,7 @@ final class ProgressDisplay: @unchecked Sendable {
             stage = progress.stage
             stageStart = now
         }
-        guard now - start > 1.0, now - lastDraw > 0.1 || progress.completed == progress.total else { return }
+        guard now - start >= delay, now - lastDraw > 0.1 || progress.completed == progress.total else { return }
         lastDraw = now
         shown = true
         let fraction = progress.total > 0 ? Double(progress.completed) / Double(progress.total) : 0
