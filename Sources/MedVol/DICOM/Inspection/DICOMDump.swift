@@ -115,7 +115,7 @@ public struct DICOMDump: Sendable {
     private func appendLines(_ entry: Entry, depth: Int, width: Int, to lines: inout [String]) {
         let indent = String(repeating: " ", count: 4 * depth)
         let name = entry.name.name
-        let padding = String(repeating: " ", count: max(1, width - 4 * depth - name.count + 2))
+        let padding = String(repeating: " ", count: max(2, width - 4 * depth - name.count + 2))
         lines.append("\(indent)\(entry.element.tag) \(name)\(padding)\(entry.vr.rawValue)  \(valueText(entry))")
         for item in entry.items {
             lines.append("\(indent)  > item \(item.index + 1) of \(entry.itemCount)")
@@ -203,7 +203,9 @@ public struct DICOMDump: Sendable {
     /// are `InlineBinary` (base64); pixel data, and values too large to be read, are a `BulkDataURI`
     /// naming the file and the byte range (`file:///…?offset=N&length=M`), or left out — no `Value` —
     /// for a deflated file, whose offsets have no meaning in the file on disk. Empty values have no
-    /// `Value` key; empty values among several are `null`.
+    /// `Value` key; empty values among several are `null`. An IS or DS value that is not a number
+    /// (scanners write such things) stays a string: the model has no place for it, but dropping it
+    /// would hide it (pydicom refuses the element).
     public var json: JSONValue {
         .object(JSONObject((metaEntries + entries).map { (key: Self.jsonKey($0.element.tag), value: jsonElement($0)) }))
     }
