@@ -3,8 +3,10 @@ photometric interpretation, windows, VOI LUT), volumes written with SimpleITK in
 that read PNG files independently (Pillow, plus a chunk-level check with zlib)."""
 from __future__ import annotations
 
+import math
 import struct
 import zlib
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -52,21 +54,34 @@ def write_image(path: Path, pixels: np.ndarray, photometric: str = "MONOCHROME2"
     return path
 
 
+def _exact(function, x, center, width):
+    """Applies `function` to every value in exact rational arithmetic, halves rounding up."""
+    c, w = Fraction(str(center)), Fraction(str(width))
+    flat = [function(Fraction(int(v)) if float(v).is_integer() else Fraction(str(float(v))), c, w)
+            for v in np.asarray(x).ravel()]
+    return np.array([math.floor(y * 255 + Fraction(1, 2)) for y in flat], dtype=np.uint8).reshape(np.shape(x))
+
+
 def linear_window(x, center, width):
     """PS3.3 C.11.2.1.2.1, output 0…255 rounded to the nearest level (an implementation independent of medvol's)."""
-    x = np.asarray(x, dtype=float)
-    y = ((x - (center - 0.5)) / (width - 1) + 0.5) * 255
-    y = np.where(x <= center - 0.5 - (width - 1) / 2, 0, y)
-    y = np.where(x > center - 0.5 + (width - 1) / 2, 255, y)
-    return np.floor(y + 0.5).astype(np.uint8)
+    def linear(v, c, w):
+        if v <= c - Fraction(1, 2) - (w - 1) / 2:
+            return Fraction(0)
+        if v > c - Fraction(1, 2) + (w - 1) / 2:
+            return Fraction(1)
+        return (v - (c - Fraction(1, 2))) / (w - 1) + Fraction(1, 2)
+    return _exact(linear, x, center, width)
 
 
 def linear_exact_window(x, center, width):
     """PS3.3 C.11.2.1.3.2."""
-    x = np.asarray(x, dtype=float)
-    y = ((x - center) / width + 0.5) * 255
-    y = np.where(x <= center - width / 2, 0, np.where(x > center + width / 2, 255, y))
-    return np.floor(y + 0.5).astype(np.uint8)
+    def linear_exact(v, c, w):
+        if v <= c - w / 2:
+            return Fraction(0)
+        if v > c + w / 2:
+            return Fraction(1)
+        return (v - c) / w + Fraction(1, 2)
+    return _exact(linear_exact, x, center, width)
 
 
 def sigmoid_window(x, center, width):

@@ -107,8 +107,10 @@ public enum VOITransform: Sendable, Hashable {
     @inline(__always)
     public func grey(_ x: Double) -> UInt8 {
         guard !x.isNaN else { return 0 }
+        // Halves round up; the 1e-9 keeps values that are exactly half-way on paper (37.5 after a
+        // window of 128/256) from falling below it through floating-point error.
         let y = fraction(x) * 255
-        return UInt8(max(0, min(255, (y + 0.5).rounded(.down))))
+        return UInt8(max(0, min(255, (y + 0.5 + 1e-9).rounded(.down))))
     }
 
     /// "window 40/400", "window 40/400 SIGMOID", "VOI LUT (4096 entries, 12 bits)".
