@@ -24,7 +24,7 @@ struct Dump: ParsableCommand {
     @Flag(help: "Print the DICOM JSON model (PS3.18 Annex F).")
     var json = false
 
-    @Option(help: "Keep only elements whose keyword or name (or private creator) contains TEXT, ignoring case; the sequences around matching elements are kept.")
+    @Option(help: ArgumentHelp("Keep only elements whose keyword or name (or private creator) contains TEXT, ignoring case; the sequences around matching elements are kept.", valueName: "text"))
     var grep: String?
 
     func run() throws {

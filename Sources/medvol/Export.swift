@@ -35,7 +35,7 @@ struct Export: ParsableCommand {
 
     @OptionGroup var windowing: WindowOptions
 
-    @Option(help: "png (lossless, default) or jpg.")
+    @Option(help: "png (lossless) or jpg.")
     var format: String = "png"
 
     @Option(help: "JPEG quality, 1–100.")

@@ -413,3 +413,21 @@ def test_preview_inverts_monochrome1_and_never_overwrites(medvol, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["cr.dcm", "p.png"], "no temporary files left"
     bad = medvol("preview", source, tmp_path / "p.gif", check=False)
     assert bad.returncode == 2
+
+
+def test_dicomdir_with_several_series(medvol, tmp_path):
+    import pydicom
+    from pydicom.fileset import FileSet
+    sources = tmp_path / "sources"
+    a = write_series(sources / "a", SeriesSpec(values=pattern(2, 4, 4), series_number=2, patient_id="P9", study_date="20230405"))
+    b = write_series(sources / "b", SeriesSpec(values=pattern(3, 4, 4), series_number=4, patient_id="P9", study_date="20230405"))
+    fileset = FileSet()
+    for path in a + b:
+        ds = pydicom.dcmread(path)
+        ds.StudyTime, ds.StudyID = "120000", "1"          # needed for the DICOMDIR's study record
+        fileset.add(ds)
+    fileset.write(tmp_path / "media")
+    medvol("export", tmp_path / "media" / "DICOMDIR", tmp_path / "out")
+    found = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.png"))
+    assert found == ["P9/20230405/2/1.png", "P9/20230405/2/2.png",
+                     "P9/20230405/4/1.png", "P9/20230405/4/2.png", "P9/20230405/4/3.png"]
