@@ -222,3 +222,18 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+@Suite("Rendering: awkward values")
+struct RenderingAwkwardValueTests {
+    @Test("NaN and infinite voxels render without trapping")
+    func nonFiniteValues() throws {
+        let values: [Float] = [.nan, .infinity, -.infinity, 1, 2, 3, 4, 5]
+        let volume = Volume(voxels: values, geometry: ImageGeometry(size: [2, 2, 2]))
+        let mapping = try DisplayMapping.make(for: volume, choice: .valueRange)
+        let picture = SliceRenderer(volume: volume, layout: .stored(volume.geometry), mapping: mapping).render(slice: 0)
+        #expect(picture.pixels.count == 4 && picture[0, 0] == 0)
+        let window = try DisplayMapping.make(for: volume, choice: .explicit(center: 2, width: 4))
+        let windowed = SliceRenderer(volume: volume, layout: .stored(volume.geometry), mapping: window).render(slice: 0)
+        #expect(windowed.pixels == [0, 255, 0, 85])     // ((1 − 1.5) / 3 + ½) · 255 = 85
+    }
+}

@@ -110,6 +110,7 @@ public enum VOITransform: Sendable, Hashable {
         // Halves round up; the 1e-9 keeps values that are exactly half-way on paper (37.5 after a
         // window of 128/256) from falling below it through floating-point error.
         let y = fraction(x) * 255
+        guard !y.isNaN else { return 0 }   // a window made from infinite values
         return UInt8(max(0, min(255, (y + 0.5 + 1e-9).rounded(.down))))
     }
 
