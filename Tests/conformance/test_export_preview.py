@@ -431,3 +431,43 @@ def test_dicomdir_with_several_series(medvol, tmp_path):
     found = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.png"))
     assert found == ["P9/20230405/2/1.png", "P9/20230405/2/2.png",
                      "P9/20230405/4/1.png", "P9/20230405/4/2.png", "P9/20230405/4/3.png"]
+
+
+def test_enhanced_multiframe_window_from_the_functional_groups(medvol, tmp_path):
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    frames = np.stack([HU + 100 * k for k in range(3)]).astype(np.int16)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2.1"          # Enhanced CT Image Storage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.PatientID, ds.StudyDate = "CT", "ENH1", "20240303"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SeriesNumber = generate_uid(), generate_uid(), 1
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    ds.NumberOfFrames = 3
+    ds.Rows, ds.Columns = HU.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+
+    def item(**values):
+        group = Dataset()
+        for key, value in values.items():
+            setattr(group, key, value)
+        return group
+
+    shared = item(PixelMeasuresSequence=[item(PixelSpacing=[1, 1], SliceThickness=1)],
+                  PlaneOrientationSequence=[item(ImageOrientationPatient=[1, 0, 0, 0, 1, 0])],
+                  FrameVOILUTSequence=[item(WindowCenter="40", WindowWidth="400")],
+                  PixelValueTransformationSequence=[item(RescaleIntercept=0, RescaleSlope=1, RescaleType="HU")])
+    ds.SharedFunctionalGroupsSequence = [shared]
+    ds.PerFrameFunctionalGroupsSequence = [item(PlanePositionSequence=[item(ImagePositionPatient=[0, 0, k])])
+                                           for k in range(3)]
+    ds.PixelData = frames.astype("<i2").tobytes()
+    path = tmp_path / "enhanced.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    medvol("export", path, tmp_path / "out")
+    for k in range(3):
+        assert np.array_equal(read_png(tmp_path / "out" / f"{k + 1}.png"), linear_window(frames[k], 40, 400))
