@@ -7,7 +7,7 @@ import PackageDescription
 /// ITK 5.2 and GDCM 3.0 libraries the C++ bridge calls (Debian: libinsighttoolkit5-dev, libgdcm-dev).
 /// Both live in default linker paths, so no `-L` (and no `unsafeFlags`) is needed.
 let itkAndGDCMLibraries: [LinkerSetting] = [
-    "ITKIOMeta-5.2", "ITKIONIFTI-5.2", "ITKIONRRD-5.2", "ITKIOImageBase-5.2", "ITKCommon-5.2",
+    "ITKIOMeta-5.2", "ITKIONIFTI-5.2", "ITKIONRRD-5.2", "ITKIOJPEG-5.2", "ITKIOImageBase-5.2", "ITKCommon-5.2",
     "itksys-5.2", "itkvnl_algo-5.2", "itkvnl-5.2",
     "gdcmMSFF", "gdcmDSED", "gdcmDICT", "gdcmCommon",
     // SwiftPM adds -lstdc++ but not -lm; clients that do not import Foundation need it.

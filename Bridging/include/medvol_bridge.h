@@ -142,6 +142,15 @@ int mv_dictionary_private(uint16_t group, uint16_t element, const char *creator,
 /// The name GDCM knows for a DICOM UID (transfer syntax, SOP class, …), or NULL.
 const char *mv_uid_name(const char *uid);
 
+/* ------------------------------------------------------------------------------------------------ */
+/* ITK JPEG writer: rendered 8-bit images (medvol export --format jpg)                               */
+/* ------------------------------------------------------------------------------------------------ */
+
+/// Writes an 8-bit image, `components` 1 (grey) or 3 (RGB, interleaved), rows top to bottom, as a
+/// baseline JPEG file through ITK's JPEGImageIO (libjpeg). `quality` is 1–100.
+mv_status mv_jpeg_write(const char *path, uint32_t width, uint32_t height, uint32_t components,
+                        const uint8_t *pixels, int quality);
+
 #ifdef __cplusplus
 }
 #endif

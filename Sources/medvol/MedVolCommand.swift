@@ -15,7 +15,7 @@ struct MedVolCommand: ParsableCommand {
             slice normal. Exit status: 0 success, 1 failure, 2 bad usage.
             """,
         version: "0.1.0",
-        subcommands: [Convert.self, Info.self, Series.self, Anonymize.self, PhantomCommand.self]
+        subcommands: [Convert.self, Info.self, Series.self, Dump.self, Export.self, Preview.self, Anonymize.self, PhantomCommand.self]
     )
 }
 
