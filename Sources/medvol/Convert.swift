@@ -112,9 +112,11 @@ struct Convert: ParsableCommand {
     /// Converts every stack into `folder`, each named by `--name` (clashes get _2, _3, …); one failure does
     /// not stop the others. Prints a summary — each output with its volume, each failure with its reason,
     /// each skipped file with its reason — and exits with status 1 if any stack failed.
-    private func convertEveryStack(_ scan: DICOMScan, into folder: String, format requested: VolumeFileFormat, options: VolumeWriteOptions,
+    private func convertEveryStack(_ scan: DICOMScan, into outputFolder: String, format requested: VolumeFileFormat, options: VolumeWriteOptions,
                                    progress: ProgressDisplay, started: Double, inputDescription: String) throws {
         guard !scan.stacks.isEmpty else { throw noImagesError(scan, inputDescription: inputDescription) }
+        var folder = outputFolder
+        while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
         // The extension is medvol's to choose here: --compress with NIfTI means .nii.gz.
         let format = requested == .nifti && options.compress ? VolumeFileFormat.niftiCompressed : requested
         var usedNames = Set<String>()
