@@ -483,15 +483,21 @@ def gnu_time() -> Optional[str]:
 # Peak RSS: Linux carries a process's ru_maxrss across exec (the old memory map's high-water mark is kept),
 # so every direct child of this big Python process would report at least this process's RSS. A small
 # launcher in between forks the tool from a small process: GNU time when installed (%M is the tool's own
-# ru_maxrss), else a Python launcher started with -S -E (a few MB, reported as the floor in the report).
+# ru_maxrss), else a Python launcher started with -S -E (a few MB of its pages count in the child's peak RSS;
+# the launcher measures the tool's wall and CPU time itself, so that its own start-up is not counted).
 LAUNCHER = r"""
-import os, sys
+import os, sys, time
+start = time.perf_counter()
 pid = os.fork()
 if pid == 0:
-    os.execvp(sys.argv[2], sys.argv[2:])
-_, status, usage = os.wait4(pid, 0)
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, u = os.wait4(pid, 0)
+wall = time.perf_counter() - start
 with open(sys.argv[1], "w") as f:
-    f.write(str(usage.ru_maxrss))
+    f.write(f"{u.ru_maxrss} {wall} {u.ru_utime} {u.ru_stime} {u.ru_minflt} {u.ru_majflt} {u.ru_nvcsw} {u.ru_nivcsw}")
 sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
 """
 
@@ -522,9 +528,16 @@ def time_run(tool: Tool, case: Case, out: Path, keep_stdout: bool = False) -> Ru
         message = stderr_path.read_text(errors="replace")[-2000:]
         raise CheckFailed(f"exit status {child.returncode}: {shlex.join(argv)}\n{message}")
     try:
-        max_rss_kib = int(rss_path.read_text().split()[-1])
+        report = rss_path.read_text().split()
+        max_rss_kib = int(report[-1] if TIME else report[0])
     except (OSError, ValueError, IndexError):
         raise CheckFailed(f"no peak RSS reported for {shlex.join(argv)}")
+    if not TIME:
+        # The Python launcher's own start-up must not count: take the tool's numbers as the launcher saw them.
+        wall, user, system = float(report[1]), float(report[2]), float(report[3])
+        minor, major, voluntary, involuntary = map(int, report[4:8])
+        return Run(wall=wall, cpu=user + system, user=user, system=system, max_rss_kib=max_rss_kib,
+                   minor_faults=minor, major_faults=major, voluntary_switches=voluntary, involuntary_switches=involuntary)
     return Run(wall=wall, cpu=usage.ru_utime + usage.ru_stime, user=usage.ru_utime, system=usage.ru_stime,
                max_rss_kib=max_rss_kib, minor_faults=usage.ru_minflt, major_faults=usage.ru_majflt,
                voluntary_switches=usage.ru_nvcsw, involuntary_switches=usage.ru_nivcsw)
@@ -838,7 +851,8 @@ def write_report(ctx: Context, case_results: list[CaseResult], targets: list[Tar
                  f"`{' '.join(['python', 'benchmarks/run.py'] + sys.argv[1:])}`")
     lines.append("")
     rss_method = ("GNU time's %M" if TIME else
-                  "a Python launcher (python -S -E) that forks the tool, so values include a few MB of its pages")
+                  "a small Python launcher that forks the tool (values include a few MB of the launcher's pages; "
+                  "install GNU time for exact ones)")
     lines.append("Columns: medians over the repeats of wall time and CPU time (user + sys) of the child process; "
                  f"peak RSS is the largest ru_maxrss over the repeats, measured by {rss_method}; MB/s is input bytes ÷ "
                  "median wall time; the ratio columns are medians of the per-repeat ratios (the tool's time ÷ the "
