@@ -1,0 +1,23 @@
+"""SimpleITK's DICOM series reader, as its documentation shows it: one series folder → one .mhd.
+
+    python sitk_convert.py SERIES_DIR OUT.mhd
+
+Run by benchmarks/run.py as a subprocess, so the interpreter start-up and `import SimpleITK` are part of the
+time (as they are for anyone who runs such a script).
+"""
+import sys
+
+import SimpleITK as sitk
+
+
+def main() -> None:
+    series_dir, output = sys.argv[1], sys.argv[2]
+    names = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(series_dir)
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(names)
+    image = reader.Execute()
+    sitk.WriteImage(image, output)
+
+
+if __name__ == "__main__":
+    main()
