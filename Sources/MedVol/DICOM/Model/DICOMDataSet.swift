@@ -63,7 +63,9 @@ public struct DICOMDataSet: Sendable {
     }
 
     init(elements: [DICOMElement], isLittleEndian: Bool, characterSet: DICOMCharacterSet) {
-        self.elements = elements.sorted { $0.tag < $1.tag }
+        // Files list elements in tag order; sort only the rare ones that do not.
+        let ordered = zip(elements, elements.dropFirst()).allSatisfy { $0.tag < $1.tag }
+        self.elements = ordered ? elements : elements.sorted { $0.tag < $1.tag }
         self.isLittleEndian = isLittleEndian
         self.characterSet = characterSet
     }
@@ -166,7 +168,7 @@ public struct DICOMDataSet: Sendable {
     func numericValues(_ bytes: ArraySlice<UInt8>, vr: DICOMVR) -> [Double] {
         switch vr {
         case .DS, .IS:
-            return textValues(bytes, vr: vr).compactMap { Double($0) }
+            return DecimalText.numbers(bytes)
         case .US, .OW: return binary(bytes, UInt16.self).map { Double($0) }
         case .SS: return binary(bytes, Int16.self).map { Double($0) }
         case .UL, .OL: return binary(bytes, UInt32.self).map { Double($0) }

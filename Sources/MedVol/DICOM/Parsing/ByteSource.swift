@@ -12,8 +12,11 @@ final class ByteSource {
     private var window: [UInt8]
     private var windowStart: Int
 
-    /// How much to read at once.
-    private static let windowSize = 1 << 16
+    /// The first read: most headers fit in 8 KiB, and a header-only scan should read as little pixel
+    /// data as possible. Later reads double, up to 1 MiB, for long headers (enhanced multi-frame).
+    private static let firstWindowSize = 1 << 13
+    private static let largestWindowGrowth = 1 << 20
+    private var nextWindowSize = ByteSource.firstWindowSize
 
     init(file: ReadableFile) {
         self.file = file
@@ -38,7 +41,8 @@ final class ByteSource {
         if offset >= windowStart && offset + length <= windowStart + window.count { return true }
         guard let file else { return false }
         // Read from `offset`, at least one window, but not past the end.
-        let size = min(max(length, Self.windowSize, window.count), count - offset)
+        let size = min(max(length, nextWindowSize), count - offset)
+        nextWindowSize = min(nextWindowSize * 2, Self.largestWindowGrowth)
         window = try file.read(count: size, at: offset)
         windowStart = offset
         return window.count >= length
@@ -63,7 +67,7 @@ final class ByteSource {
     func slice(_ offset: Int, _ length: Int) -> ArraySlice<UInt8> {
         let start = offset - windowStart
         // Rebase to a fresh array so that the slice does not pin a large window for long.
-        if window.count > 4 * Self.windowSize && length < Self.windowSize / 4 {
+        if window.count > 4 * Self.largestWindowGrowth && length < Self.firstWindowSize {
             return ArraySlice(window[start..<start + length])
         }
         return window[start..<start + length]
