@@ -23,12 +23,16 @@ struct StackLoader {
         let mappings = options.storedValues ? [ValueMapping.identity] : Array(Set(stack.frames.map(\.mapping)))
         switch VoxelTypeRule.plan(format: format, mappings: mappings, storedValues: options.storedValues) {
         case .fixed(let type):
-            return try decode(into: type).volume
+            let (volume, range, allFit) = try decode(into: type)
+            guard !allFit, let range else { return volume }
+            // The headers promised values that fit `type`, but a JPEG 2000 or JPEG-LS stream of a higher
+            // precision than Bits Stored holds others: decode again into a type that holds them all.
+            return try decode(into: Self.typeHolding(range, format: format, mappings: mappings)).volume
         case .measured(let provisional):
             let (volume, range, allFit) = try decode(into: provisional)
             guard let range else { return volume }
             let final = VoxelTypeRule.finalType(stored: format.storedSampleType, range: range)
-            if !allFit { return try decode(into: final).volume }
+            if !allFit { return try decode(into: Self.typeHolding(range, format: format, mappings: mappings)).volume }
             if final == provisional { return volume }
             if final.byteSize == provisional.byteSize {
                 var relabelled = volume
@@ -37,6 +41,15 @@ struct StackLoader {
             }
             return VoxelMath.converted(volume, to: final)
         }
+    }
+
+    /// The type for values spanning `range`: the SPEC's integer preference when every mapping gives
+    /// integers, else float32 (float64 for 32-bit stored samples).
+    private static func typeHolding(_ range: ClosedRange<Double>, format: StoredPixelFormat, mappings: [ValueMapping]) -> PixelType {
+        if mappings.allSatisfy(\.isIntegral) {
+            return VoxelTypeRule.finalType(stored: format.storedSampleType, range: range)
+        }
+        return format.bitsAllocated == 32 ? .float64 : .float32
     }
 
     private func decode(into output: PixelType) throws -> (volume: Volume, range: ClosedRange<Double>?, allFit: Bool) {
@@ -106,8 +119,9 @@ struct StackLoader {
         // Fast path: one monochrome target of the decoded size: decode in place, convert in place.
         if job.targets.count == 1, first.tile == nil, !first.format.producesColor, decodedBytes == slotBytes {
             let slot = UnsafeMutableRawBufferPointer(start: base + job.targets[0].slot * slotBytes, count: slotBytes)
-            try decoder.decode(frame: job.frameNumber, into: slot)
-            let converter = SampleConverter(format: first.format, mapping: storedValues ? .identity : first.mapping, output: output)
+            let decodedFrame = try decoder.decode(frame: job.frameNumber, into: slot)
+            let converter = SampleConverter(format: first.format.withValueBits(decodedFrame.valueBits),
+                                            mapping: storedValues ? .identity : first.mapping, output: output)
             let outcome = converter.convert(source: slot.baseAddress!, destination: slot.baseAddress!,
                                             count: first.format.pixelsPerFrame)
             return JobOutcome(range: outcome.range, fits: outcome.fits)
@@ -115,7 +129,7 @@ struct StackLoader {
 
         let decoded = UnsafeMutableRawBufferPointer.allocate(byteCount: decodedBytes, alignment: 64)
         defer { decoded.deallocate() }
-        try decoder.decode(frame: job.frameNumber, into: decoded)
+        let decodedFrame = try decoder.decode(frame: job.frameNumber, into: decoded)
         var result = JobOutcome(range: nil, fits: true)
         let sampleBytes = decoder.decodedSampleBytes
         let components = decoder.decodedComponents
@@ -140,7 +154,8 @@ struct StackLoader {
                 destination.copyMemory(from: samples.baseAddress!, byteCount: slotBytes)
                 continue
             }
-            let converter = SampleConverter(format: frame.format, mapping: storedValues ? .identity : frame.mapping, output: output)
+            let converter = SampleConverter(format: frame.format.withValueBits(decodedFrame.valueBits),
+                                            mapping: storedValues ? .identity : frame.mapping, output: output)
             let outcome = converter.convert(source: samples.baseAddress!, destination: destination,
                                             count: frame.width * frame.height)
             if let range = outcome.range {

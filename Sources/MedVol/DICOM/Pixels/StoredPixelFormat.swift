@@ -60,6 +60,15 @@ struct StoredPixelFormat: Hashable, Sendable {
         self.planarConfiguration = planarConfiguration
     }
 
+    /// The same format with `bits` value bits per sample (see ``FrameDecoder/DecodedFrame/valueBits``).
+    func withValueBits(_ bits: Int) -> StoredPixelFormat {
+        guard bits != bitsStored, bits >= 1, bits <= bitsAllocated else { return self }
+        var format = self
+        format.bitsStored = bits
+        format.highBit = bits - 1
+        return format
+    }
+
     var pixelsPerFrame: Int { rows * columns }
     var samplesPerFrame: Int { rows * columns * samplesPerPixel }
 
