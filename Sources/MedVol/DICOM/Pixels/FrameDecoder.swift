@@ -180,9 +180,10 @@ struct FrameDecoder {
         case .jpegLS:
             return ((photometric, format.samplesPerPixel == 3 && result.planar_configuration == 1), streamBits(result))
         case .jpeg2000:
-            // OpenJPEG undoes the reversible and irreversible colour transforms itself.
+            // OpenJPEG undoes the reversible and irreversible colour transforms itself, and GDCM interleaves
+            // the components whatever Planar Configuration says (PS3.5 8.2.4: it is irrelevant for J2K).
             if photometric == "YBR_RCT" || photometric == "YBR_ICT" { photometric = "RGB" }
-            return ((photometric, format.samplesPerPixel == 3 && result.planar_configuration == 1), streamBits(result))
+            return ((photometric, false), streamBits(result))
         }
     }
 
