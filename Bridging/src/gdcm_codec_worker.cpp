@@ -352,7 +352,9 @@ extern "C" mv_status mv_codec_decode_frame_isolated(const char *transfer_syntax_
             if (got == 1 && response.status.ok == 1) got = read_before(w.fd, decoded, decoded_length, deadline);
             if (got == -1) {
                 dispose(w, true);
-                return failure("the decoder did not finish within " + std::to_string(static_cast<int>(timeout_seconds)) +
+                char limit[32];
+                std::snprintf(limit, sizeof limit, "%g", timeout_seconds);
+                return failure(std::string("the decoder did not finish within ") + limit +
                                " s (a damaged stream can make it loop); the decoder process was stopped");
             }
             if (got == 0) {

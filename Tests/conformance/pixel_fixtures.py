@@ -243,3 +243,31 @@ def assert_voxels_equal(actual: np.ndarray, expected: np.ndarray, what: str = ""
         where = tuple(int(i) for i in np.argwhere(diff > 0)[0])
         raise AssertionError(f"{what}: {int((diff > 0).sum())} of {diff.size} voxels differ, max |diff| {diff.max()}, "
                              f"first at {where}: medvol {actual[where]} expected {cast[where]}")
+
+
+# MARK: Hand-made encodings
+
+def rle_encode_frame(image: np.ndarray) -> bytes:
+    """One frame as DICOM RLE (PS3.5 Annex G), for sample sizes pydicom's encoder refuses (32-bit RGB):
+    one PackBits segment per byte plane — sample by sample, most significant byte first — each row
+    encoded separately (pydicom's own row encoder), after a 64-byte header of segment offsets."""
+    from pydicom.pixels.encoders.native import _encode_segment
+    rows, columns = image.shape[:2]
+    samples = image.reshape(rows, columns, -1)
+    width = image.dtype.itemsize
+    little = samples.astype(samples.dtype.newbyteorder("<"))
+    segments = []
+    for sample in range(samples.shape[2]):
+        plane_bytes = np.ascontiguousarray(little[:, :, sample]).view(np.uint8).reshape(rows, columns, width)
+        for byte in reversed(range(width)):
+            segment = bytes(_encode_segment(np.ascontiguousarray(plane_bytes[:, :, byte]).tobytes(), columns))
+            segments.append(segment + (b"\0" if len(segment) % 2 else b""))
+    assert len(segments) <= 15
+    offsets, at = [], 64
+    for segment in segments:
+        offsets.append(at)
+        at += len(segment)
+    header = np.zeros(16, dtype="<u4")
+    header[0] = len(segments)
+    header[1:1 + len(offsets)] = offsets
+    return header.tobytes() + b"".join(segments)
