@@ -104,7 +104,9 @@ struct PaletteColorTables: Hashable, Sendable {
             if let bytes = dataSet[data]?.rawBytes {
                 if bits == 8 && bytes.count == entries { return bytes.map { UInt16($0) } }
                 var words = dataSet.words(data)
-                if bits == 8 { words = words.map { $0 > 255 ? $0 >> 8 : $0 } }
+                // 8-bit entries stored one per 16-bit word (old writers): in the low byte, or in the high
+                // byte (then every non-zero word exceeds 255) — decided for the whole table.
+                if bits == 8 && words.contains(where: { $0 > 255 }) { words = words.map { $0 >> 8 } }
                 guard words.count >= entries else {
                     throw MedVolError.corrupt(path, "palette \(data) holds \(words.count) entries, its descriptor says \(entries)")
                 }
@@ -141,11 +143,9 @@ struct PaletteColorTables: Hashable, Sendable {
                     guard position < end, let previous = output.last else {
                         throw MedVolError.corrupt(path, "segmented palette: linear segment without a start value")
                     }
-                    let target = Double(words[position])
+                    let target = words[position]
                     position += 1
-                    for step in 1...max(1, length) {
-                        output.append(UInt16((Double(previous) + (target - Double(previous)) * Double(step) / Double(max(1, length))).rounded()))
-                    }
+                    output += linearSegment(from: previous, to: target, count: length)
                 case 2:
                     guard position + 1 < end else { throw MedVolError.corrupt(path, "segmented palette: indirect segment overruns") }
                     let offset = Int(words[position]) | Int(words[position + 1]) << 16
@@ -167,6 +167,20 @@ struct PaletteColorTables: Hashable, Sendable {
         at = output.count
         guard at >= entries else { throw MedVolError.corrupt(path, "segmented palette expands to \(at) of \(entries) entries") }
         return Array(output.prefix(entries))
+    }
+
+    /// The entries of a linear segment after `start`, ending at `end`: numpy's
+    /// `around(linspace(start + step, end, count))`, which pydicom uses — the same floating-point steps,
+    /// and halves rounded to even.
+    static func linearSegment(from start: UInt16, to end: UInt16, count: Int) -> [UInt16] {
+        guard count > 0 else { return [] }
+        if start == end { return Array(repeating: end, count: count) }
+        let first = Double(start) + (Double(end) - Double(start)) / Double(count)
+        guard count > 1 else { return [UInt16(first.rounded(.toNearestOrEven))] }
+        let step = (Double(end) - first) / Double(count - 1)
+        var values = (0..<count - 1).map { UInt16((Double($0) * step + first).rounded(.toNearestOrEven)) }
+        values.append(end)
+        return values
     }
 
     /// Maps palette indices (unsigned 8- or 16-bit samples) to interleaved RGB of 8 or 16 bits.
