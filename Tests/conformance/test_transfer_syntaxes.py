@@ -232,3 +232,88 @@ def test_a_series_mixing_transfer_syntaxes_is_one_volume(library, medvol, tmp_pa
     actual, _ = medvol_volume(medvol, mixed, tmp_path / "out")
     assert actual.dtype == np.int16
     assert_voxels_equal(actual, library.truth["ct_int16"], "mixed syntaxes")
+
+
+# MARK: Multi-frame encapsulated pixel data
+
+MULTIFRAME_ENCODINGS = {
+    # name: (command, transfer syntax)
+    "jpeg_one_fragment_per_frame": (("dcmcjpeg", "+el"), "1.2.840.10008.1.2.4.57"),
+    "jpeg_1k_fragments_with_offset_table": (("dcmcjpeg", "+el", "+fs", "1"), "1.2.840.10008.1.2.4.57"),
+    "jpeg_1k_fragments_without_offset_table": (("dcmcjpeg", "+el", "+fs", "1", "-ot"), "1.2.840.10008.1.2.4.57"),
+    "jpegls": (("dcmcjpls", "+fs", "1"), "1.2.840.10008.1.2.4.80"),
+    "jpegls_gdcm": (("/usr/bin/gdcmconv", "--jpegls"), "1.2.840.10008.1.2.4.80"),
+    "j2k_gdcm": (("/usr/bin/gdcmconv", "--j2k"), "1.2.840.10008.1.2.4.90"),
+    "rle_dcmtk": (("dcmcrle",), "1.2.840.10008.1.2.5"),
+    "rle_dcmtk_1k_fragments": (("dcmcrle", "+fs", "1"), "1.2.840.10008.1.2.5"),
+}
+
+
+@pytest.fixture(scope="session")
+def multiframe_source(tmp_path_factory):
+    """One multi-frame MR file (6 frames of 40×52, int16) with a position, an orientation and a spacing,
+    so its frames are slices along the normal."""
+    folder = tmp_path_factory.mktemp("multiframe")
+    values = noisy((6, 40, 52), np.int16, -500, 2500, seed=17)
+
+    def multiframe(ds, k):
+        ds.NumberOfFrames = len(values)
+        ds.SpacingBetweenSlices = 2.0
+        ds.PixelData = values.astype("<i2").tobytes()
+
+    write_pixel_series(folder / "source", [values[0]], modality="MR", extra=multiframe)
+    return folder, values
+
+
+@pytest.mark.parametrize("encoding", list(MULTIFRAME_ENCODINGS))
+def test_multiframe_encapsulated(medvol, tmp_path, multiframe_source, encoding):
+    root, values = multiframe_source
+    command, syntax = MULTIFRAME_ENCODINGS[encoding]
+    folder = tmp_path / encoding
+    folder.mkdir()
+    source = next((root / "source").iterdir())
+    _tool(*command)(source, folder / "mf.dcm")
+    ds = pydicom.dcmread(folder / "mf.dcm")
+    assert ds.file_meta.TransferSyntaxUID == syntax
+    fragments = sum(1 for _ in pydicom.encaps.generate_fragments(ds.PixelData))
+    if "1k" in encoding:
+        assert fragments > len(values), "the encoder was asked for several fragments per frame"
+    expected = pydicom_volume(folder)[0]
+    assert_voxels_equal(expected, values, "pydicom's reading")
+    actual, sidecar = medvol_volume(medvol, folder, tmp_path / "out")
+    assert sidecar["size"] == [52, 40, 6] and sidecar["spacing"][2] == pytest.approx(2.0)
+    assert_voxels_equal(actual, values, f"multi-frame {encoding}")
+
+
+def _with_offset_table(ds: pydicom.Dataset, offsets) -> None:
+    """Re-encapsulates `ds`'s fragments behind a Basic Offset Table holding `offsets`."""
+    fragments = list(pydicom.encaps.generate_fragments(ds.PixelData))[1:]   # without the old table
+    item = lambda value: b"\xfe\xff\x00\xe0" + len(value).to_bytes(4, "little") + value
+    table = b"".join(int(offset).to_bytes(4, "little") for offset in offsets)
+    ds.PixelData = item(table) + b"".join(item(fragment) for fragment in fragments)
+
+
+@pytest.mark.parametrize("lie", ["second_fragments", "all_zero", "past_the_end", "descending"])
+def test_an_offset_table_that_lies_is_not_believed(medvol, tmp_path, multiframe_source, lie):
+    """A Basic Offset Table that does not match the fragments (offsets inside frames, not increasing,
+    or past the data) is ignored: frames are found by their JPEG start markers instead."""
+    root, values = multiframe_source
+    source = next((root / "source").iterdir())
+    _tool("dcmcjpeg", "+el", "+fs", "1")(source, tmp_path / "good.dcm")
+    ds = pydicom.dcmread(tmp_path / "good.dcm")
+    fragments = list(pydicom.encaps.generate_fragments(ds.PixelData))[1:]
+    item_offsets = np.cumsum([0] + [8 + len(f) for f in fragments])[:-1]
+    true_starts = [offset for offset, fragment in zip(item_offsets, fragments) if fragment[:2] == b"\xff\xd8"]
+    assert len(true_starts) == len(values) and len(fragments) > len(values)
+    lies = {
+        "second_fragments": [item_offsets[list(item_offsets).index(start) + 1] for start in true_starts],
+        "all_zero": [0] * len(values),
+        "past_the_end": [start + 10_000_000 for start in true_starts],
+        "descending": list(reversed(true_starts)),
+    }
+    _with_offset_table(ds, lies[lie])
+    folder = tmp_path / "lying"
+    folder.mkdir()
+    ds.save_as(folder / "mf.dcm", enforce_file_format=True)
+    actual, _ = medvol_volume(medvol, folder, tmp_path / "out")
+    assert_voxels_equal(actual, values, f"offset table lying ({lie})")
