@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Decodes a stack's frames, in parallel, straight into the volume's buffer, and settles the voxel type
 /// by the SPEC's rule (``VoxelTypeRule``).
 struct StackLoader {
@@ -56,6 +62,7 @@ struct StackLoader {
         let format = stack.frames[stack.slots[0]].format
         let components = format.producesColor ? 3 : 1
         let files = stack.files
+        try checkMemory(output: output, components: components, format: format)
         var volume = Volume(pixelType: output, components: components, geometry: geometry,
                             metadata: stack.metadata(storedValues: options.storedValues))
         let slotBytes = geometry.size[0] * geometry.size[1] * components * output.byteSize
@@ -90,6 +97,30 @@ struct StackLoader {
         let ranges = outcomes.compactMap(\.range)
         let range = ranges.isEmpty ? nil : ranges.map(\.lowerBound).min()!...ranges.map(\.upperBound).max()!
         return (volume, range, outcomes.allSatisfy(\.fits))
+    }
+
+    /// Refuses, before anything is allocated, a volume whose size overflows or which, with a frame's
+    /// decoding buffer per core, needs more than this machine's memory: a damaged header can claim
+    /// 65535 × 65535 pixels, and a failed allocation would end the process.
+    private func checkMemory(output: PixelType, components: Int, format: StoredPixelFormat) throws {
+        let path = stack.files[stack.frames[0].fileIndex].path
+        var volumeBytes = output.byteSize * components
+        // A decoded frame and its stored form, per core (an upper bound: most frames decode in place).
+        var frameBytes = format.pixelsPerFrame * (format.producesColor ? 3 : 1) * max(1, format.bitsAllocated / 8) * 2
+        var overflow = false
+        for extent in geometry.size {
+            (volumeBytes, overflow) = volumeBytes.multipliedReportingOverflow(by: max(1, extent))
+            if overflow { break }
+        }
+        if !overflow { (frameBytes, overflow) = frameBytes.multipliedReportingOverflow(by: Parallel.processorCount) }
+        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard !overflow, physical <= 0 || volumeBytes <= physical - min(physical, frameBytes) else {
+            func gib(_ bytes: Int) -> String { formatNumber((Double(bytes) / Double(1 << 30) * 10).rounded() / 10) }
+            let size = geometry.size.map(String.init).joined(separator: "×")
+            throw MedVolError.unsupported(path, overflow
+                ? "a \(size) volume of \(output.rawValue)×\(components) is too large to address"
+                : "a \(size) volume of \(output.rawValue)×\(components) needs \(gib(volumeBytes)) GiB, plus up to \(gib(frameBytes)) GiB of decoding buffers: more than this machine's \(gib(physical)) GiB of memory")
+        }
     }
 
     /// Groups the slots by source frame, in file order.
