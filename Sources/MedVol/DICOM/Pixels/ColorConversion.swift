@@ -96,9 +96,11 @@ struct PaletteColorTables: Hashable, Sendable {
     init(_ dataSet: DICOMDataSet, path: String) throws {
         let descriptor = dataSet.doubles(.redPaletteColorLookupTableDescriptor)
         guard descriptor.count >= 3 else { throw MedVolError.corrupt(path, "PALETTE COLOR image without a palette descriptor") }
-        var entries = Int(descriptor[0])
+        guard var entries = FrameExtraction.wholeNumber(descriptor[0]), let firstMapped = FrameExtraction.wholeNumber(descriptor[1]),
+              (0...65536).contains(entries), (-32768...65535).contains(firstMapped) else {
+            throw MedVolError.corrupt(path, "impossible palette descriptor \(descriptor.prefix(3).map { formatNumber($0) }.joined(separator: "\\"))")
+        }
         if entries == 0 { entries = 65536 }
-        let firstMapped = Int(descriptor[1])
         let bits = descriptor[2] > 8 ? 16 : 8
         func table(_ data: DICOMTag, _ segmented: DICOMTag) throws -> [UInt16] {
             if let bytes = dataSet[data]?.rawBytes {
@@ -128,10 +130,18 @@ struct PaletteColorTables: Hashable, Sendable {
     static func expandSegmented(_ words: [UInt16], entries: Int, path: String) throws -> [UInt16] {
         var output: [UInt16] = []
         var at = 0
+        // Indirect segments can point at indirect segments, each repeating up to 65535 segments: count
+        // the segments visited so that a damaged table cannot keep medvol busy for ever.
+        var visits = 0
+        let visitLimit = 4 * max(entries, words.count) + 16
         func expand(from start: Int, to end: Int, depth: Int) throws {
             guard depth < 4 else { throw MedVolError.corrupt(path, "segmented palette nests indirect segments too deeply") }
             var position = start
             while position + 1 < end && output.count < entries {
+                visits += 1
+                guard visits <= visitLimit else {
+                    throw MedVolError.corrupt(path, "segmented palette: its segments do not expand to \(entries) entries")
+                }
                 let type = words[position], length = Int(words[position + 1])
                 position += 2
                 switch type {
@@ -151,7 +161,7 @@ struct PaletteColorTables: Hashable, Sendable {
                     let offset = Int(words[position]) | Int(words[position + 1]) << 16
                     position += 2
                     var copied = 0, from = offset
-                    while copied < length && from + 1 < words.count {
+                    while copied < length && from + 1 < words.count && output.count < entries {
                         let segmentLength = Int(words[from + 1])
                         let size = words[from] == 0 ? 2 + segmentLength : words[from] == 1 ? 3 : 4
                         try expand(from: from, to: min(words.count, from + size), depth: depth + 1)
