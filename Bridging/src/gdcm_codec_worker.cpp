@@ -166,6 +166,12 @@ bool spawn_worker(worker &started, std::string &why) {
         why = std::string("socketpair: ") + std::strerror(errno);
         return false;
     }
+    // Room for a whole 512² 16-bit frame in flight, so that a frame crosses in a few system calls.
+    for (int end : ends) {
+        const int size = 2 << 20;
+        ::setsockopt(end, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+        ::setsockopt(end, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, ends[1], 0);
