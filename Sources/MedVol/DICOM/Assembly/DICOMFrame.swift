@@ -289,7 +289,7 @@ enum FrameExtraction {
         guard count > 1, let element = file.pixelDataElement else { return count }
         let capacity: Int
         func native(_ length: Int) -> Int {
-            format.bitsAllocated == 1 ? length / max(1, format.samplesPerFrame) * 8 + 1 : length / max(1, format.nativeBytesPerFrame)
+            format.bitsAllocated == 1 ? length * 8 / max(1, format.samplesPerFrame) : length / max(1, format.nativeBytesPerFrame)
         }
         switch element.value {
         case .deferred(_, let length): capacity = native(length)
