@@ -116,6 +116,20 @@ def test_jpeg2000_signedness_against_pixel_representation(medvol, tmp_path, case
     assert_voxels_equal(actual, truth, case)
 
 
+def test_jpeg2000_precision_above_bits_stored(medvol, tmp_path):
+    """A 16-bit J2K stream in a file that says Bits Stored 12 (GDCM itself encodes 12-bit data at 16-bit
+    precision): its values are not masked to 12 bits (pydicom's rule), and values beyond what the headers
+    promised widen the voxel type instead of being lost (int16 planned, int32 needed)."""
+    truth = noisy((2, 36, 40), np.int64, 0, 65535, seed=99)
+    paths = write_pixel_series(tmp_path / "j2k", list(truth.astype(np.uint16)), bits_stored=12, slope=1, intercept=-1024)
+    _rewrite(paths, lambda k, ds: openjpeg.encode(truth[k].astype(np.uint16), bits_stored=16), JPEG2000Lossless)
+    expected = pydicom_volume(tmp_path / "j2k")
+    assert_voxels_equal(expected, truth - 1024, "pydicom's reading")
+    actual, _ = medvol_volume(medvol, tmp_path / "j2k", tmp_path / "out")
+    assert actual.dtype == np.int32
+    assert_voxels_equal(actual, truth - 1024, "16-bit stream, Bits Stored 12")
+
+
 # MARK: Streams that make GDCM abort, crash or hang
 
 def _run(folder, output, *extra, env=None, timeout=120):
