@@ -7,7 +7,8 @@ private import _MedVolBridge
 
 /// Decodes the frames of one file into memory: monochrome frames as stored samples unpacked to whole
 /// bytes (1-bit samples to one byte each) in native byte order; colour frames (RGB, YBR, palette) as
-/// interleaved RGB of 8 or 16 bits.
+/// interleaved RGB of 8, 16 or 32 bits. JPEG, JPEG-LS and JPEG 2000 frames are decoded by GDCM in worker
+/// processes (``CodecIsolation``).
 struct FrameDecoder {
     let header: DICOMFile
     let format: StoredPixelFormat
