@@ -6,7 +6,8 @@
  *                     SimpleITK does (the geometry contract is "as ITK reads and writes them").
  *                     Voxels go straight between the file and memory that Swift owns.
  *  - mv_codec_*:      GDCM's JPEG (baseline/extended/lossless), JPEG-LS and JPEG 2000 decoders, used on
- *                     one frame's compressed bytes that Swift has already located in the file.
+ *                     one frame's compressed bytes that Swift has already located in the file — in a
+ *                     worker process, because damaged streams make GDCM 3.0.21 abort, crash or hang.
  *  - mv_dictionary_*: GDCM's DICOM data dictionary (names, keywords, VRs; private creators).
  *
  * Rules: plain C only (no C++ types cross), every symbol prefixed `mv_`, every function catches every
@@ -112,6 +113,18 @@ typedef struct mv_frame_decoding {
 mv_status mv_codec_decode_frame(const char *transfer_syntax_uid, const mv_frame_description *frame,
                                 const void *encoded, uint64_t encoded_length,
                                 void *decoded, uint64_t decoded_length, mv_frame_decoding *result);
+
+/// Like mv_codec_decode_frame, but in a worker process (the running program restarted as a decoder, kept
+/// in a pool and reused), so that a stream that makes GDCM abort, crash or loop costs only this frame:
+/// the status then says what happened to the worker. A worker that has not answered after
+/// `timeout_seconds` is killed. Where workers are not available, decodes in process.
+mv_status mv_codec_decode_frame_isolated(const char *transfer_syntax_uid, const mv_frame_description *frame,
+                                         const void *encoded, uint64_t encoded_length,
+                                         void *decoded, uint64_t decoded_length, double timeout_seconds,
+                                         mv_frame_decoding *result);
+
+/// 1 when mv_codec_decode_frame_isolated really uses worker processes on this platform.
+int mv_codec_isolation_available(void);
 
 /// 1 when GDCM has a decoder for this transfer syntax.
 int mv_codec_can_decode(const char *transfer_syntax_uid);

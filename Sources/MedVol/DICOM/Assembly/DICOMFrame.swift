@@ -130,7 +130,7 @@ enum FrameExtraction {
         let dataSet = file.dataSet
         let path = file.path
         let format = try StoredPixelFormat(dataSet, path: path)
-        let frameCount = max(1, dataSet.int(.numberOfFrames) ?? 1)
+        let frameCount = try checkedFrameCount(max(1, dataSet.int(.numberOfFrames) ?? 1), file: file, format: format)
         let base = try baseFrame(dataSet, format: format, fileIndex: fileIndex, path: path)
 
         if let perFrame = dataSet.sequence(.perFrameFunctionalGroupsSequence) {
@@ -282,6 +282,33 @@ enum FrameExtraction {
         return SIMD3(values[0], values[1], values[2])
     }
 
+    /// Number of Frames, refused when the pixel data cannot hold that many frames: native frames need
+    /// their bytes, encapsulated ones at least an 8-byte item each. A damaged count must not make medvol
+    /// plan (and allocate for) billions of frames.
+    static func checkedFrameCount(_ count: Int, file: DICOMFile, format: StoredPixelFormat) throws -> Int {
+        guard count > 1, let element = file.pixelDataElement else { return count }
+        let capacity: Int
+        func native(_ length: Int) -> Int {
+            format.bitsAllocated == 1 ? length * 8 / max(1, format.samplesPerFrame) : length / max(1, format.nativeBytesPerFrame)
+        }
+        switch element.value {
+        case .deferred(_, let length): capacity = native(length)
+        case .bytes(let bytes): capacity = native(bytes.count)
+        case .encapsulatedPixelData(let offset): capacity = max(0, ((file.inflatedDataSet?.count ?? file.fileSize) - offset) / 8 - 1)
+        case .sequence: return count
+        }
+        guard count <= max(1, capacity) else {
+            throw MedVolError.corrupt(file.path, "Number of Frames is \(count), but the pixel data can hold at most \(max(1, capacity)) frames of \(format.columns)×\(format.rows) \(format.summary)")
+        }
+        return count
+    }
+
+    /// `value` as an integer when it is finite and not absurdly large (nil for NaN, infinities and
+    /// values no DICOM count or index can take), so that damaged numbers cannot trap a conversion.
+    static func wholeNumber(_ value: Double) -> Int? {
+        value.isFinite && abs(value) < 1e15 ? Int(value.rounded(.towardZero)) : nil
+    }
+
     static func positive(_ value: Double?) -> Double? {
         guard let value, value.isFinite, value > 0 else { return nil }
         return value
@@ -305,14 +332,14 @@ enum FrameExtraction {
 
     /// A Modality LUT from its descriptor (entries, first mapped value, bits) and data.
     static func lookupTable(_ item: DICOMDataSet, format: StoredPixelFormat, path: String) throws -> ModalityLookupTable {
-        let descriptor = item.doubles(.lutDescriptor)
-        guard descriptor.count >= 3 else { throw MedVolError.corrupt(path, "Modality LUT Descriptor is incomplete") }
-        var entries = Int(descriptor[0])
+        let descriptor = item.doubles(.lutDescriptor).map(wholeNumber)
+        guard descriptor.count >= 3, var entries = descriptor[0], var firstMapped = descriptor[1], let bits = descriptor[2],
+              (0...65536).contains(entries), (-32768...65535).contains(firstMapped) else {
+            throw MedVolError.corrupt(path, "Modality LUT Descriptor is incomplete or impossible")
+        }
         if entries == 0 { entries = 65536 }
         // The first mapped value is US or SS as Pixel Representation says.
-        var firstMapped = Int(descriptor[1])
         if format.isSigned && firstMapped > 32767 { firstMapped -= 65536 }
-        let bits = Int(descriptor[2])
         guard let element = item[.lutData], let bytes = element.rawBytes else {
             throw MedVolError.corrupt(path, "Modality LUT Sequence has no LUT Data")
         }

@@ -55,7 +55,7 @@ struct MosaicLayout {
         guard dataSet.strings(.imageType).contains(where: { $0.uppercased() == "MOSAIC" }) else { return nil }
         let csa = dataSet.privateElement(group: 0x0029, element: 0x10, creator: "SIEMENS CSA HEADER")?.rawBytes
             .flatMap(SiemensCSAHeader.init)
-        var count = csa?.numbers("NumberOfImagesInMosaic").first.map { Int($0) }
+        var count = csa?.numbers("NumberOfImagesInMosaic").first.flatMap(FrameExtraction.wholeNumber)
         if count == nil, let element = dataSet.privateElement(group: 0x0019, element: 0x0A, creator: "SIEMENS MR HEADER") {
             count = element.vr == .UN || element.vr == .US
                 ? element.rawBytes.flatMap { $0.count >= 2 ? Int(UInt16($0[$0.startIndex]) | UInt16($0[$0.startIndex + 1]) << 8) : nil }
@@ -63,6 +63,10 @@ struct MosaicLayout {
         }
         guard let count, count > 0 else {
             throw MedVolError.unsupported(path, "mosaic image without NumberOfImagesInMosaic in its Siemens headers")
+        }
+        // At least one pixel per tile, and no more slices than a mosaic has ever held by far.
+        guard count <= min(format.rows * format.columns, 65536) else {
+            throw MedVolError.corrupt(path, "mosaic claims \(count) slices in a \(format.columns)×\(format.rows) image")
         }
         let grid = Int(Double(count).squareRoot().rounded(.up))
         guard format.rows % grid == 0, format.columns % grid == 0 else {

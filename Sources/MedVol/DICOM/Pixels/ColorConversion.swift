@@ -96,15 +96,19 @@ struct PaletteColorTables: Hashable, Sendable {
     init(_ dataSet: DICOMDataSet, path: String) throws {
         let descriptor = dataSet.doubles(.redPaletteColorLookupTableDescriptor)
         guard descriptor.count >= 3 else { throw MedVolError.corrupt(path, "PALETTE COLOR image without a palette descriptor") }
-        var entries = Int(descriptor[0])
+        guard var entries = FrameExtraction.wholeNumber(descriptor[0]), let firstMapped = FrameExtraction.wholeNumber(descriptor[1]),
+              (0...65536).contains(entries), (-32768...65535).contains(firstMapped) else {
+            throw MedVolError.corrupt(path, "impossible palette descriptor \(descriptor.prefix(3).map { formatNumber($0) }.joined(separator: "\\"))")
+        }
         if entries == 0 { entries = 65536 }
-        let firstMapped = Int(descriptor[1])
         let bits = descriptor[2] > 8 ? 16 : 8
         func table(_ data: DICOMTag, _ segmented: DICOMTag) throws -> [UInt16] {
             if let bytes = dataSet[data]?.rawBytes {
                 if bits == 8 && bytes.count == entries { return bytes.map { UInt16($0) } }
                 var words = dataSet.words(data)
-                if bits == 8 { words = words.map { $0 > 255 ? $0 >> 8 : $0 } }
+                // 8-bit entries stored one per 16-bit word (old writers): in the low byte, or in the high
+                // byte (then every non-zero word exceeds 255) — decided for the whole table.
+                if bits == 8 && words.contains(where: { $0 > 255 }) { words = words.map { $0 >> 8 } }
                 guard words.count >= entries else {
                     throw MedVolError.corrupt(path, "palette \(data) holds \(words.count) entries, its descriptor says \(entries)")
                 }
@@ -126,10 +130,18 @@ struct PaletteColorTables: Hashable, Sendable {
     static func expandSegmented(_ words: [UInt16], entries: Int, path: String) throws -> [UInt16] {
         var output: [UInt16] = []
         var at = 0
+        // Indirect segments can point at indirect segments, each repeating up to 65535 segments: count
+        // the segments visited so that a damaged table cannot keep medvol busy for ever.
+        var visits = 0
+        let visitLimit = 4 * max(entries, words.count) + 16
         func expand(from start: Int, to end: Int, depth: Int) throws {
             guard depth < 4 else { throw MedVolError.corrupt(path, "segmented palette nests indirect segments too deeply") }
             var position = start
             while position + 1 < end && output.count < entries {
+                visits += 1
+                guard visits <= visitLimit else {
+                    throw MedVolError.corrupt(path, "segmented palette: its segments do not expand to \(entries) entries")
+                }
                 let type = words[position], length = Int(words[position + 1])
                 position += 2
                 switch type {
@@ -141,17 +153,15 @@ struct PaletteColorTables: Hashable, Sendable {
                     guard position < end, let previous = output.last else {
                         throw MedVolError.corrupt(path, "segmented palette: linear segment without a start value")
                     }
-                    let target = Double(words[position])
+                    let target = words[position]
                     position += 1
-                    for step in 1...max(1, length) {
-                        output.append(UInt16((Double(previous) + (target - Double(previous)) * Double(step) / Double(max(1, length))).rounded()))
-                    }
+                    output += linearSegment(from: previous, to: target, count: length)
                 case 2:
                     guard position + 1 < end else { throw MedVolError.corrupt(path, "segmented palette: indirect segment overruns") }
                     let offset = Int(words[position]) | Int(words[position + 1]) << 16
                     position += 2
                     var copied = 0, from = offset
-                    while copied < length && from + 1 < words.count {
+                    while copied < length && from + 1 < words.count && output.count < entries {
                         let segmentLength = Int(words[from + 1])
                         let size = words[from] == 0 ? 2 + segmentLength : words[from] == 1 ? 3 : 4
                         try expand(from: from, to: min(words.count, from + size), depth: depth + 1)
@@ -167,6 +177,20 @@ struct PaletteColorTables: Hashable, Sendable {
         at = output.count
         guard at >= entries else { throw MedVolError.corrupt(path, "segmented palette expands to \(at) of \(entries) entries") }
         return Array(output.prefix(entries))
+    }
+
+    /// The entries of a linear segment after `start`, ending at `end`: numpy's
+    /// `around(linspace(start + step, end, count))`, which pydicom uses — the same floating-point steps,
+    /// and halves rounded to even.
+    static func linearSegment(from start: UInt16, to end: UInt16, count: Int) -> [UInt16] {
+        guard count > 0 else { return [] }
+        if start == end { return Array(repeating: end, count: count) }
+        let first = Double(start) + (Double(end) - Double(start)) / Double(count)
+        guard count > 1 else { return [UInt16(first.rounded(.toNearestOrEven))] }
+        let step = (Double(end) - first) / Double(count - 1)
+        var values = (0..<count - 1).map { UInt16((Double($0) * step + first).rounded(.toNearestOrEven)) }
+        values.append(end)
+        return values
     }
 
     /// Maps palette indices (unsigned 8- or 16-bit samples) to interleaved RGB of 8 or 16 bits.

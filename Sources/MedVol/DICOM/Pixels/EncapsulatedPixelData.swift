@@ -27,29 +27,40 @@ enum EncapsulatedPixelData {
         if frameCount == 1 { return [fragments] }
         if fragments.count == frameCount { return fragments.map { [$0] } }
 
+        // Which fragments start a codestream (JPEG family); none do for RLE.
+        let startsFrame = try fragments.map { try startsCodestream(source.read(count: min(12, $0.count), at: $0.lowerBound)) }
+        let hasMarkers = startsFrame.contains(true)
+
         // The Basic Offset Table: byte offsets of each frame's first fragment item, counted from the
-        // first fragment item.
+        // first fragment item. Used only when it is consistent: sorted, starting at 0, every offset at a
+        // fragment item, and (for codestreams) every frame starting with a codestream and holding one.
         if offsetTable.count >= 4 * frameCount {
-            let table = try source.read(count: offsetTable.count, at: offsetTable.lowerBound)
+            let table = try source.read(count: 4 * frameCount, at: offsetTable.lowerBound)
             let starts: [Int] = (0..<frameCount).map { index in
                 let at = index * 4
                 return Int(UInt32(table[at]) | UInt32(table[at + 1]) << 8 | UInt32(table[at + 2]) << 16 | UInt32(table[at + 3]) << 24)
             }
             let firstItem = fragments[0].lowerBound - 8
-            if starts == starts.sorted() {
-                return (0..<frameCount).map { index in
-                    let from = firstItem + starts[index]
-                    let to = index + 1 < frameCount ? firstItem + starts[index + 1] : Int.max
-                    return fragments.filter { $0.lowerBound - 8 >= from && $0.lowerBound - 8 < to }
+            let itemOffsets = Dictionary(uniqueKeysWithValues: fragments.enumerated().map { ($1.lowerBound - 8 - firstItem, $0) })
+            let firstFragments = starts.compactMap { itemOffsets[$0] }
+            if starts.first == 0, zip(starts, starts.dropFirst()).allSatisfy({ $0 < $1 }), firstFragments.count == frameCount {
+                let groups: [[Int]] = (0..<frameCount).map { index in
+                    Array(firstFragments[index]..<(index + 1 < frameCount ? firstFragments[index + 1] : fragments.count))
                 }
+                let consistent = !hasMarkers || groups.allSatisfy { group in
+                    startsFrame[group[0]] && group.dropFirst().allSatisfy { !startsFrame[$0] }
+                }
+                if consistent { return groups.map { $0.map { fragments[$0] } } }
             }
         }
 
         // No usable offset table: a frame starts with each fragment that starts a codestream.
+        guard hasMarkers else {
+            throw MedVolError.corrupt(path, "encapsulated pixel data hold \(fragments.count) fragments for \(frameCount) frames and no usable offset table")
+        }
         var frames: [[Range<Int>]] = []
-        for fragment in fragments {
-            let head = try source.read(count: min(12, fragment.count), at: fragment.lowerBound)
-            if startsCodestream(head) || frames.isEmpty {
+        for (index, fragment) in fragments.enumerated() {
+            if startsFrame[index] || frames.isEmpty {
                 frames.append([fragment])
             } else {
                 frames[frames.count - 1].append(fragment)

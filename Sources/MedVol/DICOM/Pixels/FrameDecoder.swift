@@ -1,8 +1,14 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 private import _MedVolBridge
 
 /// Decodes the frames of one file into memory: monochrome frames as stored samples unpacked to whole
 /// bytes (1-bit samples to one byte each) in native byte order; colour frames (RGB, YBR, palette) as
-/// interleaved RGB of 8 or 16 bits.
+/// interleaved RGB of 8, 16 or 32 bits. JPEG, JPEG-LS and JPEG 2000 frames are decoded by GDCM in worker
+/// processes (``CodecIsolation``).
 struct FrameDecoder {
     let header: DICOMFile
     let format: StoredPixelFormat
@@ -47,9 +53,19 @@ struct FrameDecoder {
 
     var decodedBytesPerFrame: Int { format.pixelsPerFrame * decodedComponents * decodedSampleBytes }
 
+    /// What decoding a frame found out about its samples.
+    struct DecodedFrame {
+        /// The bits of each stored sample that hold its value: Bits Stored, except for JPEG 2000 and
+        /// JPEG-LS, whose samples have the stream's own precision (pydicom's rule: their values are
+        /// never masked to Bits Stored, and signed values are sign-extended from the stream's precision).
+        var valueBits: Int
+    }
+
     /// Decodes frame `number` into `output` (exactly `decodedBytesPerFrame` bytes).
-    mutating func decode(frame number: Int, into output: UnsafeMutableRawBufferPointer) throws {
+    @discardableResult
+    mutating func decode(frame number: Int, into output: UnsafeMutableRawBufferPointer) throws -> DecodedFrame {
         precondition(output.count == decodedBytesPerFrame)
+        var valueBits = format.bitsStored
         switch header.transferSyntax.pixelEncoding {
         case .native:
             try decodeNative(frame: number, into: output)
@@ -62,10 +78,15 @@ struct FrameDecoder {
             }
         case .gdcmCodec:
             let bytes = try encapsulatedFrame(number)
-            try withStoredLayout(output) { stored in try decodeWithGDCM(bytes, into: stored) }
+            try withStoredLayout(output) { stored in
+                let (layout, bits) = try decodeWithGDCM(bytes, into: stored)
+                if let bits { valueBits = bits }
+                return layout
+            }
         case .unsupported:
             throw MedVolError.unsupported(header.path, "pixel data in \(header.transferSyntax.name) (\(header.transferSyntax.uid)) cannot be decoded")
         }
+        return DecodedFrame(valueBits: valueBits)
     }
 
     // MARK: Native pixel data
@@ -109,50 +130,68 @@ struct FrameDecoder {
         return try EncapsulatedPixelData.frameBytes(source: source, fragments: fragments[number])
     }
 
-    private func decodeWithGDCM(_ encoded: [UInt8], into stored: UnsafeMutableRawBufferPointer) throws -> (photometric: String, planar: Bool) {
+    /// Decodes a JPEG, JPEG-LS or JPEG 2000 frame with GDCM, in a worker process (see
+    /// ``CodecIsolation``). Returns the colour space and layout of the decoded samples, and for JPEG 2000
+    /// and JPEG-LS the precision of the stream.
+    private func decodeWithGDCM(_ encoded: [UInt8], into stored: UnsafeMutableRawBufferPointer) throws
+        -> (layout: (photometric: String, planar: Bool), valueBits: Int?) {
+        let syntax = header.transferSyntax
+        let family = CodecFamily(syntax)
+        var photometric = format.photometric
+        if family == .jpeg || family == .jpegLS {
+            guard let stream = JPEGCodestreamHeader(encoded) else {
+                throw MedVolError.corrupt(header.path, "\(syntax.name) frame does not start with a readable JPEG header")
+            }
+            guard stream.rows == format.rows || stream.rows == 0, stream.columns == format.columns else {
+                throw MedVolError.corrupt(header.path, "\(syntax.name) stream is \(stream.columns)×\(stream.rows), the header says \(format.columns)×\(format.rows)")
+            }
+            if family == .jpegLS && !JPEGCodestreamHeader.endsWithEOI(encoded) {
+                throw MedVolError.corrupt(header.path, "\(syntax.name) stream is truncated (it does not end with an EOI marker)")
+            }
+            if format.samplesPerPixel == 3 {
+                photometric = stream.photometric(declared: format.photometric, baseline: syntax == .jpegBaseline)
+            }
+        }
         var result = mv_frame_decoding()
-        let status: mv_status = format.photometric.withCString { photometric in
+        let status: mv_status = format.photometric.withCString { declared in
             var description = mv_frame_description(
                 rows: UInt32(format.rows), columns: UInt32(format.columns), samples_per_pixel: UInt32(format.samplesPerPixel),
                 bits_allocated: UInt32(format.bitsAllocated), bits_stored: UInt32(format.bitsStored),
                 pixel_representation: format.isSigned ? 1 : 0, planar_configuration: UInt32(format.planarConfiguration),
-                photometric: photometric)
-            return header.transferSyntax.uid.withCString { syntax in
+                photometric: declared)
+            return syntax.uid.withCString { uid in
                 encoded.withUnsafeBytes { input in
-                    mv_codec_decode_frame(syntax, &description, input.baseAddress, UInt64(input.count),
-                                          stored.baseAddress, UInt64(stored.count), &result)
+                    if CodecIsolation.enabled {
+                        return mv_codec_decode_frame_isolated(uid, &description, input.baseAddress, UInt64(input.count),
+                                                              stored.baseAddress, UInt64(stored.count),
+                                                              CodecIsolation.timeout(decodedBytes: stored.count), &result)
+                    }
+                    return mv_codec_decode_frame(uid, &description, input.baseAddress, UInt64(input.count),
+                                                 stored.baseAddress, UInt64(stored.count), &result)
                 }
             }
         }
         guard status.ok == 1 else {
-            throw MedVolError.corrupt(header.path, "\(header.transferSyntax.name) pixel data could not be decoded: \(bridgeMessage(status))")
+            throw MedVolError.corrupt(header.path, "\(syntax.name) pixel data could not be decoded: \(bridgeMessage(status))")
         }
-        // A JPEG 2000 stream may declare itself unsigned while Pixel Representation says signed; GDCM then
-        // hands out the unsigned values. Reinterpret them as the two's complement the header promises.
-        if format.isSigned && result.stream_signed == 0 && format.samplesPerPixel == 1 {
-            reinterpretAsSigned(stored, bits: Int(result.stream_bits > 0 ? result.stream_bits : Int32(format.bitsStored)))
+        switch family {
+        case .jpeg:
+            // IJG writes interleaved scan lines whatever GDCM reports, and GDCM 3.0.21 leaves YCbCr as it is.
+            return ((photometric, false), nil)
+        case .jpegLS:
+            return ((photometric, format.samplesPerPixel == 3 && result.planar_configuration == 1), streamBits(result))
+        case .jpeg2000:
+            // OpenJPEG undoes the reversible and irreversible colour transforms itself, and GDCM interleaves
+            // the components whatever Planar Configuration says (PS3.5 8.2.4: it is irrelevant for J2K).
+            if photometric == "YBR_RCT" || photometric == "YBR_ICT" { photometric = "RGB" }
+            return ((photometric, false), streamBits(result))
         }
-        let photometric = withUnsafeBytes(of: result.photometric) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        return (photometric: photometric.isEmpty ? format.photometric : photometric.uppercased(),
-                planar: format.samplesPerPixel == 3 && result.planar_configuration == 1)
     }
 
-    /// Sign-extends unsigned samples of `bits` bits to the signed interpretation (16- or 8-bit storage).
-    private func reinterpretAsSigned(_ stored: UnsafeMutableRawBufferPointer, bits: Int) {
-        let signBit = 1 << (bits - 1), full = 1 << bits
-        if format.bitsAllocated == 16 {
-            let values = stored.bindMemory(to: UInt16.self)
-            for index in values.indices {
-                let value = Int(values[index]) & (full - 1)
-                values[index] = UInt16(truncatingIfNeeded: value >= signBit ? value - full : value)
-            }
-        } else if format.bitsAllocated == 8 {
-            let values = stored.bindMemory(to: UInt8.self)
-            for index in values.indices {
-                let value = Int(values[index]) & (full - 1)
-                values[index] = UInt8(truncatingIfNeeded: value >= signBit ? value - full : value)
-            }
-        }
+    /// The stream's precision, when the decoder reported a usable one.
+    private func streamBits(_ result: mv_frame_decoding) -> Int? {
+        let bits = Int(result.stream_bits)
+        return bits >= 1 && bits <= format.bitsAllocated ? bits : nil
     }
 
     // MARK: Colour
@@ -197,6 +236,43 @@ struct FrameDecoder {
                 ColorConversion.ybrFullToRGB(output)
             }
         }
+    }
+}
+
+/// The decoders GDCM provides, by how their output must be read.
+enum CodecFamily {
+    case jpeg, jpegLS, jpeg2000
+
+    init(_ syntax: TransferSyntax) {
+        switch syntax {
+        case .jpegLSLossless, .jpegLSNearLossless: self = .jpegLS
+        case .jpeg2000Lossless, .jpeg2000: self = .jpeg2000
+        default: self = .jpeg
+        }
+    }
+}
+
+/// Whether GDCM's decoders run in worker processes (see `Bridging/src/gdcm_codec_worker.cpp`), and how
+/// long a frame may take. GDCM 3.0.21 aborts (failed assertions) on damaged JPEG streams, crashes on
+/// damaged JPEG 2000 streams and loops on truncated JPEG-LS ones; in a worker, that costs one frame.
+///
+/// `MEDVOL_CODEC_ISOLATION=0` decodes in process (faster to debug, unsafe on damaged data);
+/// `MEDVOL_CODEC_TIMEOUT=SECONDS` changes the time a frame may take (default: 30 s, plus 1 s per
+/// 4 MiB of decoded frame).
+enum CodecIsolation {
+    static let enabled: Bool = {
+        if let value = environmentValue("MEDVOL_CODEC_ISOLATION"), value == "0" { return false }
+        return mv_codec_isolation_available() == 1
+    }()
+
+    private static let fixedTimeout: Double? = environmentValue("MEDVOL_CODEC_TIMEOUT").flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil }
+
+    static func timeout(decodedBytes: Int) -> Double {
+        fixedTimeout ?? 30 + Double(decodedBytes) / Double(4 << 20)
+    }
+
+    private static func environmentValue(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
     }
 }
 

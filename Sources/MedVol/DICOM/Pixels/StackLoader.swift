@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Decodes a stack's frames, in parallel, straight into the volume's buffer, and settles the voxel type
 /// by the SPEC's rule (``VoxelTypeRule``).
 struct StackLoader {
@@ -23,12 +29,16 @@ struct StackLoader {
         let mappings = options.storedValues ? [ValueMapping.identity] : Array(Set(stack.frames.map(\.mapping)))
         switch VoxelTypeRule.plan(format: format, mappings: mappings, storedValues: options.storedValues) {
         case .fixed(let type):
-            return try decode(into: type).volume
+            let (volume, range, allFit) = try decode(into: type)
+            guard !allFit, let range else { return volume }
+            // The headers promised values that fit `type`, but a JPEG 2000 or JPEG-LS stream of a higher
+            // precision than Bits Stored holds others: decode again into a type that holds them all.
+            return try decode(into: Self.typeHolding(range, format: format, mappings: mappings)).volume
         case .measured(let provisional):
             let (volume, range, allFit) = try decode(into: provisional)
             guard let range else { return volume }
             let final = VoxelTypeRule.finalType(stored: format.storedSampleType, range: range)
-            if !allFit { return try decode(into: final).volume }
+            if !allFit { return try decode(into: Self.typeHolding(range, format: format, mappings: mappings)).volume }
             if final == provisional { return volume }
             if final.byteSize == provisional.byteSize {
                 var relabelled = volume
@@ -39,10 +49,20 @@ struct StackLoader {
         }
     }
 
+    /// The type for values spanning `range`: the SPEC's integer preference when every mapping gives
+    /// integers, else float32 (float64 for 32-bit stored samples).
+    private static func typeHolding(_ range: ClosedRange<Double>, format: StoredPixelFormat, mappings: [ValueMapping]) -> PixelType {
+        if mappings.allSatisfy(\.isIntegral) {
+            return VoxelTypeRule.finalType(stored: format.storedSampleType, range: range)
+        }
+        return format.bitsAllocated == 32 ? .float64 : .float32
+    }
+
     private func decode(into output: PixelType) throws -> (volume: Volume, range: ClosedRange<Double>?, allFit: Bool) {
         let format = stack.frames[stack.slots[0]].format
         let components = format.producesColor ? 3 : 1
         let files = stack.files
+        try checkMemory(output: output, components: components, format: format)
         var volume = Volume(pixelType: output, components: components, geometry: geometry,
                             metadata: stack.metadata(storedValues: options.storedValues))
         let slotBytes = geometry.size[0] * geometry.size[1] * components * output.byteSize
@@ -79,6 +99,30 @@ struct StackLoader {
         return (volume, range, outcomes.allSatisfy(\.fits))
     }
 
+    /// Refuses, before anything is allocated, a volume whose size overflows or which, with a frame's
+    /// decoding buffer per core, needs more than this machine's memory: a damaged header can claim
+    /// 65535 × 65535 pixels, and a failed allocation would end the process.
+    private func checkMemory(output: PixelType, components: Int, format: StoredPixelFormat) throws {
+        let path = stack.files[stack.frames[0].fileIndex].path
+        var volumeBytes = output.byteSize * components
+        // A decoded frame and its stored form, per core (an upper bound: most frames decode in place).
+        var frameBytes = format.pixelsPerFrame * (format.producesColor ? 3 : 1) * max(1, format.bitsAllocated / 8) * 2
+        var overflow = false
+        for extent in geometry.size {
+            (volumeBytes, overflow) = volumeBytes.multipliedReportingOverflow(by: max(1, extent))
+            if overflow { break }
+        }
+        if !overflow { (frameBytes, overflow) = frameBytes.multipliedReportingOverflow(by: Parallel.processorCount) }
+        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard !overflow, physical <= 0 || volumeBytes <= physical - min(physical, frameBytes) else {
+            func gib(_ bytes: Int) -> String { formatNumber((Double(bytes) / Double(1 << 30) * 10).rounded() / 10) }
+            let size = geometry.size.map(String.init).joined(separator: "×")
+            throw MedVolError.unsupported(path, overflow
+                ? "a \(size) volume of \(output.rawValue)×\(components) is too large to address"
+                : "a \(size) volume of \(output.rawValue)×\(components) needs \(gib(volumeBytes)) GiB, plus up to \(gib(frameBytes)) GiB of decoding buffers: more than this machine's \(gib(physical)) GiB of memory")
+        }
+    }
+
     /// Groups the slots by source frame, in file order.
     private func makeJobs() -> [Job] {
         var byFrame: [Int: Int] = [:]   // (file, frame) key → job index
@@ -106,8 +150,9 @@ struct StackLoader {
         // Fast path: one monochrome target of the decoded size: decode in place, convert in place.
         if job.targets.count == 1, first.tile == nil, !first.format.producesColor, decodedBytes == slotBytes {
             let slot = UnsafeMutableRawBufferPointer(start: base + job.targets[0].slot * slotBytes, count: slotBytes)
-            try decoder.decode(frame: job.frameNumber, into: slot)
-            let converter = SampleConverter(format: first.format, mapping: storedValues ? .identity : first.mapping, output: output)
+            let decodedFrame = try decoder.decode(frame: job.frameNumber, into: slot)
+            let converter = SampleConverter(format: first.format.withValueBits(decodedFrame.valueBits),
+                                            mapping: storedValues ? .identity : first.mapping, output: output)
             let outcome = converter.convert(source: slot.baseAddress!, destination: slot.baseAddress!,
                                             count: first.format.pixelsPerFrame)
             return JobOutcome(range: outcome.range, fits: outcome.fits)
@@ -115,7 +160,7 @@ struct StackLoader {
 
         let decoded = UnsafeMutableRawBufferPointer.allocate(byteCount: decodedBytes, alignment: 64)
         defer { decoded.deallocate() }
-        try decoder.decode(frame: job.frameNumber, into: decoded)
+        let decodedFrame = try decoder.decode(frame: job.frameNumber, into: decoded)
         var result = JobOutcome(range: nil, fits: true)
         let sampleBytes = decoder.decodedSampleBytes
         let components = decoder.decodedComponents
@@ -140,7 +185,8 @@ struct StackLoader {
                 destination.copyMemory(from: samples.baseAddress!, byteCount: slotBytes)
                 continue
             }
-            let converter = SampleConverter(format: frame.format, mapping: storedValues ? .identity : frame.mapping, output: output)
+            let converter = SampleConverter(format: frame.format.withValueBits(decodedFrame.valueBits),
+                                            mapping: storedValues ? .identity : frame.mapping, output: output)
             let outcome = converter.convert(source: samples.baseAddress!, destination: destination,
                                             count: frame.width * frame.height)
             if let range = outcome.range {

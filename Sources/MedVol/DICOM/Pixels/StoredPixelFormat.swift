@@ -41,7 +41,13 @@ struct StoredPixelFormat: Hashable, Sendable {
         self.isSigned = dataSet.int(.pixelRepresentation) == 1
         self.photometric = (dataSet.string(.photometricInterpretation) ?? (samples == 3 ? "RGB" : "MONOCHROME2")).uppercased()
         self.planarConfiguration = samples > 1 ? (dataSet.int(.planarConfiguration) ?? 0) : 0
+        if samples == 3 && bitsAllocated == 1 {
+            throw MedVolError.unsupported(path, "1-bit samples with 3 samples per pixel")
+        }
         if photometric == "PALETTE COLOR" {
+            guard samples == 1, bitsAllocated == 8 || bitsAllocated == 16 else {
+                throw MedVolError.unsupported(path, "PALETTE COLOR with \(samples) samples of \(bitsAllocated) bits (one 8- or 16-bit index per pixel is supported)")
+            }
             let descriptor = dataSet.doubles(.redPaletteColorLookupTableDescriptor)
             paletteBits = descriptor.count >= 3 && descriptor[2] > 8 ? 16 : 8
         }
@@ -58,6 +64,15 @@ struct StoredPixelFormat: Hashable, Sendable {
         self.isSigned = isSigned
         self.photometric = photometric
         self.planarConfiguration = planarConfiguration
+    }
+
+    /// The same format with `bits` value bits per sample (see ``FrameDecoder/DecodedFrame/valueBits``).
+    func withValueBits(_ bits: Int) -> StoredPixelFormat {
+        guard bits != bitsStored, bits >= 1, bits <= bitsAllocated else { return self }
+        var format = self
+        format.bitsStored = bits
+        format.highBit = bits - 1
+        return format
     }
 
     var pixelsPerFrame: Int { rows * columns }

@@ -5,7 +5,7 @@
 ///   int32 that holds every value actually present (so CT stored unsigned with intercept −1024 becomes
 ///   int16, never int32);
 /// - otherwise float32 (float64 only for 32-bit stored integers, which float32 cannot hold exactly);
-/// - colour stays uint8/uint16; 1-bit data gives uint8 0/1; `--stored-values` keeps the stored type.
+/// - colour stays uint8/uint16 (uint32 for 32-bit RGB); 1-bit data gives uint8 0/1; `--stored-values` keeps the stored type.
 enum VoxelTypeRule {
     /// What can be decided before any pixel is decoded.
     enum Plan: Equatable {
@@ -18,7 +18,7 @@ enum VoxelTypeRule {
 
     static func plan(format: StoredPixelFormat, mappings: [ValueMapping], storedValues: Bool) -> Plan {
         if format.bitsAllocated == 1 { return .fixed(.uint8) }
-        if format.producesColor { return .fixed(format.bitsAllocated <= 8 && !paletteIs16Bit(format) ? .uint8 : .uint16) }
+        if format.producesColor { return .fixed(colorType(format)) }
         let stored = format.storedSampleType
         if storedValues || mappings.allSatisfy(\.isIdentity) { return .fixed(stored) }
         if !mappings.allSatisfy(\.isIntegral) {
@@ -40,6 +40,16 @@ enum VoxelTypeRule {
     static func finalType(stored: PixelType, range: ClosedRange<Double>) -> PixelType {
         if stored.holds(range) { return stored }
         return PixelType.integerPreference.first { $0.holds(range) } ?? .float64
+    }
+
+    /// RGB of the palette's entry size, or of the stored sample size (8, 16 or 32 bits).
+    static func colorType(_ format: StoredPixelFormat) -> PixelType {
+        if format.isPalette { return paletteIs16Bit(format) ? .uint16 : .uint8 }
+        switch format.bitsAllocated {
+        case 32: return .uint32
+        case 16: return .uint16
+        default: return .uint8
+        }
     }
 
     /// Palette entries of 16 bits give uint16 RGB (descriptor third value; set by the palette reader).
