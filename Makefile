@@ -33,14 +33,14 @@ demo: release
 test: deps venv
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
-	MEDVOL=$(CURDIR)/.build/debug/medvol $(VENV)/bin/python -m pytest -q Tests/conformance
+	MEDVOL=$(CURDIR)/.build/debug/medvol $(VENV)/bin/python -m pytest -q --basetemp=$(CURDIR)/.build/pytest Tests/conformance
 
 unit-tests: deps
 	$(SWIFT) test
 
 conformance: deps venv
 	$(SWIFT) build
-	MEDVOL=$(CURDIR)/.build/debug/medvol $(VENV)/bin/python -m pytest -q Tests/conformance
+	MEDVOL=$(CURDIR)/.build/debug/medvol $(VENV)/bin/python -m pytest -q --basetemp=$(CURDIR)/.build/pytest Tests/conformance
 
 ## Timings against cat, dcm2niix, SimpleITK and pydicom (writes docs/benchmarks.md).
 benchmark: release venv

@@ -254,9 +254,6 @@ def test_magnitude_and_phase_frames_become_two_stacks(medvol, tmp_path):
     assert matched == [(False, True), (True, False)], "one stack must hold the magnitude frames, the other the phase frames"
 
 
-@pytest.mark.xfail(strict=False, reason="StackFormation orders stacks of equal size from one file by Swift Dictionary "
-                                        "order, which changes from run to run; `--series N` can then pick another stack "
-                                        "than `series` listed as N (StackFormation.swift is the lead's: reported)")
 def test_stack_numbers_are_the_same_in_every_run(medvol, tmp_path):
     geometry = _geometry(False)
     values = _stored(3, 2, seed=15)

@@ -39,8 +39,13 @@ enum StackFormation {
             let seriesFrames = bySeries[series]!
             let groups = split(seriesFrames)
             let differing = differingAttributes(Array(groups.keys))
+            // A stable order, the same on every run: larger stacks first, then the stack whose first image
+            // comes first (by file, then frame), then by what split them.
             let ordered = groups.sorted { lhs, rhs in
-                lhs.value.count != rhs.value.count ? lhs.value.count > rhs.value.count : firstFileIndex(lhs.value) < firstFileIndex(rhs.value)
+                if lhs.value.count != rhs.value.count { return lhs.value.count > rhs.value.count }
+                let left = firstImage(lhs.value), right = firstImage(rhs.value)
+                if left != right { return left.lexicographicallyPrecedes(right) }
+                return String(describing: lhs.key) < String(describing: rhs.key)
             }
             for (key, members) in ordered {
                 let seriesName = series.number.map { "series \($0)" } ?? "series without number"
@@ -68,7 +73,10 @@ enum StackFormation {
         }
     }
 
-    private static func firstFileIndex(_ frames: [DICOMFrame]) -> Int { frames.map(\.fileIndex).min() ?? 0 }
+    /// (file index, frame number) of a group's first image.
+    private static func firstImage(_ frames: [DICOMFrame]) -> [Int] {
+        frames.map { [$0.fileIndex, $0.frameNumber, $0.tile?.index ?? 0] }.min { $0.lexicographicallyPrecedes($1) } ?? [0, 0, 0]
+    }
 
     private static func split(_ frames: [DICOMFrame]) -> [SplitKey: [DICOMFrame]] {
         Dictionary(grouping: frames) { frame in
