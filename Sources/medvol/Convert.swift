@@ -96,12 +96,10 @@ struct Convert: ParsableCommand {
                 let stack = try chooseStack(scan, selector: selection.series, inputDescription: describeInputs(dicomPaths),
                                             hint: "choose one with --series, or convert all into a folder with --format")
                 report(stack.warnings.map { "#\(stack.index): \($0)" })
-                let volume = try stack.load(options: DICOMLoadOptions(storedValues: storedValues, control: progress.control))
-                PhaseTimer.mark("load")
-                let written = try write(volume, to: path, format: outputFormat, options: writeOptions)
-                PhaseTimer.mark("write")
+                let (written, info) = try convert(stack, to: path, format: outputFormat, options: writeOptions, progress: progress)
+                PhaseTimer.mark("convert")
                 progress.finish()
-                summary("wrote \(outputFormat == .dicom ? path : written.last ?? path) (\(describe(volume)))", started: started)
+                summary("wrote \(outputFormat == .dicom ? path : written.last ?? path) (\(describe(info)))", started: started)
             case .everyStack(let folder, let outputFormat):
                 try convertEveryStack(scan, into: folder, format: outputFormat, options: writeOptions, progress: progress,
                                       started: started, inputDescription: describeInputs(dicomPaths))
@@ -136,10 +134,9 @@ struct Convert: ParsableCommand {
             let label = "#\(stack.index) (\(base))"
             do {
                 report(stack.warnings.map { "\(label): \($0)" })
-                let volume = try stack.load(options: DICOMLoadOptions(storedValues: storedValues, control: progress.control))
-                try write(volume, to: path, format: format, options: options, label: label)
+                let (_, info) = try convert(stack, to: path, format: format, options: options, progress: progress, label: label)
                 convertedCount += 1
-                lines.append("  #\(stack.index) → \(path) (\(describe(volume)))")
+                lines.append("  #\(stack.index) → \(path) (\(describe(info)))")
             } catch {
                 failedCount += 1
                 progress.finish()
@@ -163,6 +160,19 @@ struct Convert: ParsableCommand {
             Terminal.write(lines.joined(separator: "\n") + "\n")
         }
         if failedCount > 0 { throw ExitCode(1) }
+    }
+
+    /// Converts one stack: DICOM series through the series writer, every other format through
+    /// `DICOMStack.convert` (which streams slices straight into .mhd and .npy outputs).
+    private func convert(_ stack: DICOMStack, to path: String, format: VolumeFileFormat, options: VolumeWriteOptions,
+                         progress: ProgressDisplay, label: String? = nil) throws -> (paths: [String], info: VolumeInfo) {
+        let loadOptions = DICOMLoadOptions(storedValues: storedValues, control: progress.control)
+        if format == .dicom {
+            let volume = try stack.load(options: loadOptions)
+            return (try write(volume, to: path, format: format, options: options, label: label), VolumeInfo(volume))
+        }
+        let result = try stack.convert(to: path, format: format, options: options, loadOptions: loadOptions)
+        return (result.paths, result.info)
     }
 
     /// Writes the volume; a DICOM series' report (precision lost, slices reversed, SOP class limits)
@@ -193,9 +203,11 @@ struct Convert: ParsableCommand {
 }
 
 /// "512×512×500 int16 LPS"
-func describe(_ volume: Volume) -> String {
-    let components = volume.components > 1 ? "×\(volume.components)" : ""
-    return "\(volume.size.map(String.init).joined(separator: "×")) \(volume.pixelType.rawValue)\(components) \(volume.orientationCode)"
+func describe(_ volume: Volume) -> String { describe(VolumeInfo(volume)) }
+
+func describe(_ info: VolumeInfo) -> String {
+    let components = info.components > 1 ? "×\(info.components)" : ""
+    return "\(info.geometry.size.map(String.init).joined(separator: "×")) \(info.pixelType.rawValue)\(components) \(info.geometry.orientationCode)"
 }
 
 extension String {

@@ -13,7 +13,11 @@ enum NumPyFile {
 
     /// The array shape that holds a volume: reversed size, then components when there are several.
     static func arrayShape(of volume: Volume) -> [Int] {
-        volume.size.reversed() + (volume.components > 1 ? [volume.components] : [])
+        arrayShape(size: volume.size, components: volume.components)
+    }
+
+    static func arrayShape(size: [Int], components: Int) -> [Int] {
+        size.reversed() + (components > 1 ? [components] : [])
     }
 
     static func read(path: String) throws -> Volume {

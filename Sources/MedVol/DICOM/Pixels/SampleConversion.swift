@@ -10,12 +10,13 @@ struct SampleConverter {
     struct Outcome {
         /// Range of the mapped values (nil for an empty frame).
         var range: ClosedRange<Double>?
-        /// False when a mapped value does not fit the output type (nothing was written then).
+        /// False when a mapped value does not fit the output type. The destination then holds truncated
+        /// values, and the caller decodes the frame again into a wider type.
         var fits: Bool
     }
 
     /// Converts `count` unpacked stored samples (type `format.storedSampleType`, native byte order) at
-    /// `source` into `destination`. `source` is modified (masked) when Bits Stored < Bits Allocated.
+    /// `source` into `destination`, in one pass: keep the stored bits, measure, map, write.
     /// `source` and `destination` may be the same memory only when the output is not wider than the input.
     func convert(source: UnsafeMutableRawPointer, destination: UnsafeMutableRawPointer, count: Int) -> Outcome {
         switch format.storedSampleType {
@@ -32,51 +33,122 @@ struct SampleConverter {
     private func convert<In: FixedWidthInteger>(_ source: UnsafeMutablePointer<In>, _ destination: UnsafeMutableRawPointer,
                                                  _ count: Int) -> Outcome {
         guard count > 0 else { return Outcome(range: nil, fits: true) }
-        normalizeStoredBits(source, count)
-        // Range of the stored values, then of the mapped values.
-        var low = source[0], high = source[0]
-        for index in 0..<count {
-            let value = source[index]
-            low = Swift.min(low, value)
-            high = Swift.max(high, value)
+        let stored: (low: In, high: In)
+        switch output {
+        case .uint8: stored = write(source, destination.assumingMemoryBound(to: UInt8.self), count)
+        case .int8: stored = write(source, destination.assumingMemoryBound(to: Int8.self), count)
+        case .uint16: stored = write(source, destination.assumingMemoryBound(to: UInt16.self), count)
+        case .int16: stored = write(source, destination.assumingMemoryBound(to: Int16.self), count)
+        case .uint32: stored = write(source, destination.assumingMemoryBound(to: UInt32.self), count)
+        case .int32: stored = write(source, destination.assumingMemoryBound(to: Int32.self), count)
+        case .uint64: stored = write(source, destination.assumingMemoryBound(to: UInt64.self), count)
+        case .int64: stored = write(source, destination.assumingMemoryBound(to: Int64.self), count)
+        case .float32: stored = writeFloat(source, destination.assumingMemoryBound(to: Float.self), count)
+        case .float64: stored = writeFloat(source, destination.assumingMemoryBound(to: Double.self), count)
         }
-        let storedRange = Double(low)...Double(high)
         let range: ClosedRange<Double>
         switch mapping {
         case .linear:
-            range = mapping.mappedRange(of: storedRange)
+            range = mapping.mappedRange(of: Double(stored.low)...Double(stored.high))
         case .lookupTable(let table):
-            range = lookupRange(table, Int(low), Int(high))
+            range = lookupRange(table, Int(stored.low), Int(stored.high))
         }
-        if output.isInteger && !output.holds(range) { return Outcome(range: range, fits: false) }
-
-        switch output {
-        case .uint8: write(source, destination.assumingMemoryBound(to: UInt8.self), count)
-        case .int8: write(source, destination.assumingMemoryBound(to: Int8.self), count)
-        case .uint16: write(source, destination.assumingMemoryBound(to: UInt16.self), count)
-        case .int16: write(source, destination.assumingMemoryBound(to: Int16.self), count)
-        case .uint32: write(source, destination.assumingMemoryBound(to: UInt32.self), count)
-        case .int32: write(source, destination.assumingMemoryBound(to: Int32.self), count)
-        case .uint64: write(source, destination.assumingMemoryBound(to: UInt64.self), count)
-        case .int64: write(source, destination.assumingMemoryBound(to: Int64.self), count)
-        case .float32: writeFloat(source, destination.assumingMemoryBound(to: Float.self), count)
-        case .float64: writeFloat(source, destination.assumingMemoryBound(to: Double.self), count)
-        }
-        return Outcome(range: range, fits: true)
+        return Outcome(range: range, fits: !output.isInteger || output.holds(range))
     }
 
-    /// Clears the bits above Bits Stored and sign-extends signed values (PS3.5 §8.1.1).
-    private func normalizeStoredBits<In: FixedWidthInteger>(_ source: UnsafeMutablePointer<In>, _ count: Int) {
-        let bitsStored = format.bitsStored
-        guard bitsStored < In.bitWidth else { return }
-        // Stored bits are the low `bitsStored` bits when High Bit = Bits Stored − 1 (always, in practice).
-        let shift = In.bitWidth - bitsStored
-        if format.isSigned {
-            for index in 0..<count { source[index] = (source[index] << shift) >> shift }  // arithmetic shift
-        } else {
-            let mask = In.max >> shift
-            for index in 0..<count { source[index] &= mask }
+    /// What keeping only the Bits Stored does to a sample (PS3.5 §8.1.1): clear the bits above them, or
+    /// sign-extend from the highest stored bit for signed data.
+    private struct StoredBits<In: FixedWidthInteger> {
+        let shift: In
+        let mask: In
+        let isSigned: Bool
+        let isFull: Bool
+
+        init(bitsStored: Int, isSigned: Bool) {
+            isFull = bitsStored >= In.bitWidth
+            shift = In(truncatingIfNeeded: isFull ? 0 : In.bitWidth - bitsStored)
+            mask = isFull ? ~0 : In.max >> shift
+            self.isSigned = isSigned
         }
+
+        @inline(__always) func apply(_ value: In) -> In {
+            if isFull { return value }
+            return isSigned ? (value << shift) >> shift : value & mask   // arithmetic shift for signed types
+        }
+    }
+
+    /// Maps every sample into `destination`; returns the range of the stored values.
+    private func write<In: FixedWidthInteger, Out: FixedWidthInteger>(_ source: UnsafeMutablePointer<In>,
+                                                                       _ destination: UnsafeMutablePointer<Out>,
+                                                                       _ count: Int) -> (low: In, high: In) {
+        let bits = StoredBits<In>(bitsStored: format.bitsStored, isSigned: format.isSigned)
+        var low = In.max, high = In.min
+        switch mapping {
+        case .linear(let slopeValue, let interceptValue):
+            let slope = Int64(slopeValue), intercept = Int64(interceptValue)
+            if slope == 1 && intercept == 0 && In.self == Out.self && UnsafeRawPointer(source) == UnsafeRawPointer(destination) {
+                for index in 0..<count {
+                    let value = bits.apply(source[index])
+                    low = Swift.min(low, value)
+                    high = Swift.max(high, value)
+                    source[index] = value
+                }
+            } else if In.bitWidth <= 16 && Swift.abs(slope) <= 32767 && Swift.abs(intercept) <= 1 << 30 {
+                // 16-bit samples: 32-bit arithmetic cannot overflow and vectorises twice as wide.
+                let slope32 = Int32(slope), intercept32 = Int32(intercept)
+                for index in 0..<count {
+                    let value = bits.apply(source[index])
+                    low = Swift.min(low, value)
+                    high = Swift.max(high, value)
+                    destination[index] = Out(truncatingIfNeeded: Int32(truncatingIfNeeded: value) &* slope32 &+ intercept32)
+                }
+            } else {
+                for index in 0..<count {
+                    let value = bits.apply(source[index])
+                    low = Swift.min(low, value)
+                    high = Swift.max(high, value)
+                    destination[index] = Out(truncatingIfNeeded: Int64(value) &* slope &+ intercept)
+                }
+            }
+        case .lookupTable(let table):
+            let last = table.values.count - 1
+            table.values.withUnsafeBufferPointer { values in
+                for index in 0..<count {
+                    let value = bits.apply(source[index])
+                    low = Swift.min(low, value)
+                    high = Swift.max(high, value)
+                    destination[index] = Out(truncatingIfNeeded: values[Swift.max(0, Swift.min(last, Int(value) - table.firstMapped))])
+                }
+            }
+        }
+        return (low, high)
+    }
+
+    /// Maps every sample to a float, computed in double precision and rounded once; returns the range of
+    /// the stored values.
+    private func writeFloat<In: FixedWidthInteger, Out: BinaryFloatingPoint>(_ source: UnsafeMutablePointer<In>,
+                                                                             _ destination: UnsafeMutablePointer<Out>,
+                                                                             _ count: Int) -> (low: In, high: In) {
+        let bits = StoredBits<In>(bitsStored: format.bitsStored, isSigned: format.isSigned)
+        var low = In.max, high = In.min
+        switch mapping {
+        case .linear(let slope, let intercept):
+            for index in 0..<count {
+                let value = bits.apply(source[index])
+                low = Swift.min(low, value)
+                high = Swift.max(high, value)
+                destination[index] = Out(Double(value) * slope + intercept)
+            }
+        case .lookupTable(let table):
+            let last = table.values.count - 1
+            for index in 0..<count {
+                let value = bits.apply(source[index])
+                low = Swift.min(low, value)
+                high = Swift.max(high, value)
+                destination[index] = Out(Double(table.values[Swift.max(0, Swift.min(last, Int(value) - table.firstMapped))]))
+            }
+        }
+        return (low, high)
     }
 
     private func lookupRange(_ table: ModalityLookupTable, _ low: Int, _ high: Int) -> ClosedRange<Double> {
@@ -84,45 +156,5 @@ struct SampleConverter {
         let last = Swift.max(0, Swift.min(table.values.count - 1, high - table.firstMapped))
         let used = table.values[first...last]
         return Double(used.min()!)...Double(used.max()!)
-    }
-
-    private func write<In: FixedWidthInteger, Out: FixedWidthInteger>(_ source: UnsafeMutablePointer<In>,
-                                                                       _ destination: UnsafeMutablePointer<Out>, _ count: Int) {
-        switch mapping {
-        case .linear(let slopeValue, let interceptValue):
-            let slope = Int64(slopeValue), intercept = Int64(interceptValue)
-            if slope == 1 && intercept == 0 {
-                if In.self == Out.self && UnsafeRawPointer(source) == UnsafeRawPointer(destination) { return }
-                for index in 0..<count { destination[index] = Out(truncatingIfNeeded: source[index]) }
-            } else if slope == 1 {
-                for index in 0..<count { destination[index] = Out(truncatingIfNeeded: Int64(source[index]) &+ intercept) }
-            } else {
-                for index in 0..<count {
-                    destination[index] = Out(truncatingIfNeeded: Int64(source[index]) &* slope &+ intercept)
-                }
-            }
-        case .lookupTable(let table):
-            let last = table.values.count - 1
-            table.values.withUnsafeBufferPointer { values in
-                for index in 0..<count {
-                    let entry = Swift.max(0, Swift.min(last, Int(source[index]) - table.firstMapped))
-                    destination[index] = Out(truncatingIfNeeded: values[entry])
-                }
-            }
-        }
-    }
-
-    private func writeFloat<In: FixedWidthInteger, Out: BinaryFloatingPoint>(_ source: UnsafeMutablePointer<In>,
-                                                                             _ destination: UnsafeMutablePointer<Out>, _ count: Int) {
-        switch mapping {
-        case .linear(let slope, let intercept):
-            // Computed in double precision, then rounded once to the output type.
-            for index in 0..<count { destination[index] = Out(Double(source[index]) * slope + intercept) }
-        case .lookupTable(let table):
-            let last = table.values.count - 1
-            for index in 0..<count {
-                destination[index] = Out(Double(table.values[Swift.max(0, Swift.min(last, Int(source[index]) - table.firstMapped))]))
-            }
-        }
     }
 }

@@ -49,6 +49,29 @@ struct StackLoader {
         }
     }
 
+    /// Decodes every frame straight into `file` (slot by slot at `dataOffset`) without holding the volume.
+    /// Returns the voxel type the values settled on, or nil when they settled on a type of another size
+    /// than the one streamed (rare: the caller then loads the volume instead).
+    func stream(into file: WritableFile, dataOffset: Int) throws -> PixelType? {
+        let format = stack.frames[stack.slots[0]].format
+        let mappings = options.storedValues ? [ValueMapping.identity] : Array(Set(stack.frames.map(\.mapping)))
+        let sink = SlotSink.file(file, dataOffset: dataOffset)
+        let plan = VoxelTypeRule.plan(format: format, mappings: mappings, storedValues: options.storedValues)
+        try checkMemory(output: plan.firstType, components: format.producesColor ? 3 : 1, format: format, holdingVolume: false)
+        switch plan {
+        case .fixed(let type):
+            let (_, allFit) = try decode(into: type, sink: sink)
+            return allFit ? type : nil
+        case .measured(let provisional):
+            let (range, allFit) = try decode(into: provisional, sink: sink)
+            guard allFit else { return nil }
+            guard let range else { return provisional }
+            let final = VoxelTypeRule.finalType(stored: format.storedSampleType, range: range)
+            // Same size: the bytes already written mean the same values in the final type.
+            return final.byteSize == provisional.byteSize ? final : nil
+        }
+    }
+
     /// The type for values spanning `range`: the SPEC's integer preference when every mapping gives
     /// integers, else float32 (float64 for 32-bit stored samples).
     private static func typeHolding(_ range: ClosedRange<Double>, format: StoredPixelFormat, mappings: [ValueMapping]) -> PixelType {
@@ -61,10 +84,21 @@ struct StackLoader {
     private func decode(into output: PixelType) throws -> (volume: Volume, range: ClosedRange<Double>?, allFit: Bool) {
         let format = stack.frames[stack.slots[0]].format
         let components = format.producesColor ? 3 : 1
-        let files = stack.files
         try checkMemory(output: output, components: components, format: format)
         var volume = Volume(pixelType: output, components: components, geometry: geometry,
                             metadata: stack.metadata(storedValues: options.storedValues))
+        let (range, allFit) = try volume.withUnsafeMutableBytes { buffer in
+            try decode(into: output, sink: .memory(buffer.baseAddress!))
+        }
+        return (volume, range, allFit)
+    }
+
+    /// Decodes every frame and hands each converted slot to `sink`; returns the range of the values and
+    /// whether they all fit `output`.
+    private func decode(into output: PixelType, sink: SlotSink) throws -> (range: ClosedRange<Double>?, allFit: Bool) {
+        let format = stack.frames[stack.slots[0]].format
+        let components = format.producesColor ? 3 : 1
+        let files = stack.files
         let slotBytes = geometry.size[0] * geometry.size[1] * components * output.byteSize
         let jobs = makeJobs()
         let frames = stack.frames
@@ -79,36 +113,34 @@ struct StackLoader {
         }).filter { !$0.value.isEmpty }
 
         let progress = ProgressCounter(stage: "decoding", total: jobs.count, control: control)
-        let outcomes: [JobOutcome] = try volume.withUnsafeMutableBytes { buffer in
-            let base = SendableRawPointer(buffer.baseAddress!)
-            return try Parallel.map(jobs.count) { index in
-                try control.checkCancellation()
-                defer { progress.advance() }
-                let job = jobs[index]
-                let header = files[job.fileIndex]
-                do {
-                    return try Self.run(job, header: header, frames: frames, fragments: tables[job.fileIndex],
-                                        output: output, storedValues: storedValues, base: base.base, slotBytes: slotBytes)
-                } catch let error as MedVolError {
-                    throw error.at(header.path)
-                }
+        let outcomes: [JobOutcome] = try Parallel.map(jobs.count) { index in
+            try control.checkCancellation()
+            defer { progress.advance() }
+            let job = jobs[index]
+            let header = files[job.fileIndex]
+            do {
+                return try Self.run(job, header: header, frames: frames, fragments: tables[job.fileIndex],
+                                    output: output, storedValues: storedValues, sink: sink, slotBytes: slotBytes)
+            } catch let error as MedVolError {
+                throw error.at(header.path)
             }
         }
         let ranges = outcomes.compactMap(\.range)
         let range = ranges.isEmpty ? nil : ranges.map(\.lowerBound).min()!...ranges.map(\.upperBound).max()!
-        return (volume, range, outcomes.allSatisfy(\.fits))
+        return (range, outcomes.allSatisfy(\.fits))
     }
 
     /// Refuses, before anything is allocated, a volume whose size overflows or which, with a frame's
     /// decoding buffer per core, needs more than this machine's memory: a damaged header can claim
     /// 65535 × 65535 pixels, and a failed allocation would end the process.
-    private func checkMemory(output: PixelType, components: Int, format: StoredPixelFormat) throws {
+    /// Streaming (`holdingVolume` false) needs only the frame buffers, and one converted slot per core.
+    private func checkMemory(output: PixelType, components: Int, format: StoredPixelFormat, holdingVolume: Bool = true) throws {
         let path = stack.files[stack.frames[0].fileIndex].path
         var volumeBytes = output.byteSize * components
         // A decoded frame and its stored form, per core (an upper bound: most frames decode in place).
         var frameBytes = format.pixelsPerFrame * (format.producesColor ? 3 : 1) * max(1, format.bitsAllocated / 8) * 2
         var overflow = false
-        for extent in geometry.size {
+        for extent in holdingVolume ? geometry.size : Array(geometry.size.prefix(2)) + [Parallel.processorCount] {
             (volumeBytes, overflow) = volumeBytes.multipliedReportingOverflow(by: max(1, extent))
             if overflow { break }
         }
@@ -142,20 +174,21 @@ struct StackLoader {
 
     /// Decodes one frame and converts it into every slot it feeds.
     private static func run(_ job: Job, header: DICOMFile, frames: [DICOMFrame], fragments: [[Range<Int>]]?,
-                            output: PixelType, storedValues: Bool, base: UnsafeMutableRawPointer, slotBytes: Int) throws -> JobOutcome {
+                            output: PixelType, storedValues: Bool, sink: SlotSink, slotBytes: Int) throws -> JobOutcome {
         let first = frames[job.targets[0].frame]
         var decoder = try FrameDecoder(header: header, format: first.format, palette: first.palette, fragments: fragments)
         let decodedBytes = decoder.decodedBytesPerFrame
 
         // Fast path: one monochrome target of the decoded size: decode in place, convert in place.
         if job.targets.count == 1, first.tile == nil, !first.format.producesColor, decodedBytes == slotBytes {
-            let slot = UnsafeMutableRawBufferPointer(start: base + job.targets[0].slot * slotBytes, count: slotBytes)
-            let decodedFrame = try decoder.decode(frame: job.frameNumber, into: slot)
-            let converter = SampleConverter(format: first.format.withValueBits(decodedFrame.valueBits),
-                                            mapping: storedValues ? .identity : first.mapping, output: output)
-            let outcome = converter.convert(source: slot.baseAddress!, destination: slot.baseAddress!,
-                                            count: first.format.pixelsPerFrame)
-            return JobOutcome(range: outcome.range, fits: outcome.fits)
+            return try sink.withSlot(job.targets[0].slot, bytes: slotBytes) { slot in
+                let decodedFrame = try decoder.decode(frame: job.frameNumber, into: slot)
+                let converter = SampleConverter(format: first.format.withValueBits(decodedFrame.valueBits),
+                                                mapping: storedValues ? .identity : first.mapping, output: output)
+                let outcome = converter.convert(source: slot.baseAddress!, destination: slot.baseAddress!,
+                                                count: first.format.pixelsPerFrame)
+                return JobOutcome(range: outcome.range, fits: outcome.fits)
+            }
         }
 
         let decoded = UnsafeMutableRawBufferPointer.allocate(byteCount: decodedBytes, alignment: 64)
@@ -166,7 +199,6 @@ struct StackLoader {
         let components = decoder.decodedComponents
         for target in job.targets {
             let frame = frames[target.frame]
-            let destination = base + target.slot * slotBytes
             // The samples of this target: the whole frame, or its mosaic tile.
             var samples = decoded
             var tileBuffer: UnsafeMutableRawBufferPointer?
@@ -181,19 +213,44 @@ struct StackLoader {
                 samples = buffer
             }
             defer { tileBuffer?.deallocate() }
-            if frame.format.producesColor {
-                destination.copyMemory(from: samples.baseAddress!, byteCount: slotBytes)
-                continue
+            let outcome: SampleConverter.Outcome? = try sink.withSlot(target.slot, bytes: slotBytes) { destination in
+                if frame.format.producesColor {
+                    destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: samples[0..<slotBytes]))
+                    return nil
+                }
+                let converter = SampleConverter(format: frame.format.withValueBits(decodedFrame.valueBits),
+                                                mapping: storedValues ? .identity : frame.mapping, output: output)
+                return converter.convert(source: samples.baseAddress!, destination: destination.baseAddress!,
+                                         count: frame.width * frame.height)
             }
-            let converter = SampleConverter(format: frame.format.withValueBits(decodedFrame.valueBits),
-                                            mapping: storedValues ? .identity : frame.mapping, output: output)
-            let outcome = converter.convert(source: samples.baseAddress!, destination: destination,
-                                            count: frame.width * frame.height)
+            guard let outcome else { continue }
             if let range = outcome.range {
                 result.range = result.range.map { min($0.lowerBound, range.lowerBound)...max($0.upperBound, range.upperBound) } ?? range
             }
             result.fits = result.fits && outcome.fits
         }
         return result
+    }
+}
+
+/// Where converted slots go: the volume's memory, or their place in an output file.
+enum SlotSink: @unchecked Sendable {
+    case memory(UnsafeMutableRawPointer)
+    /// Slot `s` goes at `dataOffset + s × slotBytes` (written with pwrite, from any thread).
+    case file(WritableFile, dataOffset: Int)
+
+    /// Runs `body` on the memory slot `slot` is converted into; for a file, a buffer that is then
+    /// written at the slot's place.
+    func withSlot<R>(_ slot: Int, bytes: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+        switch self {
+        case .memory(let base):
+            return try body(UnsafeMutableRawBufferPointer(start: base + slot * bytes, count: bytes))
+        case .file(let file, let dataOffset):
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 64)
+            defer { buffer.deallocate() }
+            let result = try body(buffer)
+            try file.write(UnsafeRawBufferPointer(buffer), at: dataOffset + slot * bytes)
+            return result
+        }
     }
 }

@@ -14,6 +14,13 @@ enum VoxelTypeRule {
         /// Decode into `provisional` (same size as the stored type), measuring the values; the final type
         /// follows from the measured range (see `finalType`).
         case measured(provisional: PixelType)
+
+        /// The type frames are first decoded into.
+        var firstType: PixelType {
+            switch self {
+            case .fixed(let type), .measured(let type): type
+            }
+        }
     }
 
     static func plan(format: StoredPixelFormat, mappings: [ValueMapping], storedValues: Bool) -> Plan {

@@ -1,0 +1,67 @@
+/// What a conversion wrote.
+public struct ConversionResult: Sendable {
+    /// Every path written, data files before the headers that name them.
+    public let paths: [String]
+    /// The volume that was written, described (geometry, voxel type, metadata).
+    public let info: VolumeInfo
+    /// True when the voxels went from the DICOM files to the output one slice at a time, without the
+    /// whole volume in memory.
+    public let streamed: Bool
+}
+
+extension DICOMStack {
+    /// Converts the stack into a file, the fastest way the format allows.
+    ///
+    /// For MetaImage `.mhd` (uncompressed) and NumPy `.npy`, slices are decoded in parallel and written
+    /// straight to their place in the output file, and the header follows once the voxel type is settled:
+    /// memory stays at a few slices whatever the size of the volume, and nothing is copied twice. For
+    /// every other format (and in the rare case where the voxel type turns out to need another size than
+    /// the one streamed) the volume is loaded, then written. Either way the result is the same file as
+    /// `try load(options:).write(to:format:options:)` gives, and it appears whole or not at all.
+    public func convert(to path: String, format: VolumeFileFormat? = nil, options: VolumeWriteOptions = VolumeWriteOptions(),
+                        loadOptions: DICOMLoadOptions = DICOMLoadOptions()) throws -> ConversionResult {
+        guard let format = format ?? VolumeFileFormat(path: path) else {
+            throw MedVolError(.invalidArgument, path: path,
+                              reason: "cannot tell the format from the extension (use .mhd, .mha, .nii, .nii.gz, .nrrd, .nhdr, .npy or .npz)")
+        }
+        if VolumeFileFormat(path: path) == format, let streamed = StreamedVolumeFile(path: path, format: format, options: options),
+           let result = try stream(into: streamed, options: options, loadOptions: loadOptions) {
+            return result
+        }
+        let volume = try load(options: loadOptions)
+        let paths = try volume.write(to: path, format: format, options: options)
+        return ConversionResult(paths: paths, info: VolumeInfo(volume), streamed: false)
+    }
+
+    /// Streams the voxels into `file`; nil when the volume must be loaded instead (nothing is left behind).
+    private func stream(into file: StreamedVolumeFile, options: VolumeWriteOptions,
+                        loadOptions: DICOMLoadOptions) throws -> ConversionResult? {
+        guard let geometry, problem == nil else {
+            throw MedVolError(.inconsistentSeries, path: files[frames[0].fileIndex].path, reason: problem ?? "stack cannot be loaded")
+        }
+        let components = frames[slots[0]].format.producesColor ? 3 : 1
+        try refuseFolders(file.outputs)
+        var settled: PixelType?
+        let transaction = try OutputTransaction(outputs: file.outputs, overwrite: options.overwrite)
+        do {
+            try transaction.prepare()
+            let data = try WritableFile(creating: transaction.stagingPath(for: file.dataPath))
+            let loader = StackLoader(stack: self, geometry: geometry, options: loadOptions)
+            settled = try loader.stream(into: data, dataOffset: file.dataOffset(size: geometry.size, components: components))
+            if let settled {
+                let info = VolumeInfo(geometry: geometry, pixelType: settled, components: components,
+                                      metadata: metadata(storedValues: loadOptions.storedValues))
+                try file.finish(info, dataFile: data, transaction: transaction)
+                try data.close()
+                try transaction.commit()
+                return ConversionResult(paths: file.outputs, info: info, streamed: true)
+            }
+            try data.close()
+            transaction.abort()
+            return nil
+        } catch {
+            transaction.abort()
+            throw error
+        }
+    }
+}
