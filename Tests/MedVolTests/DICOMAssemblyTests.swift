@@ -423,3 +423,82 @@ struct GeometryAndOutputTests {
         #expect(folder.contents() == ["out.mhd"])
     }
 }
+
+@Suite("Streaming conversion")
+struct StreamingConversionTests {
+    /// Converts with `DICOMStack.convert` and reads the result back; it must equal `load()`.
+    func check(_ slices: [SliceSpec], format: VolumeFileFormat, expectStreamed: Bool, expectType: PixelType) throws {
+        try withScan(slices) { scan in
+            let stack = try #require(scan.stacks.first)
+            let loaded = try stack.load()
+            let folder = TemporaryFolder()
+            let path = folder.file("out.\(format.fileExtension)")
+            let result = try stack.convert(to: path, format: format)
+            #expect(result.streamed == expectStreamed)
+            #expect(result.info.pixelType == expectType)
+            #expect(loaded.pixelType == expectType)
+            let back = try Volume(contentsOf: path)
+            #expect(back.pixelType == loaded.pixelType)
+            #expect(back.geometry.isCongruent(with: loaded.geometry))
+            back.withUnsafeBytes { a in loaded.withUnsafeBytes { b in #expect(a.elementsEqual(b)) } }
+            #expect(folder.contents() == result.paths.map { FileSystem.lastComponent(of: $0) }.sorted())
+        }
+    }
+
+    @Test("CT stored unsigned with intercept −1024 streams into .mhd and .npy as int16")
+    func streamsInt16() throws {
+        let slices = axialSeries(4) { k, slice in
+            slice.signed = false
+            slice.bitsStored = 12
+            slice.intercept = "-1024"
+            slice.values = [0, 1024, 4095, 24, 2000, 1000 + k]
+        }
+        try check(slices, format: .metaImage, expectStreamed: true, expectType: .int16)
+        try check(slices, format: .numpy, expectStreamed: true, expectType: .int16)
+    }
+
+    @Test("values that settle on a narrower or a wider type fall back to load-then-write")
+    func fallbacks() throws {
+        let narrow = axialSeries(2) { _, slice in
+            slice.signed = false
+            slice.intercept = "-100"
+            slice.values = [0, 50, 100, 150, 200, 227]
+        }
+        try check(narrow, format: .numpy, expectStreamed: false, expectType: .int8)
+        let wide = axialSeries(2) { _, slice in
+            slice.signed = false
+            slice.intercept = "-1024"
+            slice.values = [0, 65535, 1, 2, 3, 4]
+        }
+        try check(wide, format: .metaImage, expectStreamed: false, expectType: .int32)
+    }
+
+    @Test("float32, relabelled types and other formats")
+    func otherCases() throws {
+        let float = axialSeries(3) { _, slice in
+            slice.slope = "0.5"
+            slice.values = [0, 1, 2, 3, -4, 5]
+        }
+        try check(float, format: .numpy, expectStreamed: true, expectType: .float32)
+        // Stored uint16 with intercept −1024 whose values all stay ≥ 0 settle on uint16 (same size: relabel).
+        let relabel = axialSeries(2) { _, slice in
+            slice.signed = false
+            slice.intercept = "-1024"
+            slice.values = [1024, 2000, 3000, 4000, 5000, 30000]
+        }
+        try check(relabel, format: .metaImage, expectStreamed: true, expectType: .uint16)
+        try check(axialSeries(3), format: .nifti, expectStreamed: false, expectType: .int16)
+    }
+
+    @Test("an existing output is refused and left untouched; nothing is left behind")
+    func refusesExisting() throws {
+        try withScan(axialSeries(3)) { scan in
+            let folder = TemporaryFolder()
+            let path = folder.file("out.npy")
+            _ = try folder.write("out.npy", [1, 2, 3])
+            #expect(throws: MedVolError.self) { _ = try scan.stacks[0].convert(to: path) }
+            #expect(folder.contents() == ["out.npy"])
+            #expect(try ReadableFile(path: path).readAll() == [1, 2, 3])
+        }
+    }
+}
