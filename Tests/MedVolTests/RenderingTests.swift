@@ -158,7 +158,7 @@ struct RenderingTests {
 
     @Test("PNG round trip, grey and RGB, every filter in use")
     func pngRoundTrip() throws {
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix64(seed: 7)
         for channels in [1, 3] {
             let width = 37, height = 23
             // Smooth rows (Sub/Up/Paeth win), flat rows (None) and noise.
@@ -210,18 +210,6 @@ struct RenderingTests {
     }
 }
 
-/// A small deterministic generator for test data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("Rendering: awkward values")
 struct RenderingAwkwardValueTests {

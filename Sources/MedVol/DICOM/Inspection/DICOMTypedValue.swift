@@ -107,16 +107,4 @@ extension DICOMDataSet {
             return values.allSatisfy(\.isEmpty) ? .empty : .strings(values)
         }
     }
-
-    /// Fixed-width integers in the data set's byte order (a trailing partial value is ignored).
-    func integers<T: FixedWidthInteger>(_ bytes: ArraySlice<UInt8>, _: T.Type) -> [T] {
-        let width = MemoryLayout<T>.size
-        let count = bytes.count / width
-        return bytes.withUnsafeBytes { raw in
-            (0..<count).map { index in
-                let value = raw.loadUnaligned(fromByteOffset: index * width, as: T.self)
-                return isLittleEndian ? T(littleEndian: value) : T(bigEndian: value)
-            }
-        }
-    }
 }

@@ -169,14 +169,14 @@ public struct DICOMDataSet: Sendable {
         switch vr {
         case .DS, .IS:
             return DecimalText.numbers(bytes)
-        case .US, .OW: return binary(bytes, UInt16.self).map { Double($0) }
-        case .SS: return binary(bytes, Int16.self).map { Double($0) }
-        case .UL, .OL: return binary(bytes, UInt32.self).map { Double($0) }
-        case .SL: return binary(bytes, Int32.self).map { Double($0) }
-        case .SV: return binary(bytes, Int64.self).map { Double($0) }
-        case .UV, .OV: return binary(bytes, UInt64.self).map { Double($0) }
-        case .FL, .OF: return binary(bytes, UInt32.self).map { Double(Float(bitPattern: $0)) }
-        case .FD, .OD: return binary(bytes, UInt64.self).map { Double(bitPattern: $0) }
+        case .US, .OW: return integers(bytes, UInt16.self).map { Double($0) }
+        case .SS: return integers(bytes, Int16.self).map { Double($0) }
+        case .UL, .OL: return integers(bytes, UInt32.self).map { Double($0) }
+        case .SL: return integers(bytes, Int32.self).map { Double($0) }
+        case .SV: return integers(bytes, Int64.self).map { Double($0) }
+        case .UV, .OV: return integers(bytes, UInt64.self).map { Double($0) }
+        case .FL, .OF: return integers(bytes, UInt32.self).map { Double(Float(bitPattern: $0)) }
+        case .FD, .OD: return integers(bytes, UInt64.self).map { Double(bitPattern: $0) }
         case .OB, .UN: return bytes.map { Double($0) }
         default:
             return textValues(bytes, vr: vr).compactMap { Double($0) }
@@ -186,10 +186,11 @@ public struct DICOMDataSet: Sendable {
     /// Values of a binary element as unsigned 16-bit words, in the data set's byte order.
     func words(_ tag: DICOMTag) -> [UInt16] {
         guard let bytes = self[tag]?.rawBytes else { return [] }
-        return binary(bytes, UInt16.self)
+        return integers(bytes, UInt16.self)
     }
 
-    private func binary<T: FixedWidthInteger>(_ bytes: ArraySlice<UInt8>, _: T.Type) -> [T] {
+    /// Fixed-width integers in the data set's byte order (a trailing partial value is ignored).
+    func integers<T: FixedWidthInteger>(_ bytes: ArraySlice<UInt8>, _: T.Type) -> [T] {
         let width = MemoryLayout<T>.size
         let count = bytes.count / width
         return bytes.withUnsafeBytes { raw in
