@@ -26,6 +26,7 @@
 
 #if defined(__linux__)
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -130,6 +131,13 @@ bool write_all(int fd, const void *buffer, size_t length) {
 __attribute__((constructor)) void become_worker_if_asked() {
     const char *value = std::getenv(worker_variable);
     if (value == nullptr || std::strcmp(value, "1") != 0) return;
+#if defined(__GLIBC__)
+    // GDCM copies every frame through vectors and string streams of a few MB; by default glibc maps and
+    // unmaps each one, and every frame then faults its pages in afresh (and on a VM that returns freed
+    // memory to the host, expensively). A worker is a short-lived process of our own: keep the memory.
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
     serve(0);
 }
 

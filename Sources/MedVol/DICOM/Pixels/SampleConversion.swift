@@ -30,21 +30,33 @@ struct SampleConverter {
         }
     }
 
+    /// Chooses how stored bits are kept once per frame, so that each loop below is specialised for it
+    /// (no per-sample branch, and the compiler can vectorise it).
     private func convert<In: FixedWidthInteger>(_ source: UnsafeMutablePointer<In>, _ destination: UnsafeMutableRawPointer,
                                                  _ count: Int) -> Outcome {
+        let bitsStored = format.bitsStored
+        if bitsStored >= In.bitWidth { return convert(source, destination, count, AllBits<In>()) }
+        let shift = In(truncatingIfNeeded: In.bitWidth - bitsStored)
+        if format.isSigned { return convert(source, destination, count, SignExtendedBits(shift: shift)) }
+        return convert(source, destination, count, MaskedBits(mask: In.max >> shift))
+    }
+
+    private func convert<Bits: StoredBits>(_ source: UnsafeMutablePointer<Bits.Sample>, _ destination: UnsafeMutableRawPointer,
+                                           _ count: Int, _ bits: Bits) -> Outcome {
+        typealias In = Bits.Sample
         guard count > 0 else { return Outcome(range: nil, fits: true) }
         let stored: (low: In, high: In)
         switch output {
-        case .uint8: stored = write(source, destination.assumingMemoryBound(to: UInt8.self), count)
-        case .int8: stored = write(source, destination.assumingMemoryBound(to: Int8.self), count)
-        case .uint16: stored = write(source, destination.assumingMemoryBound(to: UInt16.self), count)
-        case .int16: stored = write(source, destination.assumingMemoryBound(to: Int16.self), count)
-        case .uint32: stored = write(source, destination.assumingMemoryBound(to: UInt32.self), count)
-        case .int32: stored = write(source, destination.assumingMemoryBound(to: Int32.self), count)
-        case .uint64: stored = write(source, destination.assumingMemoryBound(to: UInt64.self), count)
-        case .int64: stored = write(source, destination.assumingMemoryBound(to: Int64.self), count)
-        case .float32: stored = writeFloat(source, destination.assumingMemoryBound(to: Float.self), count)
-        case .float64: stored = writeFloat(source, destination.assumingMemoryBound(to: Double.self), count)
+        case .uint8: stored = write(source, destination.assumingMemoryBound(to: UInt8.self), count, bits)
+        case .int8: stored = write(source, destination.assumingMemoryBound(to: Int8.self), count, bits)
+        case .uint16: stored = write(source, destination.assumingMemoryBound(to: UInt16.self), count, bits)
+        case .int16: stored = write(source, destination.assumingMemoryBound(to: Int16.self), count, bits)
+        case .uint32: stored = write(source, destination.assumingMemoryBound(to: UInt32.self), count, bits)
+        case .int32: stored = write(source, destination.assumingMemoryBound(to: Int32.self), count, bits)
+        case .uint64: stored = write(source, destination.assumingMemoryBound(to: UInt64.self), count, bits)
+        case .int64: stored = write(source, destination.assumingMemoryBound(to: Int64.self), count, bits)
+        case .float32: stored = writeFloat(source, destination.assumingMemoryBound(to: Float.self), count, bits)
+        case .float64: stored = writeFloat(source, destination.assumingMemoryBound(to: Double.self), count, bits)
         }
         let range: ClosedRange<Double>
         switch mapping {
@@ -56,32 +68,11 @@ struct SampleConverter {
         return Outcome(range: range, fits: !output.isInteger || output.holds(range))
     }
 
-    /// What keeping only the Bits Stored does to a sample (PS3.5 §8.1.1): clear the bits above them, or
-    /// sign-extend from the highest stored bit for signed data.
-    private struct StoredBits<In: FixedWidthInteger> {
-        let shift: In
-        let mask: In
-        let isSigned: Bool
-        let isFull: Bool
-
-        init(bitsStored: Int, isSigned: Bool) {
-            isFull = bitsStored >= In.bitWidth
-            shift = In(truncatingIfNeeded: isFull ? 0 : In.bitWidth - bitsStored)
-            mask = isFull ? ~0 : In.max >> shift
-            self.isSigned = isSigned
-        }
-
-        @inline(__always) func apply(_ value: In) -> In {
-            if isFull { return value }
-            return isSigned ? (value << shift) >> shift : value & mask   // arithmetic shift for signed types
-        }
-    }
-
     /// Maps every sample into `destination`; returns the range of the stored values.
-    private func write<In: FixedWidthInteger, Out: FixedWidthInteger>(_ source: UnsafeMutablePointer<In>,
-                                                                       _ destination: UnsafeMutablePointer<Out>,
-                                                                       _ count: Int) -> (low: In, high: In) {
-        let bits = StoredBits<In>(bitsStored: format.bitsStored, isSigned: format.isSigned)
+    private func write<Bits: StoredBits, Out: FixedWidthInteger>(_ source: UnsafeMutablePointer<Bits.Sample>,
+                                                                  _ destination: UnsafeMutablePointer<Out>,
+                                                                  _ count: Int, _ bits: Bits) -> (low: Bits.Sample, high: Bits.Sample) {
+        typealias In = Bits.Sample
         var low = In.max, high = In.min
         switch mapping {
         case .linear(let slopeValue, let interceptValue):
@@ -126,10 +117,10 @@ struct SampleConverter {
 
     /// Maps every sample to a float, computed in double precision and rounded once; returns the range of
     /// the stored values.
-    private func writeFloat<In: FixedWidthInteger, Out: BinaryFloatingPoint>(_ source: UnsafeMutablePointer<In>,
-                                                                             _ destination: UnsafeMutablePointer<Out>,
-                                                                             _ count: Int) -> (low: In, high: In) {
-        let bits = StoredBits<In>(bitsStored: format.bitsStored, isSigned: format.isSigned)
+    private func writeFloat<Bits: StoredBits, Out: BinaryFloatingPoint>(_ source: UnsafeMutablePointer<Bits.Sample>,
+                                                                         _ destination: UnsafeMutablePointer<Out>,
+                                                                         _ count: Int, _ bits: Bits) -> (low: Bits.Sample, high: Bits.Sample) {
+        typealias In = Bits.Sample
         var low = In.max, high = In.min
         switch mapping {
         case .linear(let slope, let intercept):
@@ -157,4 +148,28 @@ struct SampleConverter {
         let used = table.values[first...last]
         return Double(used.min()!)...Double(used.max()!)
     }
+}
+
+/// How a stored sample keeps only its Bits Stored (PS3.5 §8.1.1): as is, with the bits above cleared,
+/// or sign-extended from the highest stored bit. One type per case, so loops are specialised for it.
+protocol StoredBits {
+    associatedtype Sample: FixedWidthInteger
+    func apply(_ value: Sample) -> Sample
+}
+
+/// Bits Stored = Bits Allocated: nothing to do.
+struct AllBits<Sample: FixedWidthInteger>: StoredBits {
+    @inline(__always) func apply(_ value: Sample) -> Sample { value }
+}
+
+/// Unsigned samples: clear the bits above Bits Stored.
+struct MaskedBits<Sample: FixedWidthInteger>: StoredBits {
+    let mask: Sample
+    @inline(__always) func apply(_ value: Sample) -> Sample { value & mask }
+}
+
+/// Signed samples: sign-extend from the highest stored bit (an arithmetic shift right).
+struct SignExtendedBits<Sample: FixedWidthInteger>: StoredBits {
+    let shift: Sample
+    @inline(__always) func apply(_ value: Sample) -> Sample { (value << shift) >> shift }
 }
