@@ -21,6 +21,9 @@ let package = Package(
         // MARK: Public products
         .library(name: "MedVol", targets: ["MedVol"]),
         .executable(name: "medvol", targets: ["medvol"]),
+        /// The C++ bridge over ITK and GDCM, which MedVol loads the first time it needs it: keep
+        /// libMedVolBridge.so beside the executable (`swift build` puts it there). See Bridging/README.md.
+        .library(name: "MedVolBridge", type: .dynamic, targets: ["_MedVolBridgeImplementation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -49,19 +52,26 @@ let package = Package(
 
         // MARK: Implementation details
 
-        /// The thin C++ shim over ITK and GDCM. Swift sees only the plain C header in `include/`;
-        /// ITK and GDCM headers are included by the `.cpp` files alone. `system/` holds symbolic links
-        /// to the system include folders so that no `unsafeFlags` are needed.
+        /// What Swift imports of the bridge: the plain C API (`include/medvol_bridge.h`) and a loader that
+        /// loads the C++ implementation on first use and forwards each call to it.
         .target(
             name: "_MedVolBridge",
-            path: "Bridging",
-            exclude: ["system", "README.md"],
-            sources: ["src"],
+            path: "Bridging/Loader",
             publicHeadersPath: "include",
+            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]
+        ),
+
+        /// The thin C++ shim over ITK and GDCM (built as libMedVolBridge.so). ITK and GDCM headers are
+        /// included by its `.cpp` files alone; `system/` holds symbolic links to the system include
+        /// folders so that no `unsafeFlags` are needed; `shared/` links to the C API it implements.
+        .target(
+            name: "_MedVolBridgeImplementation",
+            path: "Bridging/Implementation",
+            exclude: ["system"],
+            publicHeadersPath: "shared",
             cxxSettings: [
                 .headerSearchPath("system/ITK-5.2"),
                 .headerSearchPath("system/gdcm-3.0"),
-                .headerSearchPath("src"),
                 // SwiftPM's release builds use -O2 but do not define NDEBUG.
                 .define("NDEBUG", .when(configuration: .release)),
             ],

@@ -25,6 +25,8 @@ public final class DICOMDictionary: Sendable {
 
     private let byTag: [UInt32: Entry]
     private let byKeyword: [String: DICOMTag]
+    /// Why the dictionary is empty (it comes from GDCM, through the ITK/GDCM bridge), or nil.
+    public let loadError: String?
 
     private init() {
         var entries: UnsafePointer<mv_dictionary_entry>?
@@ -32,6 +34,7 @@ public final class DICOMDictionary: Sendable {
         var byTag: [UInt32: Entry] = [:]
         var byKeyword: [String: DICOMTag] = [:]
         let status = mv_dictionary_public(&entries, &count)
+        loadError = status.ok == 1 ? nil : withUnsafeBytes(of: status.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         if status.ok == 1, let entries {
             byTag.reserveCapacity(count)
             for index in 0..<count {

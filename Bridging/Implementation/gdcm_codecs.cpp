@@ -44,7 +44,7 @@ std::unique_ptr<gdcm::ImageCodec> codec_for(const gdcm::TransferSyntax &syntax) 
 
 } // namespace
 
-extern "C" int mv_codec_can_decode(const char *transfer_syntax_uid) {
+extern "C" int mvi_codec_can_decode(const char *transfer_syntax_uid) {
     try {
         const gdcm::TransferSyntax syntax = gdcm::TransferSyntax::GetTSType(transfer_syntax_uid);
         if (syntax == gdcm::TransferSyntax::TS_END) return 0;
@@ -54,7 +54,7 @@ extern "C" int mv_codec_can_decode(const char *transfer_syntax_uid) {
     }
 }
 
-extern "C" mv_status mv_codec_decode_frame(const char *transfer_syntax_uid, const mv_frame_description *frame,
+extern "C" mv_status mvi_codec_decode_frame(const char *transfer_syntax_uid, const mv_frame_description *frame,
                                            const void *encoded, uint64_t encoded_length, void *decoded,
                                            uint64_t decoded_length, mv_frame_decoding *result) {
     return guarded("decoding frame", [&]() -> mv_status {

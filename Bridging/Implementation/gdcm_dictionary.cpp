@@ -33,7 +33,7 @@ mv_dictionary_entry make_entry(uint16_t group, uint16_t element, const gdcm::Dic
 
 } // namespace
 
-extern "C" mv_status mv_dictionary_public(const mv_dictionary_entry **entries, size_t *count) {
+extern "C" mv_status mvi_dictionary_public(const mv_dictionary_entry **entries, size_t *count) {
     return guarded("loading the DICOM dictionary", [&]() -> mv_status {
         static std::vector<mv_dictionary_entry> table;
         static std::once_flag once;
@@ -51,7 +51,7 @@ extern "C" mv_status mv_dictionary_public(const mv_dictionary_entry **entries, s
     });
 }
 
-extern "C" int mv_dictionary_private(uint16_t group, uint16_t element, const char *creator,
+extern "C" int mvi_dictionary_private(uint16_t group, uint16_t element, const char *creator,
                                      mv_dictionary_entry *entry) {
     try {
         const gdcm::PrivateDict &dictionary = gdcm::Global::GetInstance().GetDicts().GetPrivateDict();
@@ -64,7 +64,7 @@ extern "C" int mv_dictionary_private(uint16_t group, uint16_t element, const cha
     }
 }
 
-extern "C" const char *mv_uid_name(const char *uid) {
+extern "C" const char *mvi_uid_name(const char *uid) {
     try {
         gdcm::UIDs uids;
         if (!uids.SetFromUID(uid)) return nullptr;

@@ -7,8 +7,9 @@
 // or hangs costs one frame and one respawn; the caller gets a failure status naming what happened.
 //
 // How: a worker is the caller's own executable (/proc/self/exe) started with MEDVOL_CODEC_WORKER=1 in
-// its environment. A constructor in this file sees the variable before `main` runs, serves decode
-// requests on file descriptor 0 (one end of a socket pair) until the caller closes it, and exits. Any
+// its environment. The bridge's loader sees the variable before `main` runs, loads this library and calls
+// mvi_codec_worker_main, which serves decode requests on file descriptor 0 (one end of a socket pair)
+// until the caller closes it, and exits. Any
 // program that links MedVol can therefore be its own worker — the medvol tool, a test runner, an app —
 // with no extra executable to install. Workers are kept in a pool and reused; each request carries a
 // fixed header, the compressed bytes, and gets back a status, what the decoder learnt, and the pixels,
@@ -119,18 +120,17 @@ bool write_all(int fd, const void *buffer, size_t length) {
                                                request.photometric};
         response_header response{};
         response.magic = response_magic;
-        response.status = mv_codec_decode_frame(request.transfer_syntax, &description, encoded.data(), encoded.size(),
+        response.status = mvi_codec_decode_frame(request.transfer_syntax, &description, encoded.data(), encoded.size(),
                                                 decoded.data(), decoded.size(), &response.decoding);
         if (!write_all(fd, &response, sizeof response)) _exit(0);
         if (response.status.ok == 1 && !write_all(fd, decoded.data(), decoded.size())) _exit(0);
     }
 }
 
-/// Runs before `main` in every program that links the bridge: a process started as a worker serves and
-/// exits here, and never reaches the program's own `main`.
-__attribute__((constructor)) void become_worker_if_asked() {
-    const char *value = std::getenv(worker_variable);
-    if (value == nullptr || std::strcmp(value, "1") != 0) return;
+/// A worker's life: serves decode requests on file descriptor 0 until the caller closes it, then exits.
+/// The loader (Bridging/Loader) calls this before `main` in a process started with MEDVOL_CODEC_WORKER=1,
+/// so the worker never reaches the program's own `main`.
+extern "C" void mvi_codec_worker_main(void) {
 #if defined(__GLIBC__)
     // GDCM copies every frame through vectors and string streams of a few MB; by default glibc maps and
     // unmaps each one, and every frame then faults its pages in afresh (and on a VM that returns freed
@@ -310,7 +310,7 @@ void copy_text(char *target, size_t capacity, const char *text) {
 
 }  // namespace
 
-extern "C" int mv_codec_isolation_available(void) {
+extern "C" int mvi_codec_isolation_available(void) {
 #if MV_HAVE_WORKERS
     return 1;
 #else
@@ -318,12 +318,12 @@ extern "C" int mv_codec_isolation_available(void) {
 #endif
 }
 
-extern "C" mv_status mv_codec_decode_frame_isolated(const char *transfer_syntax_uid, const mv_frame_description *frame,
+extern "C" mv_status mvi_codec_decode_frame_isolated(const char *transfer_syntax_uid, const mv_frame_description *frame,
                                                     const void *encoded, uint64_t encoded_length, void *decoded,
                                                     uint64_t decoded_length, double timeout_seconds,
                                                     mv_frame_decoding *result) {
 #if !MV_HAVE_WORKERS
-    return mv_codec_decode_frame(transfer_syntax_uid, frame, encoded, encoded_length, decoded, decoded_length, result);
+    return mvi_codec_decode_frame(transfer_syntax_uid, frame, encoded, encoded_length, decoded, decoded_length, result);
 #else
     return medvol_bridge::guarded("decoding frame in a decoder process", [&]() -> mv_status {
         *result = mv_frame_decoding{};

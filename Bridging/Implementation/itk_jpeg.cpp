@@ -13,7 +13,7 @@ using medvol_bridge::guarded;
 using medvol_bridge::shortened_itk_message;
 using medvol_bridge::success;
 
-extern "C" mv_status mv_jpeg_write(const char *path, uint32_t width, uint32_t height, uint32_t components,
+extern "C" mv_status mvi_jpeg_write(const char *path, uint32_t width, uint32_t height, uint32_t components,
                                    const uint8_t *pixels, int quality) {
     return guarded("writing JPEG", [&]() -> mv_status {
         if (width == 0 || height == 0 || width > 65500 || height > 65500) {

@@ -2,7 +2,7 @@
 #ifndef MEDVOL_BRIDGE_INTERNAL_H
 #define MEDVOL_BRIDGE_INTERNAL_H
 
-#include "medvol_bridge.h"
+#include "bridge_exports.h"
 
 #include <cstdio>
 #include <cstring>

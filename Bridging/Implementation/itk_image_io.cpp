@@ -128,7 +128,7 @@ mv_status header_from_io(const itk::ImageIOBase &io, mv_image_header *header) {
 
 } // namespace
 
-extern "C" mv_status mv_image_reader_open(const char *path, mv_image_format format, mv_image_reader **reader,
+extern "C" mv_status mvi_image_reader_open(const char *path, mv_image_format format, mv_image_reader **reader,
                                           mv_image_header *header) {
     *reader = nullptr;
     return guarded("reading header", [&]() -> mv_status {
@@ -153,7 +153,7 @@ extern "C" mv_status mv_image_reader_open(const char *path, mv_image_format form
     });
 }
 
-extern "C" mv_status mv_image_reader_read(mv_image_reader *reader, void *buffer, uint64_t byte_count) {
+extern "C" mv_status mvi_image_reader_read(mv_image_reader *reader, void *buffer, uint64_t byte_count) {
     return guarded("reading voxels", [&]() -> mv_status {
         if (!reader || !reader->io) return failure("reader is closed");
         auto lock = lock_if_nrrd(reader->format);
@@ -168,13 +168,13 @@ extern "C" mv_status mv_image_reader_read(mv_image_reader *reader, void *buffer,
     });
 }
 
-extern "C" void mv_image_reader_close(mv_image_reader *reader) {
+extern "C" void mvi_image_reader_close(mv_image_reader *reader) {
     if (!reader) return;
     auto lock = lock_if_nrrd(reader->format);
     delete reader;
 }
 
-extern "C" mv_status mv_image_write(const char *path, mv_image_format format, const mv_image_header *header,
+extern "C" mv_status mvi_image_write(const char *path, mv_image_format format, const mv_image_header *header,
                                     const void *buffer, int compress) {
     return guarded("writing image", [&]() -> mv_status {
         auto lock = lock_if_nrrd(format);

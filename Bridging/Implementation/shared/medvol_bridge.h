@@ -1,0 +1,1 @@
+../../Loader/include/medvol_bridge.h
