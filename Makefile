@@ -32,7 +32,7 @@ demo: release
 ## Every test: Swift unit tests, then the conformance suite against SimpleITK, nibabel and pydicom.
 test: deps venv
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	MEDVOL_PYTHON=$(CURDIR)/$(VENV)/bin/python $(SWIFT) test --skip-build
 	MEDVOL=$(CURDIR)/.build/debug/medvol $(VENV)/bin/python -m pytest -q --basetemp=$(CURDIR)/.build/pytest Tests/conformance
 
 unit-tests: deps

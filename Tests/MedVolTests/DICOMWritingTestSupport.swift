@@ -45,15 +45,15 @@ func pixelBytes(_ file: DICOMFile) throws -> [UInt8] {
 }
 
 /// The Python the independent-reader tests run: `$MEDVOL_PYTHON`, else the checkout's `.venv` (made by
-/// `make venv`), else the main checkout's on a developer machine.
+/// `make venv`; `make test` sets MEDVOL_PYTHON to it).
 func oraclePython() -> String? {
     if let configured = ProcessInfo.processInfo.environment["MEDVOL_PYTHON"], !configured.isEmpty {
         return FileManager.default.isExecutableFile(atPath: configured) ? configured : nil
     }
     let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
-    return ["\(packageRoot)/.venv/bin/python", "/work/main/.venv/bin/python"]
-        .first { FileManager.default.isExecutableFile(atPath: $0) }
+    let venv = "\(packageRoot)/.venv/bin/python"
+    return FileManager.default.isExecutableFile(atPath: venv) ? venv : nil
 }
 
 /// Runs a program and returns its exit status, standard output and standard error.

@@ -2,14 +2,10 @@ import Foundation
 @testable import MedVol
 import Testing
 
-/// Runs the Python oracle (SimpleITK, nibabel, NumPy) named by the environment variable `MEDVOL_PYTHON`;
-/// the oracle tests are skipped when it is not set.
+/// Runs the Python oracle (SimpleITK, nibabel, NumPy): `oraclePython()`; the oracle tests are skipped when
+/// there is none.
 enum PythonOracle {
-    static let python: String? = {
-        guard let path = ProcessInfo.processInfo.environment["MEDVOL_PYTHON"],
-              FileManager.default.isExecutableFile(atPath: path) else { return nil }
-        return path
-    }()
+    static let python: String? = oraclePython()
 
     static var isAvailable: Bool { python != nil }
 
