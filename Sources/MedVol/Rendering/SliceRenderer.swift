@@ -25,7 +25,12 @@ public struct SliceRenderer: Sendable {
         var fraction: Double
     }
 
+    /// A renderer of `volume`'s planes.
+    ///
     /// - Parameters:
+    ///   - volume: the volume to draw (for 4D, the volume chosen by the caller).
+    ///   - layout: which plane to draw and which way up (axial as stored, coronal, sagittal).
+    ///   - mapping: how voxel values become grey levels or colours (window, VOI LUT, inversion).
     ///   - pixelSize: size of a picture pixel in mm; by default the finer of the two in-plane spacings.
     ///   - maximumSide: pictures are never wider or higher than this (the pixel size grows instead).
     public init(volume: Volume, layout: PlaneLayout, mapping: DisplayMapping, pixelSize: Double? = nil,
