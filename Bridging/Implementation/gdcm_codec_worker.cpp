@@ -160,11 +160,34 @@ std::string executable_path() {
     return path;
 }
 
+/// At exit: closes the idle workers' sockets (a worker exits when its socket closes) and waits for them —
+/// so that none outlives the program, and their CPU time counts in the program's own (getrusage).
+/// A worker that has not exited after a second is killed.
+void reap_workers_at_exit() {
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    for (worker &w : idle_workers) ::close(w.fd);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (worker &w : idle_workers) {
+        int status = 0;
+        while (::waitpid(w.pid, &status, WNOHANG) == 0) {
+            if (std::chrono::steady_clock::now() > deadline) {
+                ::kill(w.pid, SIGKILL);
+                ::waitpid(w.pid, &status, 0);
+                break;
+            }
+            ::usleep(1000);
+        }
+    }
+    idle_workers.clear();
+}
+
 /// Starts a worker: the caller keeps one end of a socket pair, the worker gets the other as fd 0, with
 /// /dev/null for its stdout and stderr (GDCM and OpenJPEG print on their own) and every other descriptor
 /// closed (so that no worker holds another one's socket open).
 bool spawn_worker(worker &started, std::string &why) {
     static const std::string executable = executable_path();
+    static std::once_flag reaper;
+    std::call_once(reaper, [] { std::atexit(reap_workers_at_exit); });
     if (executable.empty()) {
         why = "cannot find the running program (/proc/self/exe) to start a decoder process";
         return false;
