@@ -350,7 +350,7 @@ def test_pixel_data_is_a_bulk_data_uri_to_the_bytes(medvol, tmp_path, shared_dat
     for source in (path, siemens_mosaic(shared_data)):
         uri = medvol("dump", source, "--json").json()["7FE00010"]["BulkDataURI"]
         parsed = urllib.parse.urlparse(uri)
-        assert parsed.scheme == "file" and Path(urllib.parse.unquote(parsed.path)) == Path(source).resolve()
+        assert parsed.scheme == "file" and Path(urllib.parse.unquote(parsed.path)).resolve() == Path(source).resolve()
         query = dict(urllib.parse.parse_qsl(parsed.query))
         data = Path(source).read_bytes()[int(query["offset"]):int(query["offset"]) + int(query["length"])]
         assert data == pydicom.dcmread(source).PixelData

@@ -3,10 +3,9 @@ medvol's voxels equal pydicom's reading of the same files (with its pylibjpeg pl
 LUT) — exactly for lossless syntaxes, where they must also equal the values the series was written with;
 for lossy ones, pydicom's decoding of the same lossy stream.
 
-The one legitimate difference: 12-bit lossy JPEG (Extended, process 4). pydicom decodes it with Thomas
-Richter's libjpeg, GDCM (and dcmtk) with IJG's 12-bit build; their inverse DCTs round differently, so a
-few voxels differ by one stored unit. There medvol must equal dcmtk's `dcmdjpeg` exactly and pydicom within
-one stored unit.
+Lossy JPEG (baseline, extended) has no single right answer between decoders; `assert_lossy_jpeg` (in
+pixel_fixtures.py) says what is checked instead: equality with dcmtk's own IJG decoder, and a mean
+difference from pydicom's libjpeg under one coded level.
 
 The source series are made once per session (`library`); each encoding of a source is made on first use.
 """
@@ -22,7 +21,7 @@ from pydicom.pixels import convert_color_space
 from pydicom.uid import UID
 
 from pixel_fixtures import (
-    COLUMNS, ROWS, SLICES, ENCODERS, assert_voxels_equal, medvol_volume, noisy, pydicom_volume, rgb_frames,
+    COLUMNS, ROWS, SLICES, ENCODERS, assert_lossy_jpeg, assert_voxels_equal, medvol_volume, noisy, pydicom_volume, rgb_frames,
     slice_order, spec_dtype, transcode, write_pixel_series,
 )
 from pixel_fixtures import _tool
@@ -166,8 +165,8 @@ def test_voxels_equal_pydicom(library, medvol, tmp_path, source, encoder, syntax
     assert actual.dtype == expected_dtype(source, folder, expected), f"voxel type {actual.dtype}"
     assert sidecar["pixelType"] == str(actual.dtype)
 
-    if encoder == "jpeg_extended" and source == "ct_uint12":
-        _assert_12_bit_lossy_jpeg(actual, expected, folder, tmp_path)
+    if encoder.startswith("jpeg_baseline") or encoder == "jpeg_extended":
+        assert_lossy_jpeg(actual, folder, tmp_path, f"{source} as {encoder}")
     else:
         assert_voxels_equal(actual, expected, f"{source} as {encoder} against pydicom")
     if lossless:
@@ -195,18 +194,6 @@ def _planar_configuration_is_irrelevant_for_j2k(ds: pydicom.Dataset):
     de-planarizes interleaved pixels; medvol ignores the attribute, so the oracle does too."""
     if ds.file_meta.TransferSyntaxUID in ("1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91") and ds.SamplesPerPixel == 3:
         ds.PlanarConfiguration = 0
-
-
-def _assert_12_bit_lossy_jpeg(actual, expected, folder: Path, tmp_path: Path):
-    """IJG (GDCM, dcmtk) and libjpeg (pydicom) round 12-bit inverse DCTs differently."""
-    reference = tmp_path / "dcmdjpeg"
-    reference.mkdir()
-    for path in folder.iterdir():
-        _tool("dcmdjpeg")(path, reference / path.name)
-    assert_voxels_equal(actual, pydicom_volume(reference), "12-bit lossy JPEG against dcmdjpeg (IJG)")
-    difference = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
-    assert difference.max() <= 1, f"12-bit lossy JPEG differs from pydicom by up to {difference.max()}"
-    assert (difference > 0).mean() < 0.1, f"{(difference > 0).mean():.1%} of voxels differ from pydicom"
 
 
 def test_the_matrix_covers_every_syntax_gdcm_decodes():
