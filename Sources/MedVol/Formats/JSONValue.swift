@@ -10,12 +10,20 @@
 /// print(value.compactText)   // {"size":[512,512,300],"pixelType":"int16"}
 /// ```
 public enum JSONValue: Hashable, Sendable {
+    /// JSON `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A floating-point number; parsing gives it for numbers with a fraction or an exponent, or too large
+    /// for `Int`. NaN and infinity print as `null`.
     case number(Double)
+    /// An integer; parsing gives it for numbers without fraction or exponent that fit `Int`.
     case integer(Int)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
+    /// An object, its members in order.
     case object(JSONObject)
 
     // MARK: Access
@@ -46,48 +54,64 @@ public enum JSONValue: Hashable, Sendable {
         }
     }
 
+    /// The value of a string (nil for other values).
     public var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
+    /// The value of a Boolean (nil for other values).
     public var boolValue: Bool? {
         if case .bool(let value) = self { return value }
         return nil
     }
 
+    /// The elements of an array (nil for other values).
     public var arrayValue: [JSONValue]? {
         if case .array(let value) = self { return value }
         return nil
     }
 
+    /// The members of an object (nil for other values).
     public var objectValue: JSONObject? {
         if case .object(let value) = self { return value }
         return nil
     }
 
+    /// Whether the value is `null`.
     public var isNull: Bool { self == .null }
 }
 
 /// A JSON object: members in the order they were added (or parsed). Setting an existing key keeps its
 /// place; setting a new key appends it; setting nil removes it.
 public struct JSONObject: Hashable, Sendable, Sequence, ExpressibleByDictionaryLiteral {
+    /// The members, in order; keys are unique.
     public private(set) var members: [(key: String, value: JSONValue)] = []
 
+    /// An empty object.
     public init() {}
 
+    /// An object with these members in this order; for a repeated key, the last value is kept at the first
+    /// key's place.
     public init(_ members: [(key: String, value: JSONValue)]) {
         for (key, value) in members { self[key] = value }
     }
 
+    /// An object with the literal's members in the order written; for a repeated key, the last value is
+    /// kept at the first key's place.
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         for (key, value) in elements { self[key] = value }
     }
 
+    /// The keys, in order.
     public var keys: [String] { members.map(\.key) }
+    /// Number of members.
     public var count: Int { members.count }
+    /// Whether the object has no members.
     public var isEmpty: Bool { members.isEmpty }
 
+    /// The value of member `key`. Setting an existing key keeps its place, setting a new key appends it,
+    /// setting nil removes it.
     public subscript(key: String) -> JSONValue? {
         get { members.first { $0.key == key }?.value }
         set {
@@ -105,6 +129,7 @@ public struct JSONObject: Hashable, Sendable, Sequence, ExpressibleByDictionaryL
         members.makeIterator()
     }
 
+    /// Whether both objects have the same members in the same order.
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.members.count == rhs.members.count
             && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }

@@ -79,6 +79,7 @@ public struct VolumeWriteOptions: Sendable {
     /// NRRD, deflate for `.npz`. `.nii.gz` is always compressed and `.nii`, `.npy` never are.
     public var compress = false
 
+    /// Options with the given ``overwrite`` and ``compress`` settings.
     public init(overwrite: Bool = false, compress: Bool = false) {
         self.overwrite = overwrite
         self.compress = compress

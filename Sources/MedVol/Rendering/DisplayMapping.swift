@@ -1,7 +1,10 @@
 /// A named window (centre/width in Hounsfield units) for CT.
 public struct WindowPreset: Sendable, Hashable {
+    /// The preset's name, lower case ("brain", "lung", …).
     public let name: String
+    /// Window centre, in HU.
     public let center: Double
+    /// Window width, in HU.
     public let width: Double
 
     /// brain 40/80, subdural 75/215, stroke 40/40, lung −600/1500, mediastinum 50/350, abdomen 40/400,
@@ -52,6 +55,14 @@ public struct DisplayMapping: Sendable {
     /// file (Algo1)", "value range -1024…3071".
     public var summary: String
 
+    /// A mapping from its parts.
+    ///
+    /// - Parameters:
+    ///   - transform: The VOI transform; nil shows a colour volume as it is.
+    ///   - inverted: Whether the lowest values are white (MONOCHROME1).
+    ///   - colourScale: For colour volumes without a window, the factor that brings a channel value to
+    ///     0…255.
+    ///   - summary: Where the transform came from, for captions and messages.
     public init(transform: VOITransform?, inverted: Bool = false, colourScale: Double = 1, summary: String) {
         self.transform = transform
         self.inverted = inverted

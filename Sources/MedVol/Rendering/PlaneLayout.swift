@@ -1,6 +1,11 @@
 /// An anatomical plane to show a volume in.
 public enum ViewPlane: String, Sendable, CaseIterable {
-    case axial, coronal, sagittal
+    /// Transverse slices, across the patient's head–foot (S–I) axis.
+    case axial
+    /// Frontal slices, across the patient's front–back (A–P) axis.
+    case coronal
+    /// Side slices, across the patient's left–right (L–R) axis.
+    case sagittal
 }
 
 /// How slices of a volume are laid out as pictures: which index axis runs across the picture (left to
@@ -21,14 +26,20 @@ public enum ViewPlane: String, Sendable, CaseIterable {
 public struct PlaneLayout: Sendable, Hashable {
     /// An index axis (0 = i, 1 = j, 2 = k) and whether it runs backwards on screen.
     public struct AxisUse: Sendable, Hashable {
+        /// The index axis: 0 = i, 1 = j, 2 = k.
         public let axis: Int
+        /// Whether the index decreases along the picture (right to left, bottom to top, or from the last
+        /// slice to the first).
         public let reversed: Bool
     }
 
     /// The plane of the pictures (for the stored slices: the named plane nearest to them).
     public let plane: ViewPlane
+    /// The index axis that runs across the pictures, left to right.
     public let across: AxisUse
+    /// The index axis that runs down the pictures, top to bottom.
     public let down: AxisUse
+    /// The index axis that goes through the slices, in slice order.
     public let through: AxisUse
     /// True when the pictures are the stored slices, unchanged.
     public let isStored: Bool

@@ -1,7 +1,9 @@
 /// An 8-bit picture for people to look at: grey (one channel) or RGB (three, interleaved), rows from
 /// top to bottom. What `medvol export` and `medvol preview` write as PNG or JPEG.
 public struct RasterImage: Sendable, Hashable {
+    /// Width in pixels.
     public let width: Int
+    /// Height in pixels.
     public let height: Int
     /// 1 for grey, 3 for RGB.
     public let channels: Int
@@ -18,6 +20,8 @@ public struct RasterImage: Sendable, Hashable {
         pixels = [UInt8](repeating: fill, count: width * height * channels)
     }
 
+    /// A picture from its bytes: `width × height × channels` of them, row by row from the top, channels
+    /// interleaved; `channels` is 1 (grey) or 3 (RGB).
     public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) {
         precondition(channels == 1 || channels == 3, "pictures are grey (1 channel) or RGB (3)")
         precondition(pixels.count == width * height * channels, "pixel count does not match the size")

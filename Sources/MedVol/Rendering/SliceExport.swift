@@ -6,8 +6,10 @@ public enum SliceExport {
         public var slice: Int
         /// Volume number for 4D volumes (0-based; 0 for 3D).
         public var timePoint: Int
+        /// The file to write.
         public var path: String
 
+        /// Slice `slice` of volume `timePoint`, to be written to `path`.
         public init(slice: Int, timePoint: Int = 0, path: String) {
             self.slice = slice
             self.timePoint = timePoint

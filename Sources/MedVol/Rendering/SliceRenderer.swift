@@ -6,13 +6,17 @@
 /// interpolation, so that the picture keeps the physical aspect ratio. Where the spacings are equal,
 /// pixels are the voxels themselves.
 public struct SliceRenderer: Sendable {
+    /// The volume drawn.
     public let volume: Volume
+    /// Which plane is drawn, and which way up.
     public let layout: PlaneLayout
+    /// How voxel values become grey levels or colours.
     public let mapping: DisplayMapping
     /// Size of one picture pixel, in millimetres.
     public let pixelSize: Double
     /// Picture size.
     public let width: Int
+    /// Picture height in pixels (see ``width``).
     public let height: Int
 
     private let columnSamples: [Sample]

@@ -17,11 +17,23 @@ public enum VOIFunction: String, Sendable, CaseIterable {
 /// A VOI LUT (an item of VOI LUT Sequence (0028,3010)): output = entries[clamp(x − firstMapped)],
 /// entries of `bitsPerEntry` bits.
 public struct VOILookupTable: Sendable, Hashable {
+    /// The first input value mapped (LUT Descriptor value 2): inputs below it get the first entry, inputs
+    /// past the end the last entry.
     public var firstMapped: Int
+    /// Bits per entry (LUT Descriptor value 3, 1…16): an entry of 2^bits − 1 is white.
     public var bitsPerEntry: Int
+    /// The output values, one per input from ``firstMapped`` on.
     public var entries: [UInt16]
+    /// LUT Explanation (0028,3003), if any.
     public var explanation: String?
 
+    /// A lookup table from its parts (`entries` must not be empty).
+    ///
+    /// - Parameters:
+    ///   - firstMapped: The first input value mapped.
+    ///   - bitsPerEntry: Bits per entry; an entry of 2^bits − 1 is white.
+    ///   - entries: The output values, one per input from `firstMapped` on.
+    ///   - explanation: LUT Explanation, if any.
     public init(firstMapped: Int, bitsPerEntry: Int, entries: [UInt16], explanation: String? = nil) {
         precondition(!entries.isEmpty, "a lookup table has at least one entry")
         self.firstMapped = firstMapped
@@ -67,7 +79,9 @@ public struct VOILookupTable: Sendable, Hashable {
 /// How values (modality LUT output: Hounsfield units for CT) become grey levels: a window with its
 /// VOI LUT function, or a VOI lookup table (PS3.3 C.11.2).
 public enum VOITransform: Sendable, Hashable {
+    /// A window: centre and width in the input's units (HU for CT), and its VOI LUT function.
     case window(center: Double, width: Double, function: VOIFunction)
+    /// A VOI lookup table.
     case lookupTable(VOILookupTable)
 
     /// A LINEAR_EXACT window over `range` (a volume's own values); a constant volume maps to black.

@@ -8,6 +8,7 @@ public struct VolumePreview: Sendable {
     /// Pixels between panels and around the picture.
     public var gap = 8
 
+    /// A preview with panels of 256…512 pixels and 8-pixel gaps.
     public init() {}
 
     /// The picture of `volume` under `mapping`.

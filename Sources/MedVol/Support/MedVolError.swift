@@ -5,8 +5,11 @@
 public struct MedVolError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is, for code that wants to react to it.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The code's name, e.g. "notFound".
         public let name: String
+        /// The code called `name`; codes are equal when their names are.
         public init(_ name: String) { self.name = name }
+        /// The code's ``name``.
         public var description: String { name }
 
         /// The path does not exist.
@@ -33,6 +36,7 @@ public struct MedVolError: Error, CustomStringConvertible, Sendable {
         public static let cancelled = Code("cancelled")
     }
 
+    /// What kind of failure this is.
     public var code: Code
     /// The file or folder concerned, when there is one.
     public var path: String?
@@ -41,6 +45,13 @@ public struct MedVolError: Error, CustomStringConvertible, Sendable {
     /// The error underneath, if one caused this.
     public var underlying: (any Error & Sendable)?
 
+    /// An error of kind `code`.
+    ///
+    /// - Parameters:
+    ///   - code: What kind of failure this is.
+    ///   - path: The file or folder concerned, if any.
+    ///   - reason: Why it failed, in words for a person.
+    ///   - underlying: The error underneath, if one caused this.
     public init(_ code: Code, path: String? = nil, reason: String, underlying: (any Error & Sendable)? = nil) {
         self.code = code
         self.path = path
@@ -48,6 +59,7 @@ public struct MedVolError: Error, CustomStringConvertible, Sendable {
         self.underlying = underlying
     }
 
+    /// `PATH: REASON`, or `REASON` when no file is involved.
     public var description: String {
         if let path { return "\(path): \(reason)" }
         return reason

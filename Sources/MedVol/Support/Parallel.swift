@@ -52,8 +52,11 @@ struct SendableRawPointer: @unchecked Sendable {
 /// A flag that long work checks between steps, set from anywhere to stop it.
 public final class CancellationFlag: Sendable {
     private let flag = Atomic<Bool>(false)
+    /// A flag not yet set.
     public init() {}
+    /// Sets the flag; work that checks it stops at its next check.
     public func cancel() { flag.store(true, ordering: .relaxed) }
+    /// Whether ``cancel()`` has been called.
     public var isCancelled: Bool { flag.load(ordering: .relaxed) }
 }
 

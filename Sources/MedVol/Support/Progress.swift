@@ -1,9 +1,13 @@
 /// How far a long piece of work has come: `completed` of `total` units (files, slices, stacks) of `stage`.
 public struct WorkProgress: Sendable, Hashable {
+    /// What is being done, e.g. "exporting", "anonymizing".
     public var stage: String
+    /// Units done so far.
     public var completed: Int
+    /// Units in the stage.
     public var total: Int
 
+    /// Progress of `completed` of `total` units of `stage`.
     public init(stage: String, completed: Int, total: Int) {
         self.stage = stage
         self.completed = completed
@@ -13,16 +17,23 @@ public struct WorkProgress: Sendable, Hashable {
 
 /// Progress reporting and cancellation for long reads and writes. Both are optional.
 public struct WorkControl: Sendable {
-    /// Called from any thread, at most every few milliseconds per stage.
+    /// Called from any thread, possibly from several at once: when a stage starts, then about every 1%
+    /// of its units (for some stages after every unit).
     public var progress: (@Sendable (WorkProgress) -> Void)?
     /// Checked between units of work; when set, the work stops with a `.cancelled` error.
     public var cancellation: CancellationFlag?
 
+    /// A control with an optional progress handler and cancellation flag.
+    ///
+    /// - Parameters:
+    ///   - progress: Called with progress reports, from any thread.
+    ///   - cancellation: A flag that stops the work with a `.cancelled` error once set.
     public init(progress: (@Sendable (WorkProgress) -> Void)? = nil, cancellation: CancellationFlag? = nil) {
         self.progress = progress
         self.cancellation = cancellation
     }
 
+    /// No progress reporting and no cancellation.
     public static let none = WorkControl()
 
     func checkCancellation() throws {

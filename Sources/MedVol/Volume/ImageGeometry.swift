@@ -15,8 +15,10 @@ public struct DirectionMatrix: Hashable, Sendable {
         rowMajor = [i.x, j.x, k.x, i.y, j.y, k.y, i.z, j.z, k.z]
     }
 
+    /// The identity: i towards the patient's left, j posterior, k superior (LPS).
     public static let identity = DirectionMatrix(rowMajor: [1, 0, 0, 0, 1, 0, 0, 0, 1])
 
+    /// The entry in `row` and `column` (each 0…2): component `row` (L, P, S) of index axis `column`.
     public subscript(row: Int, column: Int) -> Double {
         get { rowMajor[3 * row + column] }
         set { rowMajor[3 * row + column] = newValue }
@@ -27,16 +29,19 @@ public struct DirectionMatrix: Hashable, Sendable {
         SIMD3(rowMajor[axis], rowMajor[3 + axis], rowMajor[6 + axis])
     }
 
+    /// The matrix times `vector`: index-space components turned into an LPS vector.
     public static func * (matrix: DirectionMatrix, vector: SIMD3<Double>) -> SIMD3<Double> {
         matrix.column(0) * vector.x + matrix.column(1) * vector.y + matrix.column(2) * vector.z
     }
 
+    /// The transpose (the inverse of an orthonormal matrix).
     public var transposed: DirectionMatrix {
         DirectionMatrix(rowMajor: [self[0, 0], self[1, 0], self[2, 0],
                                    self[0, 1], self[1, 1], self[2, 1],
                                    self[0, 2], self[1, 2], self[2, 2]])
     }
 
+    /// The determinant: +1 for a right-handed orthonormal direction, −1 for a left-handed one.
     public var determinant: Double {
         let a = column(0), b = column(1), c = column(2)
         return dot(a, cross(b, c))
@@ -99,10 +104,20 @@ public struct ImageGeometry: Hashable, Sendable {
     public var spacing: SIMD3<Double>
     /// LPS position of the centre of voxel (0, 0, 0).
     public var origin: SIMD3<Double>
+    /// The direction of each index axis in LPS, one per column (see ``DirectionMatrix``).
     public var direction: DirectionMatrix
     /// Spacing of the fourth axis (seconds where known, else 1); nil for a 3D volume.
     public var timeSpacing: Double?
 
+    /// A geometry from its parts.
+    ///
+    /// - Parameters:
+    ///   - size: `[nx, ny, nz]`, or `[nx, ny, nz, nt]` for a 4D volume.
+    ///   - spacing: `[sx, sy, sz]` in millimetres.
+    ///   - origin: LPS position of the centre of voxel (0, 0, 0), in millimetres.
+    ///   - direction: The direction of each index axis in LPS, one per column.
+    ///   - timeSpacing: Spacing of the fourth axis; nil means 1 for a 4D volume, and it is ignored for a
+    ///     3D one.
     public init(size: [Int], spacing: SIMD3<Double> = SIMD3(1, 1, 1), origin: SIMD3<Double> = .zero,
                 direction: DirectionMatrix = .identity, timeSpacing: Double? = nil) {
         precondition(size.count == 3 || size.count == 4, "size has three or four entries")
@@ -115,6 +130,7 @@ public struct ImageGeometry: Hashable, Sendable {
 
     /// 3 or 4.
     public var dimensions: Int { size.count }
+    /// Whether the volume has a fourth (time) axis.
     public var isFourDimensional: Bool { size.count == 4 }
     /// Number of voxels (all time points).
     public var voxelCount: Int { size.reduce(1, *) }

@@ -1,6 +1,25 @@
 /// The scalar type of one voxel component, named as NumPy names it (`int16`, `float32`, …).
 public enum PixelType: String, Sendable, CaseIterable, Codable {
-    case uint8, int8, uint16, int16, uint32, int32, uint64, int64, float32, float64
+    /// Unsigned 8-bit integer (NumPy `uint8`).
+    case uint8
+    /// Signed 8-bit integer (NumPy `int8`).
+    case int8
+    /// Unsigned 16-bit integer (NumPy `uint16`).
+    case uint16
+    /// Signed 16-bit integer (NumPy `int16`).
+    case int16
+    /// Unsigned 32-bit integer (NumPy `uint32`).
+    case uint32
+    /// Signed 32-bit integer (NumPy `int32`).
+    case int32
+    /// Unsigned 64-bit integer (NumPy `uint64`).
+    case uint64
+    /// Signed 64-bit integer (NumPy `int64`).
+    case int64
+    /// 32-bit IEEE 754 floating point (NumPy `float32`).
+    case float32
+    /// 64-bit IEEE 754 floating point (NumPy `float64`).
+    case float64
 
     /// Bytes of one component.
     public var byteSize: Int {
@@ -12,8 +31,11 @@ public enum PixelType: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// Whether the type is `float32` or `float64`.
     public var isFloatingPoint: Bool { self == .float32 || self == .float64 }
+    /// Whether the type is one of the eight integer types.
     public var isInteger: Bool { !isFloatingPoint }
+    /// Whether the type can hold negative values: the signed integers and both float types.
     public var isSigned: Bool {
         switch self {
         case .int8, .int16, .int32, .int64, .float32, .float64: true
@@ -80,6 +102,7 @@ public enum PixelType: String, Sendable, CaseIterable, Codable {
 
 /// A Swift scalar type that can be a voxel component. Lets typed access check the volume's type.
 public protocol VoxelScalar: Numeric, Comparable, Sendable {
+    /// The ``PixelType`` that stores this Swift type.
     static var pixelType: PixelType { get }
     /// The value as a Double (exact for every integer type up to 32 bits and for both float types).
     var doubleValue: Double { get }

@@ -6,7 +6,7 @@
 /// is written (copy-on-write), so passing volumes around costs nothing.
 ///
 /// ```swift
-/// let volume = try DICOMSeries.load(from: URL(fileURLWithPath: "CT/"))
+/// let volume = try Volume(contentsOf: "CT/", format: .dicom)
 /// let hu = try volume.voxels(as: Int16.self)          // no copy
 /// let centre = volume.transformIndexToPhysicalPoint(256, 256, 100)
 /// ```
@@ -79,14 +79,17 @@ public struct Volume: Sendable {
     /// "LPS", "RAS", …: where each index axis points (see ``DirectionMatrix/orientationCode``).
     public var orientationCode: String { geometry.orientationCode }
 
+    /// The LPS point (mm) of the centre of voxel (i, j, k).
     public func transformIndexToPhysicalPoint(_ i: Int, _ j: Int, _ k: Int) -> SIMD3<Double> {
         geometry.transformIndexToPhysicalPoint(i, j, k)
     }
 
+    /// The LPS point (mm) of a (continuous) index.
     public func transformIndexToPhysicalPoint(_ index: SIMD3<Double>) -> SIMD3<Double> {
         geometry.transformIndexToPhysicalPoint(index)
     }
 
+    /// The continuous index of an LPS point (mm); the inverse of ``transformIndexToPhysicalPoint(_:)``.
     public func transformPhysicalPointToContinuousIndex(_ point: SIMD3<Double>) -> SIMD3<Double> {
         geometry.transformPhysicalPointToContinuousIndex(point)
     }
@@ -197,6 +200,7 @@ public struct Volume: Sendable {
 /// A volume's voxels as a typed random-access collection that shares the volume's memory.
 public struct VoxelBuffer<Element: VoxelScalar>: RandomAccessCollection, Sendable {
     let storage: VoxelStorage
+    /// Number of values: voxels × components, all time points.
     public let count: Int
 
     public var startIndex: Int { 0 }

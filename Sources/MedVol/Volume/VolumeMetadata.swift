@@ -1,9 +1,13 @@
 /// A display window (VOI LUT linear function): centre and width, as DICOM's Window Center / Width.
 public struct DisplayWindow: Hashable, Sendable, Codable {
+    /// Window Center, in the volume's values (HU for CT).
     public var center: Double
+    /// Window Width, in the volume's values.
     public var width: Double
+    /// Window Center & Width Explanation ("BRAIN", "BONE", …), if given.
     public var explanation: String?
 
+    /// A window of `center` and `width`, with an optional explanation.
     public init(center: Double, width: Double, explanation: String? = nil) {
         self.center = center
         self.width = width
@@ -16,12 +20,19 @@ public struct DisplayWindow: Hashable, Sendable, Codable {
 public struct VolumeMetadata: Sendable {
     /// The file or folder the volume was read from.
     public var source: String?
+    /// Modality ("CT", "MR", …).
     public var modality: String?
+    /// Patient ID.
     public var patientID: String?
+    /// Study Instance UID.
     public var studyInstanceUID: String?
+    /// Study Date as DICOM writes it (`YYYYMMDD`).
     public var studyDate: String?
+    /// Series Instance UID.
     public var seriesInstanceUID: String?
+    /// Series Number.
     public var seriesNumber: Int?
+    /// Series Description.
     public var seriesDescription: String?
     /// Photometric interpretation of the source pixels (e.g. "MONOCHROME1", "RGB").
     public var photometricInterpretation: String?
@@ -36,5 +47,6 @@ public struct VolumeMetadata: Sendable {
     /// The DICOM header of the first image (without pixel data), for element access.
     public var dicomHeader: DICOMDataSet?
 
+    /// Metadata that knows nothing: every field nil or empty.
     public init() {}
 }

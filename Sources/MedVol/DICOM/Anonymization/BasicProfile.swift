@@ -50,10 +50,12 @@ public enum BasicProfile {
         public let tag: DICOMTag
         /// Bits of the tag that must match (0xFFFFFFFF for an ordinary tag).
         public let mask: UInt32
+        /// The table's action code for the attribute.
         public let action: DeidentificationAction
         /// The attribute's name as the table gives it.
         public let name: String
 
+        /// Whether `other` is this row's tag, the wildcard digits of a repeating group matching anything.
         public func matches(_ other: DICOMTag) -> Bool { other.rawValue & mask == tag.rawValue }
     }
 

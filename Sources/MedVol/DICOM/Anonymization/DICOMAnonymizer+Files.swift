@@ -8,7 +8,9 @@ import Darwin
 public struct DICOMAnonymizationReport: Sendable {
     /// One de-identified file.
     public struct File: Sendable, Hashable {
+        /// The input file's path.
         public var input: String
+        /// Where its de-identified copy was written.
         public var output: String
         /// The transfer syntax written (the input's, except the retired big-endian syntax, which
         /// becomes explicit VR little endian).

@@ -40,8 +40,11 @@ import Synchronization
 public final class DICOMAnonymizer: Sendable {
     /// How to de-identify.
     public struct Options: Sendable {
+        /// The dummy for dates (DA), `YYYYMMDD`.
         public var dummyDate = "19000101"
+        /// The dummy for times (TM), `HHMMSS`.
         public var dummyTime = "000000"
+        /// The dummy for date-times (DT), `YYYYMMDDHHMMSS`.
         public var dummyDateTime = "19000101000000"
         /// The dummy for text values (PN, LO, SH, CS, …).
         public var dummyText = "ANONYMIZED"
@@ -50,9 +53,12 @@ public final class DICOMAnonymizer: Sendable {
         /// Actions that replace the table's for some tags (e.g. `.keep` for an attribute a study needs).
         public var overrides: [DICOMTag: DeidentificationAction] = [:]
 
+        /// The defaults: dates 19000101, times 000000, text "ANONYMIZED", Patient IDs "ANON0001", …, and
+        /// no overrides.
         public init() {}
     }
 
+    /// How this anonymizer de-identifies.
     public let options: Options
 
     private struct State {
@@ -64,6 +70,8 @@ public final class DICOMAnonymizer: Sendable {
 
     private let state = Mutex(State())
 
+    /// An anonymizer with empty UID and Patient ID mappings; it then maps the same original to the same
+    /// replacement for as long as it is used.
     public init(options: Options = Options()) {
         self.options = options
     }

@@ -2,14 +2,19 @@
 public struct DICOMDirectory: Sendable {
     /// One directory record (PATIENT, STUDY, SERIES, IMAGE, …) with its keys.
     public struct Record: Sendable {
+        /// The Directory Record Type, upper-cased: "PATIENT", "STUDY", "SERIES", "IMAGE", … ("UNKNOWN"
+        /// when absent).
         public let type: String
         /// The record's data set (its keys: PatientID, StudyDate, SeriesNumber, …).
         public let keys: DICOMDataSet
-        /// Absolute path of the referenced file, for records that reference one.
+        /// Path of the referenced file (the DICOMDIR's folder joined with the Referenced File ID; relative
+        /// when the DICOMDIR's path is), for records that reference one.
         public let referencedFile: String?
+        /// The records below this one (a PATIENT's studies, a STUDY's series, a SERIES' images).
         public let children: [Record]
     }
 
+    /// The path the DICOMDIR was read from.
     public let path: String
     /// The top-level records (usually PATIENT), with their children.
     public let roots: [Record]
@@ -87,14 +92,23 @@ public struct DICOMDirectory: Sendable {
 
 /// One series as a DICOMDIR's records describe it: known without opening any image file.
 public struct DirectorySeries: Sendable {
+    /// Patient ID of the PATIENT record above the series.
     public let patientID: String?
+    /// Patient's Name of the PATIENT record, as stored (components joined by `^`).
     public let patientName: String?
+    /// Study Instance UID of the STUDY record above the series.
     public let studyInstanceUID: String?
+    /// Study Date of the STUDY record, as stored (`YYYYMMDD`).
     public let studyDate: String?
+    /// Study Description of the STUDY record.
     public let studyDescription: String?
+    /// Series Instance UID of the SERIES record.
     public let seriesInstanceUID: String?
+    /// Series Number of the SERIES record.
     public let seriesNumber: Int?
+    /// Modality of the SERIES record ("CT", "MR", …).
     public let modality: String?
+    /// Series Description of the SERIES record.
     public let seriesDescription: String?
     /// Files the series' image records reference that exist (ignoring case, as DICOMDIR file IDs are
     /// upper case and copies do not always keep them so).
@@ -103,6 +117,7 @@ public struct DirectorySeries: Sendable {
     public let missingFiles: [String]
     /// Rows and columns, when every image record gives the same ones.
     public let rows: Int?
+    /// See ``rows``.
     public let columns: Int?
 
     /// Image records in the series.

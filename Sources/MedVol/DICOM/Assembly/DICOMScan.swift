@@ -2,7 +2,9 @@ private import _MedVolBridge
 
 /// A file a scan passed over, and why.
 public struct SkippedFile: Sendable, Hashable {
+    /// The file's path.
     public let path: String
+    /// Why it was skipped: the error reading it gave, or e.g. "not a regular file".
     public let reason: String
 }
 

@@ -5,6 +5,11 @@ public struct DICOMLoadOptions: Sendable {
     /// Progress and cancellation.
     public var control: WorkControl
 
+    /// Options that apply the modality transform (unless `storedValues`) and report to `control`.
+    ///
+    /// - Parameters:
+    ///   - storedValues: Keep stored values instead of applying Rescale Slope/Intercept or the Modality LUT.
+    ///   - control: Progress reporting and cancellation.
     public init(storedValues: Bool = false, control: WorkControl = .none) {
         self.storedValues = storedValues
         self.control = control
@@ -16,12 +21,19 @@ public struct DICOMLoadOptions: Sendable {
 public struct DICOMStack: Sendable {
     /// 1-based position in the scan's list (what `medvol series` shows and `--series` takes).
     public let index: Int
+    /// Series Instance UID shared by the stack's images.
     public let seriesInstanceUID: String
+    /// Series Number of the first image.
     public let seriesNumber: Int?
+    /// Modality of the first image ("CT", "MR", …).
     public let modality: String?
+    /// Series Description of the first image.
     public let seriesDescription: String?
+    /// Study Instance UID of the first image.
     public let studyInstanceUID: String?
+    /// Study Date of the first image, as stored (`YYYYMMDD`).
     public let studyDate: String?
+    /// Patient ID of the first image.
     public let patientID: String?
     /// Images (frames, mosaic tiles) in the stack.
     public let imageCount: Int

@@ -20,10 +20,13 @@ import Darwin
 public struct DICOMDump: Sendable {
     /// One listed element, with the items of a sequence (only those that hold a match when filtered).
     public struct Entry: Sendable {
+        /// The element as read.
         public let element: DICOMElement
+        /// The element's keyword and name (private elements named through their creator).
         public let name: DICOMElementName
         /// The VR the value is read with (see ``DICOMDataSet/effectiveVR(of:)``).
         public let vr: DICOMVR
+        /// The value decoded with ``vr``.
         public let value: DICOMTypedValue
         /// For sequences: (item index from 0, that item's entries).
         public let items: [(index: Int, entries: [Entry])]
@@ -33,6 +36,7 @@ public struct DICOMDump: Sendable {
         let owner: DICOMDataSet
     }
 
+    /// The file listed.
     public let file: DICOMFile
     /// The file meta information, filtered.
     public let metaEntries: [Entry]
@@ -48,6 +52,12 @@ public struct DICOMDump: Sendable {
         try self.init(file: DICOMFile.read(path: path, extent: .everything), grep: grep)
     }
 
+    /// Lists a file already read.
+    ///
+    /// - Parameters:
+    ///   - file: The file; read it with ``DICOMFile/ReadExtent/everything`` to list every element.
+    ///   - grep: Keep only elements whose keyword, name or private creator contains this text, ignoring
+    ///     case (with the sequences that hold them); nil or empty keeps everything.
     public init(file: DICOMFile, grep: String? = nil) {
         self.file = file
         let filter = grep.flatMap { $0.isEmpty ? nil : $0 }

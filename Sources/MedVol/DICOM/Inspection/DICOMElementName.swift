@@ -12,6 +12,7 @@ public struct DICOMElementName: Sendable, Hashable {
     public let privateCreator: String?
     /// Whether a dictionary knows the element.
     public let isKnown: Bool
+    /// Whether the dictionary marks the element as retired.
     public let isRetired: Bool
 
     /// Whether `text` occurs in the keyword or the name (or, for a private element, its creator),

@@ -23,6 +23,12 @@ public struct DICOMPersonName: Sendable, Hashable, CustomStringConvertible {
         phonetic = groups.count > 2 ? groups[2] : ""
     }
 
+    /// A name from its three component groups, each as stored (components separated by "^").
+    ///
+    /// - Parameters:
+    ///   - alphabetic: The alphabetic group, e.g. "Doe^John".
+    ///   - ideographic: The ideographic group, or empty.
+    ///   - phonetic: The phonetic group, or empty.
     public init(alphabetic: String, ideographic: String = "", phonetic: String = "") {
         self.alphabetic = alphabetic
         self.ideographic = ideographic
@@ -36,10 +42,15 @@ public struct DICOMPersonName: Sendable, Hashable, CustomStringConvertible {
         return parts
     }
 
+    /// The family name: the alphabetic group's first component.
     public var familyName: String { components[0] }
+    /// The given name: the alphabetic group's second component.
     public var givenName: String { components[1] }
+    /// The middle name: the alphabetic group's third component.
     public var middleName: String { components[2] }
+    /// The name prefix ("Dr"): the alphabetic group's fourth component.
     public var namePrefix: String { components[3] }
+    /// The name suffix ("Jr"): the alphabetic group's fifth component.
     public var nameSuffix: String { components[4] }
 
     /// The groups present, in the keys of the DICOM JSON model ("Alphabetic", "Ideographic",

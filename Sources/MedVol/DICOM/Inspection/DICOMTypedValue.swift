@@ -24,7 +24,8 @@ public enum DICOMTypedValue: Sendable {
     /// larger than the reader keeps in memory, or encapsulated pixel data (`length` nil).
     case leftInFile(offset: Int, length: Int?)
 
-    /// Number of values (VM); for bytes, sequences and values left in the file: 1 (0 when empty).
+    /// Number of values (VM); for a sequence, its number of items; for bytes and values left in the
+    /// file: 1 (bytes: 0 when empty).
     public var multiplicity: Int {
         switch self {
         case .empty: 0

@@ -9,6 +9,12 @@ public struct DICOMValueFormatter: Sendable {
     /// Binary values up to this many bytes are shown in hexadecimal.
     public var maximumHexBytes: Int
 
+    /// A formatter with the given limits.
+    ///
+    /// - Parameters:
+    ///   - valueWidth: Longest text shown, in characters, before it is abbreviated.
+    ///   - maximumNumbers: Most numbers shown for a multi-valued numeric element.
+    ///   - maximumHexBytes: Binary values up to this many bytes are shown in hexadecimal.
     public init(valueWidth: Int = 72, maximumNumbers: Int = 16, maximumHexBytes: Int = 16) {
         self.valueWidth = valueWidth
         self.maximumNumbers = maximumNumbers

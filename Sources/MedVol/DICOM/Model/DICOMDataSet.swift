@@ -13,10 +13,15 @@ public enum DICOMValue: Sendable {
 
 /// One DICOM data element: tag, VR and value.
 public struct DICOMElement: Sendable {
+    /// The element's tag.
     public let tag: DICOMTag
+    /// The value representation: as written in an explicit-VR file, else the dictionary's (UN for an
+    /// element the dictionary does not know).
     public let vr: DICOMVR
+    /// The value, or where to find it in the file.
     public let value: DICOMValue
 
+    /// An element with the given tag, VR and value.
     public init(tag: DICOMTag, vr: DICOMVR, value: DICOMValue) {
         self.tag = tag
         self.vr = vr
@@ -53,11 +58,18 @@ public struct DICOMElement: Sendable {
 /// Numbers are decoded in the data set's byte order; strings with its Specific Character Set
 /// (ISO-IR 6, ISO-IR 100 and ISO-IR 192 are decoded exactly; other sets fall back to Latin-1).
 public struct DICOMDataSet: Sendable {
+    /// The top-level elements, in ascending tag order.
     public private(set) var elements: [DICOMElement]
     /// Whether numbers in the values are little endian (false only for the retired big-endian syntax).
     public let isLittleEndian: Bool
     let characterSet: DICOMCharacterSet
 
+    /// A data set of `elements` (sorted into tag order if they are not), its text decoded as ISO-IR 6
+    /// with a Latin-1 fallback.
+    ///
+    /// - Parameters:
+    ///   - elements: The top-level elements, in any order.
+    ///   - isLittleEndian: The byte order of the elements' binary values.
     public init(elements: [DICOMElement] = [], isLittleEndian: Bool = true) {
         self.init(elements: elements, isLittleEndian: isLittleEndian, characterSet: .default)
     }
@@ -88,6 +100,7 @@ public struct DICOMDataSet: Sendable {
         return self[tag]
     }
 
+    /// Whether the data set has an element with `tag` (top level only).
     public func contains(_ tag: DICOMTag) -> Bool { self[tag] != nil }
 
     /// Inserts or replaces an element.

@@ -5,6 +5,7 @@ private import _MedVolBridge
 public final class DICOMDictionary: Sendable {
     /// One dictionary entry.
     public struct Entry: Sendable, Hashable {
+        /// The element's tag; for a repeating group (50xx, 60xx), the tag in its first group.
         public let tag: DICOMTag
         /// "PatientID"
         public let keyword: String
@@ -14,6 +15,7 @@ public final class DICOMDictionary: Sendable {
         public let vrs: [DICOMVR]
         /// "1", "1-n", "3", …
         public let multiplicity: String
+        /// Whether the standard has retired the element.
         public let isRetired: Bool
 
         /// The VR to use when a file does not say (implicit VR).

@@ -1,7 +1,73 @@
 /// A DICOM value representation (PS3.5 §6.2).
 public enum DICOMVR: String, Sendable, CaseIterable, Hashable {
-    case AE, AS, AT, CS, DA, DS, DT, FD, FL, IS, LO, LT, OB, OD, OF, OL, OV, OW, PN, SH, SL, SQ, SS, ST, SV,
-         TM, UC, UI, UL, UN, UR, US, UT, UV
+    /// Application Entity.
+    case AE
+    /// Age String (`nnnD`, `nnnW`, `nnnM` or `nnnY`).
+    case AS
+    /// Attribute Tag (a pair of 16-bit unsigned integers).
+    case AT
+    /// Code String.
+    case CS
+    /// Date (`YYYYMMDD`).
+    case DA
+    /// Decimal String.
+    case DS
+    /// Date Time (`YYYYMMDDHHMMSS.FFFFFF&ZZXX`).
+    case DT
+    /// Floating Point Double (64-bit IEEE 754).
+    case FD
+    /// Floating Point Single (32-bit IEEE 754).
+    case FL
+    /// Integer String.
+    case IS
+    /// Long String.
+    case LO
+    /// Long Text.
+    case LT
+    /// Other Byte.
+    case OB
+    /// Other Double.
+    case OD
+    /// Other Float.
+    case OF
+    /// Other Long.
+    case OL
+    /// Other 64-bit Very Long.
+    case OV
+    /// Other Word.
+    case OW
+    /// Person Name.
+    case PN
+    /// Short String.
+    case SH
+    /// Signed Long (32-bit).
+    case SL
+    /// Sequence of Items.
+    case SQ
+    /// Signed Short (16-bit).
+    case SS
+    /// Short Text.
+    case ST
+    /// Signed 64-bit Very Long.
+    case SV
+    /// Time (`HHMMSS.FFFFFF`).
+    case TM
+    /// Unlimited Characters.
+    case UC
+    /// Unique Identifier (UID).
+    case UI
+    /// Unsigned Long (32-bit).
+    case UL
+    /// Unknown.
+    case UN
+    /// Universal Resource Identifier or Universal Resource Locator (URI/URL).
+    case UR
+    /// Unsigned Short (16-bit).
+    case US
+    /// Unlimited Text.
+    case UT
+    /// Unsigned 64-bit Very Long.
+    case UV
 
     /// The VR from its two bytes as written in an explicit-VR file.
     init?(bytes first: UInt8, _ second: UInt8) {

@@ -12,28 +12,47 @@ public struct TransferSyntax: Hashable, Sendable, CustomStringConvertible {
         case unsupported
     }
 
+    /// The transfer syntax UID, e.g. `1.2.840.10008.1.2.1`, without trailing padding.
     public let uid: String
 
+    /// The syntax with the given UID; trailing spaces and NULs and leading spaces are trimmed.
     public init(uid: String) {
         self.uid = uid.trimmingPadding()
     }
 
+    /// Implicit VR Little Endian (`1.2.840.10008.1.2`), the DICOM default.
     public static let implicitVRLittleEndian = TransferSyntax(uid: "1.2.840.10008.1.2")
+    /// Explicit VR Little Endian (`1.2.840.10008.1.2.1`).
     public static let explicitVRLittleEndian = TransferSyntax(uid: "1.2.840.10008.1.2.1")
+    /// Deflated Explicit VR Little Endian (`1.2.840.10008.1.2.1.99`).
     public static let deflatedExplicitVRLittleEndian = TransferSyntax(uid: "1.2.840.10008.1.2.1.99")
+    /// Explicit VR Big Endian (`1.2.840.10008.1.2.2`, retired).
     public static let explicitVRBigEndian = TransferSyntax(uid: "1.2.840.10008.1.2.2")
+    /// RLE Lossless (`1.2.840.10008.1.2.5`).
     public static let rleLossless = TransferSyntax(uid: "1.2.840.10008.1.2.5")
+    /// JPEG Baseline (Process 1) (`1.2.840.10008.1.2.4.50`), lossy 8-bit.
     public static let jpegBaseline = TransferSyntax(uid: "1.2.840.10008.1.2.4.50")
+    /// JPEG Extended (Process 2 and 4) (`1.2.840.10008.1.2.4.51`), lossy up to 12-bit.
     public static let jpegExtended = TransferSyntax(uid: "1.2.840.10008.1.2.4.51")
+    /// JPEG Lossless, Non-Hierarchical (Process 14) (`1.2.840.10008.1.2.4.57`).
     public static let jpegLossless = TransferSyntax(uid: "1.2.840.10008.1.2.4.57")
+    /// JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14, Selection Value 1)
+    /// (`1.2.840.10008.1.2.4.70`).
     public static let jpegLosslessSV1 = TransferSyntax(uid: "1.2.840.10008.1.2.4.70")
+    /// JPEG-LS Lossless Image Compression (`1.2.840.10008.1.2.4.80`).
     public static let jpegLSLossless = TransferSyntax(uid: "1.2.840.10008.1.2.4.80")
+    /// JPEG-LS Lossy (Near-Lossless) Image Compression (`1.2.840.10008.1.2.4.81`).
     public static let jpegLSNearLossless = TransferSyntax(uid: "1.2.840.10008.1.2.4.81")
+    /// JPEG 2000 Image Compression (Lossless Only) (`1.2.840.10008.1.2.4.90`).
     public static let jpeg2000Lossless = TransferSyntax(uid: "1.2.840.10008.1.2.4.90")
+    /// JPEG 2000 Image Compression, lossless or lossy (`1.2.840.10008.1.2.4.91`).
     public static let jpeg2000 = TransferSyntax(uid: "1.2.840.10008.1.2.4.91")
 
+    /// Whether elements carry their VR: true for every syntax but Implicit VR Little Endian.
     public var isExplicitVR: Bool { self != .implicitVRLittleEndian }
+    /// Whether values are little-endian: true for every syntax but Explicit VR Big Endian.
     public var isLittleEndian: Bool { self != .explicitVRBigEndian }
+    /// Whether the data set after the file meta group is deflate-compressed.
     public var isDeflated: Bool { self == .deflatedExplicitVRLittleEndian }
     /// Whether pixel data are encapsulated (compressed) rather than native.
     public var isEncapsulated: Bool {
@@ -41,6 +60,8 @@ public struct TransferSyntax: Hashable, Sendable, CustomStringConvertible {
           || self == .deflatedExplicitVRLittleEndian)
     }
 
+    /// How this syntax's pixel data are decoded: natively, by the built-in RLE decoder, by GDCM, or not
+    /// at all.
     public var pixelEncoding: PixelEncoding {
         if !isEncapsulated { return .native }
         if self == .rleLossless { return .rle }
@@ -75,5 +96,6 @@ public struct TransferSyntax: Hashable, Sendable, CustomStringConvertible {
     /// The standard's name for the syntax, or its UID when unknown.
     public var name: String { Self.names[uid] ?? uid }
 
+    /// The syntax's ``name``.
     public var description: String { name }
 }

@@ -9,11 +9,14 @@ public struct DICOMFile: Sendable {
         case everything
     }
 
+    /// The path the file was read from.
     public let path: String
     /// Group 0002 (empty for files without it).
     public let fileMetaInformation: DICOMDataSet
     /// The data set, without the pixel data bytes.
     public let dataSet: DICOMDataSet
+    /// The transfer syntax the meta group declares (Implicit VR Little Endian when it names none); for
+    /// a file with neither preamble nor meta group, the encoding found from its first element.
     public let transferSyntax: TransferSyntax
     /// True when the file had no 128-byte preamble and "DICM" prefix (old ACR-NEMA style).
     public let lacksPreamble: Bool

@@ -27,7 +27,9 @@ public struct DICOMSeriesWriteOptions: Sendable {
     public var overwrite: Bool
     /// Explicit VR little endian (default) or implicit VR little endian.
     public var transferSyntax: TransferSyntax
+    /// How the files are named (default: by instance number, "IM00001.dcm", …).
     public var fileNaming: FileNaming
+    /// Which SOP class the images are (default: chosen from the volume's modality).
     public var storageClass: StorageClass
     /// Series Description; default: the volume's metadata.
     public var seriesDescription: String?
@@ -48,6 +50,9 @@ public struct DICOMSeriesWriteOptions: Sendable {
     /// viewer) or 32 (an error about 65,000 times smaller).
     public var lossyBits: Int
 
+    /// Options with the given values; each parameter sets the property of the same name. The defaults
+    /// write explicit VR little endian files named by instance number, in the SOP class the modality
+    /// suggests, with descriptions and identifiers taken from the volume's metadata.
     public init(overwrite: Bool = false, transferSyntax: TransferSyntax = .explicitVRLittleEndian,
                 fileNaming: FileNaming = .instanceNumber, storageClass: StorageClass = .automatic,
                 seriesDescription: String? = nil, seriesNumber: Int? = nil, patientName: String? = nil,
@@ -74,11 +79,17 @@ public struct DICOMSeriesWriteReport: Sendable {
     public var directory: String
     /// Every file written, in instance-number order.
     public var paths: [String]
+    /// The new Study Instance UID.
     public var studyInstanceUID: String
+    /// The new Series Instance UID.
     public var seriesInstanceUID: String
+    /// The new Frame of Reference UID.
     public var frameOfReferenceUID: String
+    /// The SOP Class UID of the images (see ``DICOMSeriesWriter/ctImageStorage`` and its siblings).
     public var sopClassUID: String
+    /// Bits Allocated: 8, 16 or 32.
     public var bitsAllocated: Int
+    /// Bits Stored, at most ``bitsAllocated``.
     public var bitsStored: Int
     /// Pixel Representation 1 (two's complement) rather than 0.
     public var isSigned: Bool

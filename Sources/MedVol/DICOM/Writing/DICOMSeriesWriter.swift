@@ -27,8 +27,11 @@ import Darwin
 /// images carry the image plane attributes too: SimpleITK 2.x (ITK ≥ 5.3) reads them, but GDCM 3.0 and
 /// ITK 5.2 ignore them for SC, which the report warns about.
 public enum DICOMSeriesWriter {
+    /// CT Image Storage SOP Class UID.
     public static let ctImageStorage = "1.2.840.10008.5.1.4.1.1.2"
+    /// MR Image Storage SOP Class UID.
     public static let mrImageStorage = "1.2.840.10008.5.1.4.1.1.4"
+    /// Secondary Capture Image Storage SOP Class UID.
     public static let secondaryCaptureImageStorage = "1.2.840.10008.5.1.4.1.1.7"
 
     /// Writes `volume` into the folder `directory` (created with its parents; an existing folder is
