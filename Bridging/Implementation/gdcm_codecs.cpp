@@ -44,16 +44,6 @@ std::unique_ptr<gdcm::ImageCodec> codec_for(const gdcm::TransferSyntax &syntax) 
 
 } // namespace
 
-extern "C" int mvi_codec_can_decode(const char *transfer_syntax_uid) {
-    try {
-        const gdcm::TransferSyntax syntax = gdcm::TransferSyntax::GetTSType(transfer_syntax_uid);
-        if (syntax == gdcm::TransferSyntax::TS_END) return 0;
-        return codec_for(syntax) ? 1 : 0;
-    } catch (...) {
-        return 0;
-    }
-}
-
 extern "C" mv_status mvi_codec_decode_frame(const char *transfer_syntax_uid, const mv_frame_description *frame,
                                            const void *encoded, uint64_t encoded_length, void *decoded,
                                            uint64_t decoded_length, mv_frame_decoding *result) {

@@ -139,10 +139,6 @@ int mv_codec_isolation_available(void) {
     FORWARD(mv_codec_isolation_available, 0);
 }
 
-int mv_codec_can_decode(const char *transfer_syntax_uid) {
-    FORWARD(mv_codec_can_decode, 0, transfer_syntax_uid);
-}
-
 mv_status mv_dictionary_public(const mv_dictionary_entry **entries, size_t *count) {
     *entries = NULL;
     *count = 0;

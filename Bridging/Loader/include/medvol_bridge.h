@@ -132,9 +132,6 @@ mv_status mv_codec_decode_frame_isolated(const char *transfer_syntax_uid, const 
 /// 1 when mv_codec_decode_frame_isolated really uses worker processes on this platform.
 int mv_codec_isolation_available(void);
 
-/// 1 when GDCM has a decoder for this transfer syntax.
-int mv_codec_can_decode(const char *transfer_syntax_uid);
-
 /* ------------------------------------------------------------------------------------------------ */
 /* GDCM data dictionary                                                                              */
 /* ------------------------------------------------------------------------------------------------ */

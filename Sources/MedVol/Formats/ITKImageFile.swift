@@ -233,17 +233,14 @@ enum ITKImageFile {
 
     // MARK: Writing
 
-    /// The data file ITK writes beside a detached header (`NAME.raw`, `NAME.zraw`, `NAME.raw.gz`), or nil
-    /// for single-file formats.
+    /// The data file ITK writes beside a detached NRRD header (`NAME.raw`, `NAME.raw.gz`), or nil for
+    /// single-file formats.
     static func dataFile(for path: String, format: VolumeFileFormat, compress: Bool) -> String? {
-        let base = String(path.dropLast(format.fileExtension.count + 1))
-        switch format {
-        case .metaImage: return base + (compress ? ".zraw" : ".raw")
-        case .nrrdDetached: return base + (compress ? ".raw.gz" : ".raw")
-        default: return nil
-        }
+        guard format == .nrrdDetached else { return nil }
+        return String(path.dropLast(format.fileExtension.count + 1)) + (compress ? ".raw.gz" : ".raw")
     }
 
+    /// Writes NIfTI or NRRD through ITK (MetaImage is written by ``MetaImageWriter``).
     static func write(_ volume: Volume, to path: String, format: VolumeFileFormat,
                       options: VolumeWriteOptions) throws -> [String] {
         let name = formatName(format)
