@@ -113,7 +113,7 @@ enum MetaImageWriter {
         var buffer = [CChar](repeating: 0, count: 40)
         let printed = value == 0 ? 0 : value
         _ = withVaList([printed]) { vsnprintf(&buffer, buffer.count, "%.17g", $0) }
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The data file beside an `.mhd`: `NAME.raw`, or `NAME.zraw` when compressed.
