@@ -23,6 +23,24 @@ def sitk_series_in_folder(folder, series_uid: str | None = None) -> sitk.Image:
     return sitk_series(files)
 
 
+def sitk_image(array: np.ndarray, spacing, origin, direction, time_spacing=None, vector: bool = False) -> sitk.Image:
+    """A SimpleITK image from an array in SimpleITK's order and LPS geometry; with `time_spacing`, the array's
+    first axis is t and the image is 4D with an identity fourth axis, as ITK writes one."""
+    if time_spacing is None:
+        image = sitk.GetImageFromArray(array, isVector=vector)
+        image.SetSpacing(list(spacing))
+        image.SetOrigin(list(origin))
+        image.SetDirection(np.asarray(direction, float).ravel().tolist())
+        return image
+    image = sitk.JoinSeries([sitk.GetImageFromArray(volume, isVector=vector) for volume in array], 0.0, time_spacing)
+    direction4 = np.eye(4)
+    direction4[:3, :3] = np.asarray(direction, float)
+    image.SetSpacing(list(spacing) + [time_spacing])
+    image.SetOrigin(list(origin) + [0.0])
+    image.SetDirection(direction4.ravel().tolist())
+    return image
+
+
 def geometry_of(image: sitk.Image) -> dict:
     return {
         "size": list(image.GetSize()),

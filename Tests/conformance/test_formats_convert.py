@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import medvol_binary
+from oracles import sitk_image
 
 sitk = pytest.importorskip("SimpleITK")
 nib = pytest.importorskip("nibabel")
@@ -66,20 +67,7 @@ class Case:
         self.direction = np.asarray(direction, float)
 
     def image(self):
-        if self.time_spacing is None:
-            image = sitk.GetImageFromArray(self.array, isVector=self.components > 1)
-            image.SetSpacing(self.spacing)
-            image.SetOrigin(self.origin)
-            image.SetDirection(self.direction.ravel().tolist())
-            return image
-        image = sitk.JoinSeries([sitk.GetImageFromArray(volume, isVector=self.components > 1) for volume in self.array],
-                                0.0, self.time_spacing)
-        direction = np.eye(4)
-        direction[:3, :3] = self.direction
-        image.SetSpacing(self.spacing + [self.time_spacing])
-        image.SetOrigin(self.origin + [0.0])
-        image.SetDirection(direction.ravel().tolist())
-        return image
+        return sitk_image(self.array, self.spacing, self.origin, self.direction, self.time_spacing, vector=self.components > 1)
 
     @property
     def size(self):

@@ -35,6 +35,7 @@ import pytest
 import SimpleITK as sitk
 
 from conftest import run_medvol
+from oracles import sitk_image
 
 FORMATS = ["dicom", "mhd", "mha", "nii", "nii.gz", "nrrd", "npy", "npz"]
 COORDINATE, DIRECTION = 1e-4, 1e-6
@@ -75,19 +76,7 @@ class Variant:
         self.time_spacing = 2.5 if ndim == 4 else None
 
     def image(self):
-        if self.ndim == 3:
-            image = sitk.GetImageFromArray(self.array)
-            image.SetSpacing(self.spacing)
-            image.SetOrigin(self.origin)
-            image.SetDirection(self.direction.ravel().tolist())
-            return image
-        image = sitk.JoinSeries([sitk.GetImageFromArray(volume) for volume in self.array], 0.0, self.time_spacing)
-        direction = np.eye(4)
-        direction[:3, :3] = self.direction
-        image.SetSpacing(self.spacing + [self.time_spacing])
-        image.SetOrigin(self.origin + [0.0])
-        image.SetDirection(direction.ravel().tolist())
-        return image
+        return sitk_image(self.array, self.spacing, self.origin, self.direction, self.time_spacing)
 
     def expected(self, through_dicom: bool):
         """(array, origin, direction) that a file should hold after a chain (k reversed after DICOM for a
