@@ -10,7 +10,7 @@ struct FormatsDamageTests {
     /// MedVolError naming a file — never trap or crash.
     @Test("random damage to every format", arguments: ["mha", "mhd", "nii", "nii.gz", "nrrd", "nhdr", "npy", "npz"])
     func randomDamage(extensionName: String) throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let name = "d." + extensionName
         let original = FormatFixtures.volume(.int16, geometry: ImageGeometry(size: [5, 4, 3], spacing: SIMD3(0.5, 0.6, 2)))
         let written = try original.write(to: folder.file(name), options: .init(compress: extensionName == "npz"))
@@ -48,7 +48,7 @@ struct FormatsDamageTests {
           arguments: [(280, "srow_x", Float.nan), (308, "srow_y", .infinity), (324, "srow_z", -.infinity),
                       (260, "quatern_c", .nan), (272, "qoffset_y", .infinity), (80, "pixdim[1]", .nan)])
     func nonFiniteNIfTIGeometry(offset: Int, field: String, value: Float) throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let path = folder.file("n.nii")
         try FormatFixtures.volume(.int16).write(to: path)
         let file = try WritableFile(updating: path)
@@ -64,7 +64,7 @@ struct FormatsDamageTests {
                       ("DimSize = 7 5 4", "DimSize = 7 -5 4\nElementNumberOfChannels = 1", "DimSize = 7 -5 4"),
                       ("ElementType", "ElementNumberOfChannels = 1000000000\nElementType", "ElementNumberOfChannels = 1000000000")])
     func impossibleMetaImageCounts(original: String, damaged: String, reported: String) throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let path = folder.file("m.mha")
         try FormatFixtures.volume(.int16).write(to: path)
         var bytes = try ReadableFile(path: path).readAll()
@@ -79,7 +79,7 @@ struct FormatsDamageTests {
     /// failed at once); reading and writing every format from many threads at once must be safe.
     @Test("concurrent reads and writes, good and damaged files")
     func concurrency() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let extensions = ["mha", "mhd", "nii", "nii.gz", "nrrd", "nhdr", "npy", "npz"]
         let volume = FormatFixtures.volume(.int16)
         // Names by index: .mhd and .nhdr would otherwise share a .raw.

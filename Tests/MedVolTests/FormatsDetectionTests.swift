@@ -46,7 +46,7 @@ struct FormatsDetectionTests {
 
     @Test("an explicit format appends its extension to a path without one")
     func appendsExtension() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let volume = FormatFixtures.volume(.int16)
         let written = try volume.write(to: folder.file("scan"), format: .niftiCompressed)
         #expect(written == [folder.file("scan.nii.gz")])
@@ -57,15 +57,15 @@ struct FormatsDetectionTests {
 
     @Test("an explicit format that contradicts the extension is refused")
     func contradictingFormat() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let error = medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("x.nii"), format: .numpy) }
         #expect(error?.code == .invalidArgument)
         #expect(error?.path == folder.file("x.nii"))
-        #expect(try folder.contents().isEmpty)
+        #expect(folder.contents().isEmpty)
     }
 
     @Test func unknownExtensionIsRefused() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let writeError = medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("x.img")) }
         #expect(writeError?.code == .invalidArgument)
         #expect(writeError?.description.hasPrefix(folder.file("x.img") + ": cannot tell the format") == true)

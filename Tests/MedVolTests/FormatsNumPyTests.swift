@@ -37,7 +37,7 @@ struct FormatsNumPyTests {
 
     @Test("a written .npy starts with numpy's header and holds the voxels right after it")
     func writtenFileLayout() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let volume = FormatFixtures.volume(.int16, geometry: ImageGeometry(size: [7, 5, 4]))
         let written = try volume.write(to: folder.file("x.npy"))
         #expect(written == [folder.file("x.npy"), folder.file("x.json")])
@@ -63,7 +63,7 @@ struct FormatsNumPyTests {
 
     @Test("the sidecar restores geometry and metadata; without it, defaults and a warning")
     func sidecar() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         var volume = FormatFixtures.volume(.float64)
         volume.metadata.seriesDescription = "axial"
         volume.metadata.windows = [DisplayWindow(center: 40, width: 80)]
@@ -86,7 +86,7 @@ struct FormatsNumPyTests {
 
     @Test("a sidecar that does not match the array is an error naming the sidecar")
     func mismatchedSidecar() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         try FormatFixtures.volume(.int16).write(to: folder.file("a.npy"))
         try FormatFixtures.volume(.int16, geometry: ImageGeometry(size: [7, 5, 3])).write(to: folder.file("b.npy"))
         try FileManager.default.removeItem(atPath: folder.file("a.json"))
@@ -106,7 +106,7 @@ struct FormatsNumPyTests {
 
     @Test("a 2D array is one slice; a sidecar saying nz = 1 fits it too")
     func twoDimensionalArray() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let data = littleEndianBytes([Int16](0..<6))
         writeFile(folder.file("a.npy"), handMadeNPY(dictionary: "{'descr': '<i2', 'fortran_order': False, 'shape': (2, 3), }", data: data))
         let volume = try Volume(contentsOf: folder.file("a.npy"))
@@ -120,7 +120,7 @@ struct FormatsNumPyTests {
 
     @Test("4 axes are (nt, nz, ny, nx); 5 axes add components")
     func fourAndFiveAxes() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         writeFile(folder.file("t.npy"), handMadeNPY(dictionary: "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 1, 3, 4), }", data: (0..<24).map(UInt8.init)))
         let fourD = try Volume(contentsOf: folder.file("t.npy"))
         #expect(fourD.size == [4, 3, 1, 2])
@@ -134,7 +134,7 @@ struct FormatsNumPyTests {
 
     @Test("big-endian, Fortran order, bool, version 2 and 3 headers, Python 2 longs")
     func readerVariants() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let values: [Int32] = (0..<24).map { Int32($0) * 1_000_003 - 9_000_000 }
         func expectValues(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
             let volume = try Volume(contentsOf: folder.file(name))
@@ -194,7 +194,7 @@ struct FormatsNumPyTests {
          "the array of shape (0, 3, 4) is empty"),
     ] as [(String, [UInt8], MedVolError.Code, String)])
     func badNPY(name: String, bytes: [UInt8], code: MedVolError.Code, reason: String) throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let path = folder.file("bad.npy")
         writeFile(path, bytes)
         let error = medVolError { _ = try Volume(contentsOf: path) }
@@ -203,7 +203,7 @@ struct FormatsNumPyTests {
     }
 
     @Test func missingFile() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let error = medVolError { _ = try Volume(contentsOf: folder.file("none.npy")) }
         #expect(error?.code == .notFound)
         #expect(error?.description == "\(folder.file("none.npy")): no such file or folder")
@@ -213,7 +213,7 @@ struct FormatsNumPyTests {
 
     @Test("an .npz holds image, spacing, origin, direction (and timeSpacing for 4D), stored or deflated")
     func archiveEntries() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let volume = FormatFixtures.volume(.int16, geometry: FormatFixtures.obliqueGeometry4D)
         for compress in [false, true] {
             let path = folder.file("v\(compress).npz")
@@ -235,7 +235,7 @@ struct FormatsNumPyTests {
 
     @Test("ZIP64 fields are written and read")
     func zip64() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let volume = FormatFixtures.volume(.float32)
         _ = try NumPyArchive.write(volume, to: folder.file("z.npz"), options: .init(), forceZip64: true)
         let bytes = try ReadableFile(path: folder.file("z.npz")).readAll()
@@ -248,7 +248,7 @@ struct FormatsNumPyTests {
 
     @Test("colour volumes: a 4-axis image without timeSpacing whose last axis is 3 is RGB")
     func colourArchive() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let volume = FormatFixtures.volume(.uint8, components: 3)
         try volume.write(to: folder.file("c.npz"))
         let read = try Volume(contentsOf: folder.file("c.npz"))
@@ -260,7 +260,7 @@ struct FormatsNumPyTests {
 
     @Test("an .npz without geometry arrays gets defaults and a warning; without 'image' it is refused")
     func partialArchives() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let image = handMadeNPY(dictionary: "{'descr': '|u1', 'fortran_order': False, 'shape': (5, 2, 3, 6), }", data: [UInt8](repeating: 7, count: 180))
         try writeZip(folder.file("a.npz"), entries: [("image.npy", image)])
         let volume = try Volume(contentsOf: folder.file("a.npz"))
@@ -276,7 +276,7 @@ struct FormatsNumPyTests {
 
     @Test("damaged archives are errors naming the file")
     func damagedArchives() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         try FormatFixtures.volume(.int16).write(to: folder.file("ok.npz"))
         var bytes = try ReadableFile(path: folder.file("ok.npz")).readAll()
         let path = folder.file("bad.npz")

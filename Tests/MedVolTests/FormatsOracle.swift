@@ -14,7 +14,7 @@ enum PythonOracle {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(python))
         process.arguments = ["-c", script, request.compactText]
-        let errors = try TemporaryFolder()
+        let errors = TemporaryFolder()
         _ = FileManager.default.createFile(atPath: errors.file("stderr"), contents: nil)
         let output = Pipe()
         process.standardOutput = output

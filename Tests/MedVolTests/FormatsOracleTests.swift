@@ -68,7 +68,7 @@ struct FormatsOracleTests {
 
     @Test("SimpleITK reads medvol's MetaImage, NRRD and NIfTI with the same voxels and geometry")
     func simpleITKReadsMedvol() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         var written: [(path: String, volume: Volume, format: VolumeFileFormat)] = []
         for (name, volume) in Self.volumes {
             for format in [VolumeFileFormat.metaImage, .metaImageSingleFile, .nrrd, .nrrdDetached, .nifti, .niftiCompressed] {
@@ -88,7 +88,7 @@ struct FormatsOracleTests {
 
     @Test("nibabel reads medvol's NIfTI: RAS affine = diag(-1, -1, 1) · LPS affine, same array")
     func nibabelReadsMedvol() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         var written: [(String, Volume)] = []
         for (name, volume) in Self.volumes {
             for format in [VolumeFileFormat.nifti, .niftiCompressed] {
@@ -125,7 +125,7 @@ struct FormatsOracleTests {
 
     @Test("np.load of medvol's .npy equals GetArrayFromImage of the same volume as .mhd; .npz arrays are exact")
     func numpyReadsMedvol() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         var npy: [String] = [], mhd: [String] = [], npz: [String] = []
         for (name, volume) in Self.volumes {
             try volume.write(to: folder.file(name + ".npy"))
@@ -160,7 +160,7 @@ struct FormatsOracleTests {
 
     @Test("medvol reads what SimpleITK, nibabel and NumPy write, with the same voxels and geometry")
     func medvolReadsOracleFiles() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let fixtures = try #require(PythonOracle.run(["op": "make", "folder": .string(folder.path)]).arrayValue)
         #expect(fixtures.count >= 40)
         for fixture in fixtures {
@@ -197,7 +197,7 @@ struct FormatsOracleTests {
 
     @Test("NIfTI geometry precision, measured over random oblique geometries: medvol, SimpleITK and nibabel")
     func niftiPrecisionAcrossReaders() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let geometries = randomGeometries(count: 150, seed: 7)
         var paths: [String] = []
         for (index, geometry) in geometries.enumerated() {
@@ -232,7 +232,7 @@ struct FormatsOracleTests {
 struct FormatsNIfTIPrecisionTests {
     @Test("medvol reads back its own NIfTI within 1e-4 mm and 1e-6 in direction (measured)")
     func ownRoundTrip() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         var direction = 0.0, position = 0.0
         for (index, geometry) in randomGeometries(count: 300, seed: 11).enumerated() {
             let volume = FormatFixtures.volume(.int16, geometry: geometry)
@@ -253,7 +253,7 @@ struct FormatsNIfTIPrecisionTests {
     /// 32-bit quaternion loses up to ~6e-4 for rotations near 180° in RAS; medvol takes the sform.
     @Test("an sform coded 'aligned' beats its lossy qform")
     func sformPreferred() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         var worstQform = 0.0, worstRead = 0.0
         for (index, geometry) in randomGeometries(count: 120, seed: 5).enumerated() where index % 3 == 0 {
             let path = folder.file("a\(index).nii")

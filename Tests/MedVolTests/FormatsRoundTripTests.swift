@@ -19,7 +19,7 @@ struct FormatsRoundTripTests {
     @Test("every format, every voxel type: same bytes and geometry",
           arguments: writableFormats, PixelType.allCases)
     func scalarVolumes(format: VolumeFileFormat, type: PixelType) throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let volume = FormatFixtures.volume(type)
         let path = folder.file("v." + format.fileExtension)
         try volume.write(to: path)
@@ -31,7 +31,7 @@ struct FormatsRoundTripTests {
 
     @Test("4D volumes keep their fourth axis as time", arguments: writableFormats, [PixelType.int16, .float32])
     func fourDimensional(format: VolumeFileFormat, type: PixelType) throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let volume = FormatFixtures.volume(type, geometry: FormatFixtures.obliqueGeometry4D)
         let path = folder.file("t." + format.fileExtension)
         try volume.write(to: path)
@@ -44,7 +44,7 @@ struct FormatsRoundTripTests {
 
     @Test("RGB volumes, 3D and 4D", arguments: writableFormats, [FormatFixtures.obliqueGeometry3D, FormatFixtures.obliqueGeometry4D])
     func colour(format: VolumeFileFormat, geometry: ImageGeometry) throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let volume = FormatFixtures.volume(.uint8, geometry: geometry, components: 3)
         let path = folder.file("c." + format.fileExtension)
         try volume.write(to: path)
@@ -55,7 +55,7 @@ struct FormatsRoundTripTests {
 
     @Test("a single slice keeps its slice spacing and oblique direction", arguments: writableFormats)
     func singleSlice(format: VolumeFileFormat) throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let volume = FormatFixtures.volume(.int16, geometry: ImageGeometry(size: [4, 3, 1], spacing: SIMD3(0.5, 0.7, 3),
                                                                     origin: SIMD3(1, 2, 3), direction: FormatFixtures.rotation()))
         let path = folder.file("s." + format.fileExtension)
@@ -72,18 +72,18 @@ struct FormatsRoundTripTests {
         ("x.npy", false, ["x.npy", "x.json"]), ("x.npz", true, ["x.npz"]), ("X.MHD", false, ["X.raw", "X.MHD"]),
     ])
     func writtenPaths(name: String, compress: Bool, expected: [String]) throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let volume = FormatFixtures.volume(.int16)
         let written = try volume.write(to: folder.file(name), options: .init(compress: compress))
         #expect(written == expected.map(folder.file))
-        #expect(try folder.contents() == expected.sorted())  // nothing else, no staging left behind
+        #expect(folder.contents() == expected.sorted())  // nothing else, no staging left behind
         expectSameVolume(try Volume(contentsOf: folder.file(name)), volume, coordinateTolerance: 1e-4)
     }
 
     @Test("compression really compresses", arguments: [("c.mhd", "c.zraw"), ("c.mha", "c.mha"), ("c.nrrd", "c.nrrd"),
                                                       ("c.nhdr", "c.raw.gz"), ("c.npz", "c.npz")])
     func compression(name: String, dataFile: String) throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let volume = Volume(pixelType: .float32, geometry: ImageGeometry(size: [64, 64, 16]))  // zeros: very compressible
         try volume.write(to: folder.file(name), options: .init(compress: true))
         let size = try FileManager.default.attributesOfItem(atPath: folder.file(dataFile))[.size] as! Int
@@ -94,7 +94,7 @@ struct FormatsRoundTripTests {
     @Test("upper-case extensions are read and written (ITK knows lower case only)",
           arguments: ["U.MHA", "U.NII.GZ", "U.Nrrd", "U.NHDR", "U.MHD", "U.NII"])
     func upperCaseExtensions(name: String) throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let volume = FormatFixtures.volume(.int16)
         try volume.write(to: folder.file(name), options: .init(compress: true))
         expectSameVolume(try Volume(contentsOf: folder.file(name)), volume, coordinateTolerance: 1e-4)
@@ -104,7 +104,7 @@ struct FormatsRoundTripTests {
         (VolumeFileFormat.metaImageSingleFile, "mha"), (.niftiCompressed, "nii.gz"), (.nrrd, "nrrd"), (.numpyArchive, "npz"),
     ])
     func explicitFormat(format: VolumeFileFormat, extensionName: String) throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let volume = FormatFixtures.volume(.int16)
         try volume.write(to: folder.file("v." + extensionName))
         try FileManager.default.moveItem(atPath: folder.file("v." + extensionName), toPath: folder.file("v.dat"))
@@ -116,7 +116,7 @@ struct FormatsRoundTripTests {
 
     @Test("the .mhd header is exactly what SimpleITK writes for the same image")
     func metaImageHeader() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         try FormatFixtures.volume(.int16).write(to: folder.file("v3.mhd"))
         // SimpleITK 2.5: GetImageFromArray + SetSpacing/SetOrigin/SetDirection, then WriteImage("v3.mhd").
         #expect(try String(contentsOfFile: folder.file("v3.mhd"), encoding: .utf8) == """
@@ -156,7 +156,7 @@ struct FormatsRoundTripTests {
 
     @Test("NIfTI: qform and sform set, pixdim[4] is the time spacing, units mm and s")
     func niftiHeader() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         for name in ["h.nii", "h.nii.gz"] {
             try FormatFixtures.volume(.int16, geometry: FormatFixtures.obliqueGeometry4D).write(to: folder.file(name))
             let header = try #require(try NIfTIHeader.read(path: folder.file(name), compressed: name.hasSuffix(".gz")))
@@ -180,7 +180,7 @@ struct FormatsRoundTripTests {
 
     @Test("an existing output is refused and left untouched; --overwrite replaces it", arguments: writableFormats)
     func overwriteRefusal(format: VolumeFileFormat) throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let path = folder.file("o." + format.fileExtension)
         let first = FormatFixtures.volume(.int16)
         let written = try first.write(to: path)
@@ -190,7 +190,7 @@ struct FormatsRoundTripTests {
         #expect(error?.code == .outputExists)
         #expect(error.map { written.contains($0.path ?? "") } == true)
         #expect(try written.map { try ReadableFile(path: $0).readAll() } == before)
-        #expect(try folder.contents() == written.map(FileSystem.lastComponent).sorted())
+        #expect(folder.contents() == written.map(FileSystem.lastComponent).sorted())
         try second.write(to: path, options: .init(overwrite: true))
         let tolerance = tolerances(format)
         expectSameVolume(try Volume(contentsOf: path), second, coordinateTolerance: tolerance.coordinate,
@@ -199,18 +199,18 @@ struct FormatsRoundTripTests {
 
     @Test("a data file alone blocks a detached header's write")
     func companionExists() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         writeFile(folder.file("d.raw"), [1, 2, 3])
         let error = medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("d.mhd")) }
         #expect(error?.code == .outputExists)
         #expect(error?.path == folder.file("d.raw"))
         #expect(try ReadableFile(path: folder.file("d.raw")).readAll() == [1, 2, 3])
-        #expect(try folder.contents() == ["d.raw"])
+        #expect(folder.contents() == ["d.raw"])
     }
 
     @Test("a write that fails leaves nothing behind")
     func failedWrite() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         // NIfTI-1 sizes are 16-bit: ITK refuses 40,000 columns after the transaction has started.
         let wide = Volume(pixelType: .uint8, geometry: ImageGeometry(size: [40_000, 1, 1]))
         for name in ["w.nii", "w.nii.gz"] {
@@ -218,12 +218,12 @@ struct FormatsRoundTripTests {
             #expect(error?.code == .io)
             #expect(error?.description == "\(folder.file(name)): ITK could not write this NIfTI file: Dimension(0) = 40000 is greater than maximum possible dimension 32767")
         }
-        #expect(try folder.contents().isEmpty)
+        #expect(folder.contents().isEmpty)
         // A parent that is a file.
         writeFile(folder.file("file"), [0])
         #expect(medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("file/x.npy")) }?.code == .io)
         #expect(medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("file/x.mhd")) }?.code == .io)
-        #expect(try folder.contents() == ["file"])
+        #expect(folder.contents() == ["file"])
         // A folder where the file should go.
         try FileManager.default.createDirectory(atPath: folder.file("d.nrrd"), withIntermediateDirectories: false)
         #expect(medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("d.nrrd"), options: .init(overwrite: true)) }?.code == .invalidArgument)
@@ -232,14 +232,14 @@ struct FormatsRoundTripTests {
         #expect(companion?.description == "\(folder.file("e.raw")): is a folder; give a file name")
         try FileManager.default.createDirectory(atPath: folder.file("f.json"), withIntermediateDirectories: false)
         #expect(medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("f.npy"), options: .init(overwrite: true)) }?.path == folder.file("f.json"))
-        #expect(try folder.contents() == ["d.nrrd", "e.raw", "f.json", "file"])
+        #expect(folder.contents() == ["d.nrrd", "e.raw", "f.json", "file"])
     }
 
     // MARK: Bad inputs
 
     @Test("empty and random files are refused, naming the file", arguments: writableFormats)
     func emptyAndRandom(format: VolumeFileFormat) throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let path = folder.file("bad." + format.fileExtension)
         for bytes in [[], (0..<5000).map { UInt8(truncatingIfNeeded: $0 * 7919 + 13) }] as [[UInt8]] {
             writeFile(path, bytes)
@@ -255,7 +255,7 @@ struct FormatsRoundTripTests {
         ("tz.nhdr", "tz.raw.gz"), ("tz.nrrd", "tz.nrrd"), ("tz.npz", "tz.npz"),
     ])
     func truncated(name: String, dataFile: String) throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         try FormatFixtures.volume(.int16).write(to: folder.file(name), options: .init(compress: name.hasPrefix("tz")))
         let size = try FileManager.default.attributesOfItem(atPath: folder.file(dataFile))[.size] as! Int
         #expect(truncate(folder.file(dataFile), off_t(size - 41)) == 0)
@@ -266,7 +266,7 @@ struct FormatsRoundTripTests {
 
     @Test("exact messages for the usual MetaImage and NIfTI damage")
     func damageMessages() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         try FormatFixtures.volume(.int16).write(to: folder.file("m.mhd"))
         try FileManager.default.removeItem(atPath: folder.file("m.raw"))
         #expect(medVolError { _ = try Volume(contentsOf: folder.file("m.mhd")) }?.description
@@ -293,7 +293,7 @@ struct FormatsRoundTripTests {
 
     @Test("headers announcing impossible sizes are refused before anything is allocated")
     func impossibleSizes() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         let mhd = """
             ObjectType = Image
             NDims = 3
@@ -328,7 +328,7 @@ struct FormatsRoundTripTests {
 
     @Test("a missing file or a folder is named")
     func missing() throws {
-        let folder = try TemporaryFolder()
+        let folder = TemporaryFolder()
         #expect(medVolError { _ = try Volume(contentsOf: folder.file("none.nii.gz")) }?.description
                 == "\(folder.file("none.nii.gz")): no such file or folder")
         try FileManager.default.createDirectory(atPath: folder.file("dir.mha"), withIntermediateDirectories: false)
