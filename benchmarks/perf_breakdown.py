@@ -91,11 +91,10 @@ def main() -> int:
     if not shutil.which("perf"):
         parser.error("perf not found (apt-get install linux-perf)")
     medvol = str(Path(args.medvol).resolve())
-    directory = Path(args.work).resolve() / "data" / args.case
-    if not directory.is_dir():
-        parser.error(f"{directory} missing: run benchmarks/run.py --generate-only first")
-    case = bench.Case(args.case, "convert", "", directory)
-    case.files = bench.dicom_files(directory)
+    try:
+        case = bench.existing_case(args.work, args.case)
+    except FileNotFoundError as error:
+        parser.error(str(error))
     bench.warm_page_cache(case)
 
     per_run: list[collections.Counter] = []
@@ -105,7 +104,7 @@ def main() -> int:
             bench.fresh(out)
             data = Path(scratch) / "perf.data"
             subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", str(args.frequency), "--call-graph", args.call_graph, "-o", str(data),
-                            "--", medvol, "convert", str(directory), str(out / f"out.{args.format}"), "--overwrite", "--quiet"],
+                            "--", medvol, "convert", str(case.directory), str(out / f"out.{args.format}"), "--overwrite", "--quiet"],
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             script = subprocess.run(["perf", "script", "-i", str(data), "-F", "comm,tid,time,event,ip,sym"],
                                     capture_output=True, text=True, check=True).stdout

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,11 +40,10 @@ def main() -> int:
     bench.TIME = bench.gnu_time()
     medvol = str(Path(args.medvol).resolve())
     work = Path(args.work).resolve()
-    directory = work / "data" / args.case
-    if not directory.is_dir():
-        parser.error(f"{directory} missing: run benchmarks/run.py --generate-only first")
-    case = bench.Case(args.case, "convert", "", directory)
-    case.files = bench.dicom_files(directory)
+    try:
+        case = bench.existing_case(work, args.case)
+    except FileNotFoundError as error:
+        parser.error(str(error))
     scratch = work / "phases"
     bench.fresh(scratch)
     big = scratch / "one.raw"
@@ -59,31 +58,19 @@ def main() -> int:
         ("convert .mhd", lambda c, out: [medvol, "convert", str(c.directory), str(out / "out.mhd"), "--overwrite", "--quiet"]),
         ("convert .nii", lambda c, out: [medvol, "convert", str(c.directory), str(out / "out.nii"), "--overwrite", "--quiet"]),
     ]
-    tools = [bench.Tool(name, name, command, lambda *a: "") for name, command in steps]
-    runs: dict[str, list[bench.Run]] = {tool.name: [] for tool in tools}
-    bench.warm_page_cache(case)
-    for warm_up in tools:                       # one untimed run each (libraries, page cache)
-        out = scratch / "out"
-        bench.fresh(out)
-        bench.time_run(warm_up, case, out)
-    for repeat in range(args.repeats):
-        shift = repeat % len(tools)
-        for tool in tools[shift:] + tools[:shift]:
-            out = scratch / "out"
-            bench.fresh(out)
-            runs[tool.name].append(bench.time_run(tool, case, out))
-            shutil.rmtree(out, ignore_errors=True)
+    tools = [bench.Tool(name, command, lambda *a: "") for name, command in steps]
+    # run.py's discipline: one untimed run each, then round robin; outputs under SCRATCH/<step>, fresh each run.
+    ctx = types.SimpleNamespace(out=scratch, reference=None, note="")
+    results = bench.measure_case(ctx, case, tools, args.repeats).results
     shutil.rmtree(scratch, ignore_errors=True)
-
-    def median(name: str, attribute: str) -> float:
-        return statistics.median(getattr(run, attribute) for run in runs[name])
+    if any(result.broken for result in results.values()):
+        return 1                                # measure_case logged why
 
     rows = []
-    for tool in tools:
-        name = tool.name
-        rows.append([name, f"{median(name, 'wall'):.3f}", f"{median(name, 'user'):.3f}", f"{median(name, 'system'):.3f}",
-                     f"{max(r.max_rss_kib for r in runs[name]) / 1024:.0f}", f"{median(name, 'minor_faults'):.0f}",
-                     f"{median(name, 'voluntary_switches'):.0f}", f"{median(name, 'involuntary_switches'):.0f}"])
+    for name, r in results.items():
+        rows.append([name, f"{r.median('wall'):.3f}", f"{r.median('user'):.3f}", f"{r.median('system'):.3f}",
+                     f"{r.peak_rss_bytes / 2 ** 20:.0f}", f"{r.median('minor_faults'):.0f}",
+                     f"{r.median('voluntary_switches'):.0f}", f"{r.median('involuntary_switches'):.0f}"])
     header = ["step", "wall s", "user s", "sys s", "peak RSS MiB", "minor faults", "vol. switches", "invol. switches"]
     print(f"{args.case}: {len(case.files)} files, {case.input_bytes / 1e6:.1f} MB; {args.repeats} repeats, medians")
     print(bench.text_table(rows, header))

@@ -73,7 +73,6 @@ class Case:
 @dataclasses.dataclass
 class Tool:
     name: str
-    label: str
     # (case, output folder) -> argv
     command: Callable[[Case, Path], list[str]]
     # Fills in the check; raises CheckFailed
@@ -138,7 +137,6 @@ class Context:
         self.out = self.work / "out"
         self.reference = None        # numpy array (nz, ny, nx) from medvol's output, during the checks
         self.reference_geometry = None
-        self.expected_series = 0
         self.note = ""               # set by a check: something worth a note in the table
 
 
@@ -210,7 +208,6 @@ def _same_geometry(a: tuple, b: tuple) -> bool:
 
 
 def check_medvol(ctx: Context, case: Case, out: Path) -> str:
-    import numpy as np
     import SimpleITK as sitk
     image = sitk.ReadImage(str(out / "out.mhd"))
     array = sitk.GetArrayFromImage(image)
@@ -304,15 +301,14 @@ def check_dcm2niix_list(ctx: Context, case: Case, out: Path) -> str:
 
 
 def build_tools(ctx: Context) -> dict[str, list[Tool]]:
-    floor = Tool("cat", "cat files > one.raw (floor)", cat_command, check_cat)
-    medvol = Tool("medvol", "medvol convert → .mhd", medvol_convert_command(ctx), check_medvol)
-    dcm2niix = Tool("dcm2niix", "dcm2niix → .nii", dcm2niix_convert_command(ctx), check_dcm2niix)
-    sitk = Tool("SimpleITK", "SimpleITK → .mhd", sitk_command(ctx), check_sitk)
-    pyd = Tool("pydicom", "pydicom+NumPy → .npy", pydicom_command(ctx), check_pydicom)
-    listing_floor = Tool("cat", "cat files > one.raw (reads every byte)", cat_command, check_cat)
-    medvol_series = Tool("medvol", "medvol series", medvol_series_command(ctx), check_medvol_series)
-    dcm2niix_list = Tool("dcm2niix", "dcm2niix -n -1 (list series)", dcm2niix_list_command(ctx),
-                         check_dcm2niix_list)
+    floor = Tool("cat", cat_command, check_cat)
+    medvol = Tool("medvol", medvol_convert_command(ctx), check_medvol)
+    dcm2niix = Tool("dcm2niix", dcm2niix_convert_command(ctx), check_dcm2niix)
+    sitk = Tool("SimpleITK", sitk_command(ctx), check_sitk)
+    pyd = Tool("pydicom", pydicom_command(ctx), check_pydicom)
+    listing_floor = Tool("cat", cat_command, check_cat)
+    medvol_series = Tool("medvol", medvol_series_command(ctx), check_medvol_series)
+    dcm2niix_list = Tool("dcm2niix", dcm2niix_list_command(ctx), check_dcm2niix_list)
     if not Path(ctx.dcm2niix).exists():
         for tool in (dcm2niix, dcm2niix_list):
             tool.available, tool.missing_reason = False, f"dcm2niix not found ({ctx.dcm2niix})"
@@ -458,6 +454,17 @@ def prepare_cases(ctx: Context, wanted: Optional[set[str]]) -> list[Case]:
     return cases
 
 
+def existing_case(work: Path, name: str) -> Case:
+    """The series WORK/data/NAME that an earlier run generated, as a convert case (for phases.py and
+    perf_breakdown.py); FileNotFoundError if it is missing."""
+    directory = Path(work).resolve() / "data" / name
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory} missing: run benchmarks/run.py --generate-only first")
+    case = Case(name, "convert", "", directory)
+    case.files = dicom_files(directory)
+    return case
+
+
 # --------------------------------------------------------------------------------------------------------
 # Timing
 # --------------------------------------------------------------------------------------------------------
@@ -547,7 +554,7 @@ def baseline_rss(ctx: Context) -> int:
     """Peak RSS in KiB of `medvol --help`: what the process costs before it touches any data."""
     scratch = ctx.out / "baseline"
     fresh(scratch)
-    tool = Tool("medvol-help", "", lambda case, out: [ctx.medvol, "--help"], lambda *a: "")
+    tool = Tool("medvol-help", lambda case, out: [ctx.medvol, "--help"], lambda *a: "")
     run = time_run(tool, Case("", "", "", scratch), scratch)
     shutil.rmtree(scratch, ignore_errors=True)
     return run.max_rss_kib

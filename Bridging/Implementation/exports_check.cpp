@@ -14,7 +14,6 @@ SAME_SIGNATURE(image_reader_close);
 SAME_SIGNATURE(image_write);
 SAME_SIGNATURE(codec_decode_frame);
 SAME_SIGNATURE(codec_decode_frame_isolated);
-SAME_SIGNATURE(codec_isolation_available);
 SAME_SIGNATURE(dictionary_public);
 SAME_SIGNATURE(dictionary_private);
 SAME_SIGNATURE(uid_name);

@@ -333,14 +333,6 @@ void copy_text(char *target, size_t capacity, const char *text) {
 
 }  // namespace
 
-extern "C" int mvi_codec_isolation_available(void) {
-#if MV_HAVE_WORKERS
-    return 1;
-#else
-    return 0;
-#endif
-}
-
 extern "C" mv_status mvi_codec_decode_frame_isolated(const char *transfer_syntax_uid, const mv_frame_description *frame,
                                                     const void *encoded, uint64_t encoded_length, void *decoded,
                                                     uint64_t decoded_length, double timeout_seconds,

@@ -81,16 +81,6 @@ static mv_status unavailable(void) {
     return status;
 }
 
-int mv_bridge_available(void) {
-    pthread_once(&load_once, load);
-    return library != NULL;
-}
-
-const char *mv_bridge_load_error(void) {
-    pthread_once(&load_once, load);
-    return library ? NULL : load_error;
-}
-
 // Each forwarder looks its target up once. `__typeof__` keeps the signatures equal to the header's.
 #define FORWARD(name, failure, ...)                                          \
     static __typeof__(&name) target;                                         \
@@ -133,10 +123,6 @@ mv_status mv_codec_decode_frame_isolated(const char *transfer_syntax_uid, const 
                                          mv_frame_decoding *result) {
     FORWARD(mv_codec_decode_frame_isolated, unavailable(), transfer_syntax_uid, frame, encoded, encoded_length,
             decoded, decoded_length, timeout_seconds, result);
-}
-
-int mv_codec_isolation_available(void) {
-    FORWARD(mv_codec_isolation_available, 0);
 }
 
 mv_status mv_dictionary_public(const mv_dictionary_entry **entries, size_t *count) {

@@ -38,13 +38,11 @@ struct Anonymize: ParsableCommand {
         let report = try DICOMAnonymizer().anonymize(input: input, output: output, overwrite: overwrite,
                                                      mappingPath: mapping, control: progress.control)
         progress.finish()
-        guard !quiet else { return }
-        for skipped in report.skipped { Terminal.warning("\(skipped.path): skipped: \(skipped.reason)") }
+        Terminal.warnings(report.skipped.map { "\($0.path): skipped: \($0.reason)" }, quiet: quiet)
         var line = "anonymized \(report.files.count) file\(report.files.count == 1 ? "" : "s") into \(output)"
         if !report.skipped.isEmpty { line += ", \(report.skipped.count) skipped" }
         line += "; \(report.replacedUIDCount) UIDs replaced"
         if let mapping { line += "; mapping in \(mapping)" }
-        let seconds = ProgressDisplay.now() - started
-        Terminal.write("medvol: \(line) in \(String(format2: seconds)) s\n")
+        Terminal.summary(line, since: started, quiet: quiet)
     }
 }

@@ -66,9 +66,8 @@ struct Convert: ParsableCommand {
         let started = ProgressDisplay.now()
 
         switch InputKind(inputs) {
-        case .volumeFile(let path, let inputFormat):
+        case .volumeFile(let path):
             guard let target = fromName ?? requested else { throw formatUnknown(output) }
-            _ = inputFormat
             let volume = try Volume(contentsOf: path)
             report(volume.metadata.warnings)
             let written = try write(volume, to: output, format: target, options: writeOptions)
@@ -123,13 +122,8 @@ struct Convert: ParsableCommand {
         let stackProgress = progress.control
         for (position, stack) in scan.stacks.enumerated() {
             stackProgress.progress?(WorkProgress(stage: "converting stacks", completed: position, total: scan.stacks.count))
-            var base = OutputNaming.name(for: stack, pattern: name)
-            if usedNames.contains(base) {
-                var counter = 2
-                while usedNames.contains("\(base)_\(counter)") { counter += 1 }
-                base = "\(base)_\(counter)"
-            }
-            usedNames.insert(base)
+            let wanted = OutputNaming.name(for: stack, pattern: name)
+            let base = OutputNaming.claimUnique(in: &usedNames) { counter in counter.map { "\(wanted)_\($0)" } ?? wanted }
             let path = format == .dicom ? "\(folder)/\(base)" : "\(folder)/\(base).\(format.fileExtension)"
             let label = "#\(stack.index) (\(base))"
             do {
@@ -190,16 +184,9 @@ struct Convert: ParsableCommand {
         ValidationError("cannot tell the output format from '\(output)': end it with .mhd, .mha, .nii, .nii.gz, .nrrd, .nhdr, .npy or .npz, or give --format")
     }
 
-    private func report(_ warnings: [String]) {
-        guard !quiet else { return }
-        for warning in warnings { Terminal.warning(warning) }
-    }
+    private func report(_ warnings: [String]) { Terminal.warnings(warnings, quiet: quiet) }
 
-    private func summary(_ text: String, started: Double) {
-        guard !quiet else { return }
-        let seconds = ProgressDisplay.now() - started
-        Terminal.write("medvol: \(text) in \(String(format2: seconds)) s\n")
-    }
+    private func summary(_ text: String, started: Double) { Terminal.summary(text, since: started, quiet: quiet) }
 }
 
 /// "512×512×500 int16 LPS"
@@ -219,8 +206,9 @@ extension String {
     }
 }
 
-/// File names for stacks, from a pattern of fields.
+/// Output names from patterns of fields such as `{SeriesNumber}`, shared by `convert` and `export`.
 enum OutputNaming {
+    /// A stack's file name: `pattern` filled in, reduced to safe characters, never empty.
     static func name(for stack: DICOMStack, pattern: String) -> String {
         let fields: [String: String] = [
             "SeriesNumber": stack.seriesNumber.map(String.init) ?? "",
@@ -231,13 +219,35 @@ enum OutputNaming {
             "SeriesUID": stack.seriesInstanceUID,
             "Index": String(stack.index),
         ]
-        var result = pattern
-        for (key, value) in fields { result = result.replacing("{\(key)}", with: value) }
-        let cleaned = String(result.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_" ? $0 : "_" })
+        let cleaned = safeCharacters(substitute(fields, into: pattern))
         var collapsed = ""
         for character in cleaned where !(character == "_" && collapsed.last == "_") { collapsed.append(character) }
         while collapsed.hasPrefix("_") || collapsed.hasPrefix(".") { collapsed.removeFirst() }
         while collapsed.hasSuffix("_") { collapsed.removeLast() }
         return collapsed.isEmpty ? "stack\(stack.index)" : collapsed
+    }
+
+    /// `pattern` with every `{Field}` replaced by its value.
+    static func substitute(_ fields: [String: String], into pattern: String) -> String {
+        var text = pattern
+        for (key, value) in fields { text = text.replacing("{\(key)}", with: value) }
+        return text
+    }
+
+    /// Letters, digits, "-", "." and "_" kept; anything else becomes "_".
+    static func safeCharacters(_ text: String) -> String {
+        String(text.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_" ? $0 : "_" })
+    }
+
+    /// The first of `make(nil)`, `make(2)`, `make(3)`, … that is not in `used`; it is added to `used`.
+    static func claimUnique(in used: inout Set<String>, _ make: (Int?) -> String) -> String {
+        var name = make(nil)
+        var counter = 2
+        while used.contains(name) {
+            name = make(counter)
+            counter += 1
+        }
+        used.insert(name)
+        return name
     }
 }

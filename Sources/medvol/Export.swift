@@ -76,7 +76,7 @@ struct Export: ParsableCommand {
         var usedPaths = Set<String>()
 
         switch InputKind(inputs) {
-        case .volumeFile(let path, _):
+        case .volumeFile(let path):
             let loaded = try Volume(contentsOf: path)
             let written = try export(loaded, stack: nil, pattern: name ?? "{InstanceNumber}", into: outputFolder,
                                      usedPaths: &usedPaths, progress: progress)
@@ -110,11 +110,9 @@ struct Export: ParsableCommand {
                 }
             }
             progress.finish()
-            if !quiet {
-                var line = "medvol: exported \(scan.stacks.count - failures) of \(scan.stacks.count) stacks, \(total) pictures, into \(outputFolder)"
-                if !scan.skipped.isEmpty { line += "; \(scan.skipped.count) files skipped: " + StackListing.skippedSummary(scan.skipped) }
-                Terminal.write(line + " in \(String(format2: ProgressDisplay.now() - started)) s\n")
-            }
+            var line = "exported \(scan.stacks.count - failures) of \(scan.stacks.count) stacks, \(total) pictures, into \(outputFolder)"
+            if !scan.skipped.isEmpty { line += "; \(scan.skipped.count) files skipped: " + StackListing.skippedSummary(scan.skipped) }
+            Terminal.summary(line, since: started, quiet: quiet)
             if failures > 0 { throw ExitCode(1) }
         }
     }
@@ -149,15 +147,11 @@ struct Export: ParsableCommand {
         var items = naming.items(times: times, folder: folder, fileExtension: outputFormat.fileExtension)
         // Names are made unique within the export (and across the stacks of one run).
         for index in items.indices {
-            var path = items[index].path
-            if usedPaths.contains(path) {
-                let stem = String(path.dropLast(outputFormat.fileExtension.count + 1))
-                var counter = 2
-                while usedPaths.contains("\(stem)_\(counter).\(outputFormat.fileExtension)") { counter += 1 }
-                path = "\(stem)_\(counter).\(outputFormat.fileExtension)"
+            let path = items[index].path
+            let stem = path.dropLast(outputFormat.fileExtension.count + 1)
+            items[index].path = OutputNaming.claimUnique(in: &usedPaths) { counter in
+                counter.map { "\(stem)_\($0).\(outputFormat.fileExtension)" } ?? path
             }
-            usedPaths.insert(path)
-            items[index].path = path
         }
         try SliceExport.write(items, renderer: renderer, format: outputFormat, quality: quality, overwrite: overwrite,
                               control: progress.control)
@@ -167,14 +161,10 @@ struct Export: ParsableCommand {
                        format: outputFormat)
     }
 
-    private func report(_ warnings: [String]) {
-        guard !quiet else { return }
-        for warning in warnings { Terminal.warning(warning) }
-    }
+    private func report(_ warnings: [String]) { Terminal.warnings(warnings, quiet: quiet) }
 
     private func summary(_ written: Written, started: Double) {
-        guard !quiet else { return }
-        Terminal.write("medvol: \(written.description) in \(String(format2: ProgressDisplay.now() - started)) s\n")
+        Terminal.summary(written.description, since: started, quiet: quiet)
     }
 }
 
@@ -200,13 +190,15 @@ struct PictureNaming {
     private func make(times: [Int], folder: String, fileExtension: String, sliceSuffix: Bool) -> [SliceExport.Item] {
         let digits = String(sliceCount).count
         let volumeDigits = String(volume.geometry.timePoints).count
+        // A volume loaded from a stack carries the stack's identification in its metadata.
+        let metadata = volume.metadata
         var fixed: [String: String] = [
-            "PatientID": stack?.patientID ?? volume.metadata.patientID ?? "",
-            "StudyDate": stack?.studyDate ?? volume.metadata.studyDate ?? "",
-            "SeriesNumber": (stack?.seriesNumber ?? volume.metadata.seriesNumber).map(String.init) ?? "",
-            "SeriesDescription": stack?.seriesDescription ?? volume.metadata.seriesDescription ?? "",
-            "Modality": stack?.modality ?? volume.metadata.modality ?? "",
-            "SeriesUID": stack?.seriesInstanceUID ?? volume.metadata.seriesInstanceUID ?? "",
+            "PatientID": metadata.patientID ?? "",
+            "StudyDate": metadata.studyDate ?? "",
+            "SeriesNumber": metadata.seriesNumber.map(String.init) ?? "",
+            "SeriesDescription": metadata.seriesDescription ?? "",
+            "Modality": metadata.modality ?? "",
+            "SeriesUID": metadata.seriesInstanceUID ?? "",
             "Index": stack.map { String($0.index) } ?? "1",
             "Axis": plane.rawValue,
         ]
@@ -221,8 +213,7 @@ struct PictureNaming {
                 fixed["Volume"] = padded(t + 1, volumeDigits)
                 fixed["InstanceNumber"] = instance.map(String.init) ?? String(running)
                 if sliceSuffix { fixed["InstanceNumber"]! += "_" + fixed["Slice"]! }
-                var text = pattern
-                for (key, value) in fixed { text = text.replacing("{\(key)}", with: value) }
+                let text = OutputNaming.substitute(fixed, into: pattern)
                 let segments = text.split(separator: "/", omittingEmptySubsequences: false).map { Self.clean(String($0)) }
                 let relative = segments.isEmpty ? String(running) : segments.joined(separator: "/")
                 items.append(SliceExport.Item(slice: slice, timePoint: t, path: "\(folder)/\(relative).\(fileExtension)"))
@@ -239,7 +230,7 @@ struct PictureNaming {
     /// A safe path segment: letters, digits, "-", "." and "_" kept, anything else "_"; never empty,
     /// never "." or "..".
     static func clean(_ segment: String) -> String {
-        var text = String(segment.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_" ? $0 : "_" })
+        var text = OutputNaming.safeCharacters(segment)
         while text.hasPrefix(".") { text.removeFirst() }
         return text.isEmpty ? "unknown" : text
     }

@@ -31,7 +31,7 @@ struct Info: ParsableCommand {
         var info: VolumeInfo
         var stack: DICOMStack?
         switch InputKind(inputs) {
-        case .volumeFile(let path, _):
+        case .volumeFile(let path):
             info = VolumeInfo(try Volume(contentsOf: path))
         case .dicom(let paths):
             let scan = try DICOMScan(paths: paths, control: progress.control)

@@ -9,12 +9,12 @@ struct StackSelection: ParsableArguments {
 
 /// What an input path names: a volume file of a non-DICOM format, or DICOM (files, folders, DICOMDIR).
 enum InputKind {
-    case volumeFile(String, VolumeFileFormat)
+    case volumeFile(String)
     case dicom([String])
 
     init(_ paths: [String]) {
         if paths.count == 1, let format = VolumeFileFormat(path: paths[0]), format != .dicom {
-            self = .volumeFile(paths[0], format)
+            self = .volumeFile(paths[0])
         } else {
             self = .dicom(paths)
         }

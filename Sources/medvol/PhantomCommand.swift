@@ -57,10 +57,8 @@ struct PhantomCommand: ParsableCommand {
         let progress = ProgressDisplay(quiet: quiet)
         let report = try DICOMSeriesWriter.write(volume, toDirectory: output, options: options, control: progress.control)
         progress.finish()
-        if !quiet {
-            for warning in report.warnings { Terminal.warning(warning) }
-            Terminal.write("medvol: wrote \(report.paths.count) files into \(output) (\(describe(volume))) in \(String(format2: ProgressDisplay.now() - started)) s\n")
-        }
+        Terminal.warnings(report.warnings, quiet: quiet)
+        Terminal.summary("wrote \(report.paths.count) files into \(output) (\(describe(volume)))", since: started, quiet: quiet)
     }
 
     private func parse(_ text: String, count: Int) -> [Double]? {

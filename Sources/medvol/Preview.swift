@@ -47,7 +47,7 @@ struct Preview: ParsableCommand {
         defer { progress.finish() }
         let volume: Volume
         switch InputKind(Array(paths.dropLast())) {
-        case .volumeFile(let path, _):
+        case .volumeFile(let path):
             volume = try Volume(contentsOf: path)
         case .dicom(let dicomPaths):
             let scan = try DICOMScan(paths: dicomPaths, control: progress.control)
@@ -60,8 +60,7 @@ struct Preview: ParsableCommand {
         let preview = VolumePreview()
         let picture = preview.render(volume, mapping: mapping)
         try picture.write(to: output, format: format!, overwrite: overwrite)
-        if !quiet {
-            Terminal.write("medvol: wrote \(output) (\(picture.width)×\(picture.height): \(preview.caption(volume, mapping: mapping))) in \(String(format2: ProgressDisplay.now() - started)) s\n")
-        }
+        Terminal.summary("wrote \(output) (\(picture.width)×\(picture.height): \(preview.caption(volume, mapping: mapping)))",
+                         since: started, quiet: quiet)
     }
 }

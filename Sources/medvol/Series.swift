@@ -41,14 +41,11 @@ struct Series: ParsableCommand {
             [String(stack.index), stack.seriesNumber.map(String.init) ?? "-", stack.modality ?? "-", String(stack.imageCount),
              stack.size.map { $0.map(String.init).joined(separator: "×") } ?? "-", stack.plane, stack.seriesDescription ?? ""]
         }
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max()! }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { $1.padding(to: widths[$0]) }.joined(separator: "  ").trimmingTrailingSpaces()
-        }
-        print(line(header))
-        for (stack, row) in zip(scan.stacks, rows) {
-            print(line(row))
-            let indent = String(repeating: " ", count: widths[0] + 2)
+        let lines = tableLines(header: header, rows: rows)
+        print(lines[0])
+        let indent = String(repeating: " ", count: ([header] + rows).map { $0[0].count }.max()! + 2)
+        for (stack, line) in zip(scan.stacks, lines.dropFirst()) {
+            print(line)
             print("\(indent)\(stack.seriesInstanceUID) · \(stack.storedPixels)")
             if stack.formation.contains("split") { print("\(indent)formed: \(stack.formation)") }
             if let problem = stack.problem { print("\(indent)cannot be loaded: \(problem)") }
@@ -80,15 +77,16 @@ extension Series {
              entry.rows.flatMap { r in entry.columns.map { "\(r)×\($0)" } } ?? "-", entry.patientID ?? "-", entry.studyDate ?? "-",
              entry.seriesDescription ?? ""]
         }
-        printTable(header: header, rows: rows)
+        tableLines(header: header, rows: rows).forEach { print($0) }
         print("listed from the DICOMDIR's records (\(series.reduce(0) { $0 + $1.imageCount }) images, no image file opened); --open-files reads headers and splits stacks")
         if !missing.isEmpty { print("\(missing.count) referenced files are missing, e.g. \(missing[0])") }
     }
 
-    private func printTable(header: [String], rows: [[String]]) {
+    /// The header and the rows as lines of columns padded to their widest cell.
+    private func tableLines(header: [String], rows: [[String]]) -> [String] {
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max()! }
-        for row in [header] + rows {
-            print(row.enumerated().map { $1.padding(to: widths[$0]) }.joined(separator: "  ").trimmingTrailingSpaces())
+        return ([header] + rows).map { row in
+            row.enumerated().map { $1.padding(to: widths[$0]) }.joined(separator: "  ").trimmingTrailingSpaces()
         }
     }
 }

@@ -19,6 +19,18 @@ enum Terminal {
     static func error(_ message: String) { write("medvol: error: \(message)\n") }
     static func warning(_ message: String) { write("medvol: warning: \(message)\n") }
 
+    /// Each warning on its own `medvol: warning:` line, unless `quiet`.
+    static func warnings(_ messages: [String], quiet: Bool) {
+        guard !quiet else { return }
+        for message in messages { warning(message) }
+    }
+
+    /// The closing line of a command, "medvol: TEXT in 1.23 s", unless `quiet`.
+    static func summary(_ text: String, since started: Double, quiet: Bool) {
+        guard !quiet else { return }
+        write("medvol: \(text) in \(String(format2: ProgressDisplay.now() - started)) s\n")
+    }
+
     static var stderrIsTerminal: Bool { isatty(2) == 1 }
 }
 

@@ -66,6 +66,11 @@ func withScan<R>(_ slices: [SliceSpec], names: [String]? = nil, _ body: (DICOMSc
     return try withExtendedLifetime(folder) { try body(DICOMScan(paths: [folder.path])) }
 }
 
+/// The one stack that `slices` make, loaded.
+func loadOnlyStack(_ slices: [SliceSpec]) throws -> Volume {
+    try withScan(slices) { scan in try #require(scan.stacks.first).load() }
+}
+
 /// `count` axial slices 2 mm apart, slice k holding values 10·k + pixel.
 func axialSeries(_ count: Int, spacing: Double = 2, configure: (Int, inout SliceSpec) -> Void = { _, _ in }) -> [SliceSpec] {
     (0..<count).map { k in
@@ -110,12 +115,10 @@ struct DICOMAssemblyTests {
                 slice.values = (0..<6).map { 100 * (3 - t) + 10 * k + $0 }
             }
         }
-        try withScan(slices) { scan in
-            let volume = try #require(scan.stacks.first).load()
-            #expect(volume.size == [3, 2, 4, 3])
-            #expect(volume.timeSpacing == 1)
-            for t in 0..<3 { for k in 0..<4 { #expect(volume.value(0, 0, k, t) == Double(100 * (t + 1) + 10 * k)) } }
-        }
+        let volume = try loadOnlyStack(slices)
+        #expect(volume.size == [3, 2, 4, 3])
+        #expect(volume.timeSpacing == 1)
+        for t in 0..<3 { for k in 0..<4 { #expect(volume.value(0, 0, k, t) == Double(100 * (t + 1) + 10 * k)) } }
     }
 
     @Test("a 4D series with one image missing is a clear error naming positions and counts")
@@ -263,16 +266,14 @@ struct DICOMAssemblyTests {
             slice.values = (0..<6).map { 10 * k + $0 }
             return slice
         }
-        try withScan(slices) { scan in
-            let volume = try #require(scan.stacks.first).load()
-            #expect(abs(volume.spacing.z - 1.5) < 1e-6)
-            #expect(volume.value(0, 0, 0) == 20)     // the slice at the lowest position along the normal
-            let expectedOrigin = SIMD3(3.0, -4.0, 7.5)
-            #expect(abs(volume.origin.x - expectedOrigin.x) < 1e-6 && abs(volume.origin.z - expectedOrigin.z) < 1e-6)
-            #expect(abs(volume.direction[0, 0] - 0.8660254) < 1e-6)
-            #expect(abs(volume.direction[2, 1] - 0.7071068) < 1e-6)
-            #expect(abs(volume.direction.determinant - 1) < 1e-6)
-        }
+        let volume = try loadOnlyStack(slices)
+        #expect(abs(volume.spacing.z - 1.5) < 1e-6)
+        #expect(volume.value(0, 0, 0) == 20)     // the slice at the lowest position along the normal
+        let expectedOrigin = SIMD3(3.0, -4.0, 7.5)
+        #expect(abs(volume.origin.x - expectedOrigin.x) < 1e-6 && abs(volume.origin.z - expectedOrigin.z) < 1e-6)
+        #expect(abs(volume.direction[0, 0] - 0.8660254) < 1e-6)
+        #expect(abs(volume.direction[2, 1] - 0.7071068) < 1e-6)
+        #expect(abs(volume.direction.determinant - 1) < 1e-6)
     }
 }
 
@@ -287,12 +288,10 @@ struct VoxelValueTests {
             slice.slope = "1"
             slice.values = [0, 1024, 4095, 24, 2000, 1000 + k]
         }
-        try withScan(slices) { scan in
-            let volume = try #require(scan.stacks.first).load()
-            #expect(volume.pixelType == .int16)
-            #expect(Array(try volume.voxels(as: Int16.self).prefix(6)) == [-1024, 0, 3071, -1000, 976, -24])
-            #expect(volume.metadata.valueTransform == "value = stored × 1 + -1024")
-        }
+        let volume = try loadOnlyStack(slices)
+        #expect(volume.pixelType == .int16)
+        #expect(Array(try volume.voxels(as: Int16.self).prefix(6)) == [-1024, 0, 3071, -1000, 976, -24])
+        #expect(volume.metadata.valueTransform == "value = stored × 1 + -1024")
     }
 
     @Test("values that do not fit the provisional type widen to int32")
@@ -302,12 +301,10 @@ struct VoxelValueTests {
             slice.intercept = "-1024"
             slice.values = [0, 65535, 1, 2, 3, 4]
         }
-        try withScan(slices) { scan in
-            let volume = try #require(scan.stacks.first).load()
-            #expect(volume.pixelType == .int32)
-            #expect(volume.value(1, 0, 0) == 64511)
-            #expect(volume.value(0, 0, 0) == -1024)
-        }
+        let volume = try loadOnlyStack(slices)
+        #expect(volume.pixelType == .int32)
+        #expect(volume.value(1, 0, 0) == 64511)
+        #expect(volume.value(0, 0, 0) == -1024)
     }
 
     @Test("small rescaled ranges take the smallest type that holds them")
@@ -317,11 +314,9 @@ struct VoxelValueTests {
             slice.intercept = "-100"
             slice.values = [0, 50, 100, 150, 200, 227]
         }
-        try withScan(slices) { scan in
-            let volume = try #require(scan.stacks.first).load()
-            #expect(volume.pixelType == .int8)
-            #expect(Array(try volume.voxels(as: Int8.self).prefix(6)) == [-100, -50, 0, 50, 100, 127])
-        }
+        let volume = try loadOnlyStack(slices)
+        #expect(volume.pixelType == .int8)
+        #expect(Array(try volume.voxels(as: Int8.self).prefix(6)) == [-100, -50, 0, 50, 100, 127])
     }
 
     @Test("non-integer slope gives float32; --stored-values keeps the stored type")
@@ -348,12 +343,10 @@ struct VoxelValueTests {
             slice.slope = k == 0 ? "1" : "2"
             slice.values = [1, 2, 3, 4, 5, 6]
         }
-        try withScan(slices) { scan in
-            let volume = try #require(scan.stacks.first).load()
-            #expect(volume.pixelType == .int16)
-            #expect(volume.value(0, 0, 0) == 1 && volume.value(0, 0, 1) == 2)
-            #expect(volume.value(2, 1, 1) == 12)
-        }
+        let volume = try loadOnlyStack(slices)
+        #expect(volume.pixelType == .int16)
+        #expect(volume.value(0, 0, 0) == 1 && volume.value(0, 0, 1) == 2)
+        #expect(volume.value(2, 1, 1) == 12)
     }
 
     @Test("12 bits stored: bits above are cleared, signed values sign-extended")
@@ -364,10 +357,8 @@ struct VoxelValueTests {
             // 0xF800 has garbage above bit 11 (0xF000) and bit 11 set: −2048; 0x17FF → 2047.
             slice.values = [Int(Int16(bitPattern: 0xF800)), 0x17FF, 0x0001, Int(Int16(bitPattern: 0xFFFF)), 0, 5]
         }
-        try withScan(slices) { scan in
-            let volume = try #require(scan.stacks.first).load()
-            #expect(Array(try volume.voxels(as: Int16.self).prefix(6)) == [-2048, 2047, 1, -1, 0, 5])
-        }
+        let volume = try loadOnlyStack(slices)
+        #expect(Array(try volume.voxels(as: Int16.self).prefix(6)) == [-2048, 2047, 1, -1, 0, 5])
     }
 
     @Test("plan: the stored type when it holds every possible value")

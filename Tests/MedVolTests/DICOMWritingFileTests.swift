@@ -4,6 +4,9 @@ import Testing
 
 @Suite("DICOM Part 10 file writer")
 struct DICOMWritingFileTests {
+    /// The files a test writes; removed when the test ends.
+    private let files = TemporaryFolder()
+
     static let sopClass = "1.2.840.10008.5.1.4.1.1.7"
     static let sopInstance = "1.2.3.4.5"
 
@@ -272,9 +275,7 @@ struct DICOMWritingFileTests {
     }
 
     private func write(_ bytes: [UInt8]) throws -> String {
-        let path = NSTemporaryDirectory() + "medvol-writer-\(UInt64.random(in: 0...UInt64.max)).dcm"
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        return path
+        try files.write("\(UInt64.random(in: 0...UInt64.max)).dcm", bytes)
     }
 }
 

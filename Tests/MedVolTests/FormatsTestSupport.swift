@@ -6,13 +6,7 @@ import Testing
 enum FormatFixtures {
     /// A rotation by `angle` about an oblique axis: a direction with no zero entries.
     static func rotation(axis: SIMD3<Double> = SIMD3(1, 2, 3), angle: Double = 0.7) -> DirectionMatrix {
-        let a = axis / (axis * axis).sum().squareRoot()
-        let c = cos(angle), s = sin(angle), t = 1 - c
-        return DirectionMatrix(rowMajor: [
-            t * a.x * a.x + c, t * a.x * a.y - s * a.z, t * a.x * a.z + s * a.y,
-            t * a.x * a.y + s * a.z, t * a.y * a.y + c, t * a.y * a.z - s * a.x,
-            t * a.x * a.z - s * a.y, t * a.y * a.z + s * a.x, t * a.z * a.z + c,
-        ])
+        MedVolTests.rotation(axis: axis, angle: angle)
     }
 
     static let obliqueGeometry3D = ImageGeometry(

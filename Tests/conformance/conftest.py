@@ -33,8 +33,10 @@ class MedvolRun:
         return f"<medvol exit {self.returncode}\nstdout: {self.stdout}\nstderr: {self.stderr}>"
 
 
-def run_medvol(*args, check=True, timeout=600) -> MedvolRun:
-    completed = subprocess.run([medvol_binary(), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+def run_medvol(*args, check=True, timeout=600, env=None) -> MedvolRun:
+    """`env`: variables set for this run on top of the current environment."""
+    completed = subprocess.run([medvol_binary(), *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                               env={**os.environ, **env} if env else None)
     result = MedvolRun(completed)
     if check and result.returncode != 0:
         raise AssertionError(f"medvol {' '.join(map(str, args))} failed: {result}")

@@ -5,15 +5,13 @@ Every series has a known voxel pattern, so tests can check exact values, and eve
 """
 from __future__ import annotations
 
-import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"

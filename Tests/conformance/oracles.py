@@ -11,6 +11,16 @@ COORDINATE_TOLERANCE = 1e-4   # mm
 DIRECTION_TOLERANCE = 1e-6
 
 
+def rotation(axis, angle) -> np.ndarray:
+    """The 3×3 matrix of a rotation by `angle` (radians) about `axis` (Rodrigues' formula)."""
+    a = np.asarray(axis, float) / np.linalg.norm(axis)
+    c, s, t = np.cos(angle), np.sin(angle), 1 - np.cos(angle)
+    x, y, z = a
+    return np.array([[t * x * x + c, t * x * y - s * z, t * x * z + s * y],
+                     [t * x * y + s * z, t * y * y + c, t * y * z - s * x],
+                     [t * x * z - s * y, t * y * z + s * x, t * z * z + c]])
+
+
 def sitk_series(files) -> sitk.Image:
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames([str(f) for f in files])

@@ -23,6 +23,7 @@ from pydicom.uid import (
 )
 
 from dicom_fixtures import SeriesSpec, pattern, write_series
+from oracles import load_npy_with_sidecar
 
 GDCMCONV = "/usr/bin/gdcmconv"   # Debian's GDCM 3.0.21, the version medvol links (not python-gdcm's)
 ROWS, COLUMNS, SLICES = 33, 45, 3  # odd sizes: no codec gets a multiple of 8 or 16 for free
@@ -214,11 +215,10 @@ def pydicom_volume(folder: Path, prepare: Callable[[pydicom.Dataset], None] | No
 
 def medvol_volume(medvol, source, out_dir: Path, *extra) -> tuple[np.ndarray, dict]:
     """medvol's voxels: `medvol convert SOURCE OUT.npy`, then np.load and the JSON sidecar."""
-    import json
     out_dir.mkdir(parents=True, exist_ok=True)
     npy = out_dir / "medvol.npy"
     medvol("convert", source, npy, "--quiet", *extra)
-    return np.load(npy), json.loads(npy.with_suffix(".json").read_text())
+    return load_npy_with_sidecar(npy)
 
 
 def spec_dtype(values: np.ndarray, stored: np.dtype, integral: bool) -> np.dtype:

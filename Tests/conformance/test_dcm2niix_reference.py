@@ -18,6 +18,7 @@ import pydicom
 import pytest
 
 from conftest import SHARED_DATA
+from pixel_fixtures import medvol_volume
 
 INDEX_TOLERANCE = 1e-3   # voxels: far below half a voxel, far above float32 header rounding
 
@@ -59,10 +60,7 @@ def test_every_reference_is_checked():
 
 @pytest.mark.parametrize("folder, reference", CASES)
 def test_same_voxels_and_geometry_as_dcm2niix(medvol, tmp_path, folder: Path, reference: Path):
-    out = tmp_path / "medvol.npy"
-    medvol("convert", folder, out, "--quiet")
-    array = np.load(out)                                          # (t,) z, y, x
-    geometry = json.loads(out.with_suffix(".json").read_text())
+    array, geometry = medvol_volume(medvol, folder, tmp_path)     # array: (t,) z, y, x
     image = nib.load(str(reference))
     expected = np.asarray(image.dataobj)                          # x, y, z (, t)
 

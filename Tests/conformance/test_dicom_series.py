@@ -4,7 +4,6 @@ folder, a localizer inside a series, CT stored unsigned with intercept −1024).
 to 1e-4 mm / 1e-6, and `np.load` of medvol's .npy equals `GetArrayFromImage`."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pydicom

@@ -8,7 +8,6 @@ import subprocess
 import numpy as np
 import pydicom
 import pytest
-import SimpleITK as sitk
 from pydicom.fileset import FileSet
 
 from dicom_fixtures import SeriesSpec, pattern, write_series

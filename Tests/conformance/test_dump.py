@@ -8,7 +8,6 @@ pydicom with sequences, private blocks, long values and person names.
 from __future__ import annotations
 
 import base64
-import json
 import math
 import re
 import urllib.parse

@@ -12,7 +12,6 @@ import random
 from dataclasses import dataclass, field
 
 import numpy as np
-import pydicom
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence

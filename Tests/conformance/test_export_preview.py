@@ -17,6 +17,7 @@ from PIL import Image
 from pydicom.dataset import Dataset
 
 from dicom_fixtures import SeriesSpec, pattern, write_series
+from oracles import sitk_image
 from viewing_fixtures import (linear_exact_window, linear_window, png_chunks, sigmoid_window, world_to_stored,
                               write_image)
 
@@ -176,12 +177,8 @@ def exported(folder: Path) -> list[np.ndarray]:
     return [read_png(f) for f in files]
 
 
-def write_mhd(path: Path, stored: np.ndarray, spacing=(1, 1, 1), origin=(0, 0, 0), direction=np.eye(3)) -> Path:
-    image = sitk.GetImageFromArray(stored)
-    image.SetSpacing([float(s) for s in spacing])
-    image.SetOrigin([float(o) for o in origin])
-    image.SetDirection([float(v) for v in np.asarray(direction).flatten()])
-    sitk.WriteImage(image, str(path))
+def write_mhd(path: Path, stored: np.ndarray, spacing=(1.0, 1.0, 1.0), origin=(0.0, 0.0, 0.0), direction=np.eye(3)) -> Path:
+    sitk.WriteImage(sitk_image(stored, spacing, origin, direction), str(path))
     return path
 
 

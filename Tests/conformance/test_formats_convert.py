@@ -5,47 +5,21 @@
 
 Inputs are made with SimpleITK, nibabel and NumPy; outputs are read back with the same libraries and must
 give the same voxels and the same physical geometry (1e-4 mm, 1e-6 in direction; NIfTI stores floats).
-The whole module is skipped while `medvol --help` does not list `convert`.
 """
-import json
-import pathlib
-import subprocess
 import zlib
 
 import numpy as np
 import pytest
 
-from conftest import medvol_binary
-from oracles import sitk_image
+from oracles import load_npy_with_sidecar, rotation, sitk_image
 
 sitk = pytest.importorskip("SimpleITK")
 nib = pytest.importorskip("nibabel")
 
 
-def _has_convert() -> bool:
-    try:
-        completed = subprocess.run([medvol_binary(), "--help"], capture_output=True, text=True, timeout=60)
-    except OSError:
-        return False
-    return "convert" in completed.stdout + completed.stderr
-
-
-pytestmark = pytest.mark.skipif(not _has_convert(), reason="`medvol convert` is not available yet")
-
 COORDINATE, DIRECTION = 1e-4, 1e-6
 FORMATS = ["mhd", "mha", "nii", "nii.gz", "nrrd", "nhdr", "npy", "npz"]
 ITK_FORMATS = ["mhd", "mha", "nii", "nii.gz", "nrrd", "nhdr"]
-
-
-def rotation(axis, angle):
-    a = np.asarray(axis, float)
-    a /= np.linalg.norm(a)
-    c, s = np.cos(angle), np.sin(angle)
-    t = 1 - c
-    x, y, z = a
-    return np.array([[t * x * x + c, t * x * y - s * z, t * x * z + s * y],
-                     [t * x * y + s * z, t * y * y + c, t * y * z - s * x],
-                     [t * x * z - s * y, t * y * z + s * x, t * z * z + c]])
 
 
 def pattern(shape, dtype):
@@ -158,12 +132,11 @@ def test_info_of_simpleitk_files(medvol, case, tmp_path, extension):
 
 def test_npy_equals_get_array_from_image(medvol, case, tmp_path):
     medvol("convert", case.source, tmp_path / "out.npy")
-    array = np.load(tmp_path / "out.npy")
+    array, sidecar = load_npy_with_sidecar(tmp_path / "out.npy")
     expected = sitk.GetArrayFromImage(sitk.ReadImage(str(case.source)))
     assert array.dtype == expected.dtype
     assert array.shape == expected.shape
     np.testing.assert_array_equal(array, expected)
-    sidecar = json.loads((tmp_path / "out.json").read_text())
     check_info(sidecar, case)
     assert sidecar == {key: value for key, value in medvol("info", tmp_path / "out.npy", "--json").json().items()
                        if key in sidecar}

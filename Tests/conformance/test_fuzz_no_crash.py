@@ -18,7 +18,6 @@ import os
 import random
 import shutil
 import struct
-import subprocess
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import pydicom
 import pytest
 from pydicom.uid import generate_uid
 
-from conftest import SHARED_DATA, medvol_binary
+from conftest import SHARED_DATA, run_medvol
 from pixel_fixtures import (
     _tool, noisy, rgb_frames, transcode, write_pixel_series,
 )
@@ -261,10 +260,6 @@ def anchor(tmp_path_factory):
     return paths, values, pydicom.dcmread(paths[0], stop_before_pixels=True).SeriesInstanceUID
 
 
-def _run(*args, timeout=180):
-    return subprocess.run([medvol_binary(), *map(str, args)], capture_output=True, text=True, timeout=timeout)
-
-
 def _assert_no_crash(result, what):
     assert result.returncode in (0, 1), f"{what}: exit status {result.returncode}\n{result.stderr[-3000:]}"
     for marker in ("Fatal error", "Backtrace", "Stack dump", "Current stack trace"):
@@ -279,7 +274,7 @@ def _culprits(folder: Path, tmp_path: Path) -> list[str]:
         shutil.rmtree(single, ignore_errors=True)
         single.mkdir()
         shutil.copy(path, single / path.name)
-        result = _run("convert", single, tmp_path / "single-out", "--format", "npy", "--quiet")
+        result = run_medvol("convert", single, tmp_path / "single-out", "--format", "npy", "--quiet", check=False, timeout=180)
         if result.returncode not in (0, 1) or "Fatal error" in result.stderr:
             found.append(f"{path.name} (exit {result.returncode}): {result.stderr.strip()[-600:]}")
     return found
@@ -310,13 +305,13 @@ def test_damaged_files_never_crash_medvol(seeds, anchor, tmp_path):
                 total += 1
         (tmp_path / f"batch{batch}-labels.json").write_text(json.dumps(labels, indent=1))
 
-        listing = _run("series", folder, "--json")
+        listing = run_medvol("series", folder, "--json", check=False, timeout=180)
         _assert_no_crash(listing, f"medvol series on batch {batch}")
         if listing.returncode == 0:
             json.loads(listing.stdout)
 
         out = tmp_path / f"out{batch}"
-        converted = _run("convert", folder, out, "--format", "npy", "--name", "{SeriesUID}", "--quiet")
+        converted = run_medvol("convert", folder, out, "--format", "npy", "--name", "{SeriesUID}", "--quiet", check=False, timeout=180)
         if converted.returncode not in (0, 1) or "Fatal error" in converted.stderr:
             culprits = _culprits(folder, tmp_path)
             pytest.fail(f"medvol convert crashed on batch {batch} (exit {converted.returncode}); mutants that crash alone: "
@@ -375,15 +370,15 @@ def test_inputs_that_crashed_medvol_now_fail_cleanly(tmp_path, anchor, case):
         ds = pydicom.dcmread(path)
         damage(ds)
         ds.save_as(path)
-    alone = _run("convert", folder, tmp_path / "alone.npy")
+    alone = run_medvol("convert", folder, tmp_path / "alone.npy", check=False, timeout=180)
     _assert_no_crash(alone, case)
     assert alone.returncode == 1 and reason in alone.stderr, alone.stderr
 
     for path in anchor_paths:
         shutil.copy(path, folder / f"anchor-{path.name}")
-    listing = _run("series", folder, "--json")
+    listing = run_medvol("series", folder, "--json", check=False, timeout=180)
     _assert_no_crash(listing, case)
     out = tmp_path / "out"
-    together = _run("convert", folder, out, "--format", "npy", "--name", "{SeriesUID}", "--quiet")
+    together = run_medvol("convert", folder, out, "--format", "npy", "--name", "{SeriesUID}", "--quiet", check=False, timeout=180)
     _assert_no_crash(together, case)
     assert np.array_equal(np.load(next(out.glob(f"{anchor_uid}*.npy"))), anchor_values)

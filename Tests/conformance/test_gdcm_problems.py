@@ -13,9 +13,7 @@ Every file here is first shown to be what it claims: pydicom decodes it to the v
 """
 from __future__ import annotations
 
-import os
 import random
-import subprocess
 import time
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from pydicom.encaps import encapsulate, generate_frames
 from pydicom.filewriter import dcmwrite
 from pydicom.uid import ExplicitVRBigEndian, JPEG2000Lossless, RLELossless, generate_uid
 
-from conftest import medvol_binary
+from conftest import run_medvol
 from pixel_fixtures import (
     assert_voxels_equal, medvol_volume, noisy, pydicom_volume, rgb_frames, rle_encode_frame, transcode,
     write_pixel_series,
@@ -133,9 +131,7 @@ def test_jpeg2000_precision_above_bits_stored(medvol, tmp_path):
 # MARK: Streams that make GDCM abort, crash or hang
 
 def _run(folder, output, *extra, env=None, timeout=120):
-    environment = dict(os.environ, **(env or {}))
-    return subprocess.run([medvol_binary(), "convert", str(folder), str(output), "--quiet", *extra],
-                          capture_output=True, text=True, timeout=timeout, env=environment)
+    return run_medvol("convert", folder, output, "--quiet", *extra, check=False, timeout=timeout, env=env)
 
 
 def _mutations(frame: bytes, kind: str, rng: random.Random):

@@ -24,7 +24,6 @@ The known, documented exceptions are encoded here, each where it applies and now
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -35,20 +34,11 @@ import pytest
 import SimpleITK as sitk
 
 from conftest import run_medvol
-from oracles import sitk_image
+from oracles import load_npy_with_sidecar, rotation, sitk_image, sitk_series_in_folder
 
 FORMATS = ["dicom", "mhd", "mha", "nii", "nii.gz", "nrrd", "npy", "npz"]
 COORDINATE, DIRECTION = 1e-4, 1e-6
 RAS_FROM_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
-
-
-def rotation(axis, angle):
-    a = np.asarray(axis, float) / np.linalg.norm(axis)
-    c, s, t = np.cos(angle), np.sin(angle), 1 - np.cos(angle)
-    x, y, z = a
-    return np.array([[t * x * x + c, t * x * y - s * z, t * x * z + s * y],
-                     [t * x * y + s * z, t * y * y + c, t * y * z - s * x],
-                     [t * x * z - s * y, t * y * z + s * x, t * z * z + c]])
 
 
 class Variant:
@@ -123,8 +113,8 @@ def read_nibabel(path) -> Read:
 
 def read_numpy(path: Path, fmt) -> Read:
     if fmt == "npy":
-        sidecar = json.loads(path.with_suffix(".json").read_text())
-        return Read("NumPy", np.load(path), sidecar["spacing"], sidecar["origin"], sidecar["direction"], sidecar.get("timeSpacing"))
+        array, sidecar = load_npy_with_sidecar(path)
+        return Read("NumPy", array, sidecar["spacing"], sidecar["origin"], sidecar["direction"], sidecar.get("timeSpacing"))
     with np.load(path) as archive:
         time_spacing = float(archive["timeSpacing"]) if "timeSpacing" in archive else None
         return Read("NumPy", archive["image"], archive["spacing"], archive["origin"], archive["direction"], time_spacing)
@@ -164,9 +154,7 @@ def read_independently(fmt, path: Path) -> list[Read]:
     if fmt == "dicom":
         reads = [read_pydicom(path)]
         if reads[0].array.ndim == 3:           # SimpleITK reads a DICOM series as one 3D image only
-            reader = sitk.ImageSeriesReader()
-            reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(path)))
-            image = reader.Execute()
+            image = sitk_series_in_folder(path)
             reads.append(Read("SimpleITK (DICOM)", sitk.GetArrayFromImage(image), image.GetSpacing(), image.GetOrigin(),
                               np.array(image.GetDirection()).reshape(3, 3)))
         return reads

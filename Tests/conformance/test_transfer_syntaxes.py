@@ -21,7 +21,7 @@ from pydicom.pixels import convert_color_space
 from pydicom.uid import UID
 
 from pixel_fixtures import (
-    COLUMNS, ROWS, SLICES, ENCODERS, assert_lossy_jpeg, assert_voxels_equal, medvol_volume, noisy, pydicom_volume, rgb_frames,
+    COLUMNS, ROWS, SLICES, assert_lossy_jpeg, assert_voxels_equal, medvol_volume, noisy, pydicom_volume, rgb_frames,
     slice_order, spec_dtype, transcode, write_pixel_series,
 )
 from pixel_fixtures import _tool

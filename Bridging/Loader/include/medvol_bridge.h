@@ -18,7 +18,7 @@
  * implementation — libMedVolBridge.so, linked to ITK and GDCM — the first time one is called, and
  * forwards to it. A program that never needs ITK or GDCM (a DICOM series converted to .mhd or .npy)
  * never loads them: about 30 ms of start-up and 15 MB of memory saved. When the library cannot be
- * found, calls fail with an mv_status that says where it was looked for (see mv_bridge_load_error).
+ * found, calls fail with an mv_status that says where it was looked for.
  */
 #ifndef MEDVOL_BRIDGE_H
 #define MEDVOL_BRIDGE_H
@@ -129,9 +129,6 @@ mv_status mv_codec_decode_frame_isolated(const char *transfer_syntax_uid, const 
                                          void *decoded, uint64_t decoded_length, double timeout_seconds,
                                          mv_frame_decoding *result);
 
-/// 1 when mv_codec_decode_frame_isolated really uses worker processes on this platform.
-int mv_codec_isolation_available(void);
-
 /* ------------------------------------------------------------------------------------------------ */
 /* GDCM data dictionary                                                                              */
 /* ------------------------------------------------------------------------------------------------ */
@@ -156,14 +153,8 @@ int mv_dictionary_private(uint16_t group, uint16_t element, const char *creator,
                           mv_dictionary_entry *entry);
 
 /* ------------------------------------------------------------------------------------------------ */
-/* Loading                                                                                           */
+/* UID names                                                                                         */
 /* ------------------------------------------------------------------------------------------------ */
-
-/// 1 when the ITK/GDCM implementation is (or can now be) loaded; loads it on first call.
-int mv_bridge_available(void);
-
-/// Why the implementation could not be loaded (NULL when it is loaded).
-const char *mv_bridge_load_error(void);
 
 /// The name GDCM knows for a DICOM UID (transfer syntax, SOP class, …), or NULL.
 const char *mv_uid_name(const char *uid);

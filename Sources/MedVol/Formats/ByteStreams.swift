@@ -45,21 +45,26 @@ final class FileRangeStream: ByteStream {
 final class InflatingStream: ByteStream {
     private let source: FileRangeStream
     private let inflater: Zlib.Inflater
-    private var input: [UInt8]
+    private var input: [UInt8] = []
     private var inputStart = 0, inputEnd = 0
+    /// The size of the next input read: small at first (a header needs a few hundred bytes), doubling
+    /// up to ``largestInputChunk`` for long streams (voxels).
+    private var nextInputChunk = 1 << 16
+    private static let largestInputChunk = 1 << 22
     var path: String { source.path }
 
     init(file: ReadableFile, offset: Int, length: Int, wrapper: Zlib.Wrapper = .raw) throws {
         source = FileRangeStream(file: file, offset: offset, length: length)
         inflater = try Zlib.Inflater(wrapper: wrapper)
-        input = [UInt8](repeating: 0, count: min(max(length, 1), 1 << 22))
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws {
         var filled = 0
         while filled < buffer.count {
             if inputStart == inputEnd && source.remaining > 0 {
-                let count = min(input.count, source.remaining)
+                let count = min(nextInputChunk, source.remaining)
+                if input.count < count { input = [UInt8](repeating: 0, count: count) }
+                nextInputChunk = min(nextInputChunk * 2, Self.largestInputChunk)
                 try input.withUnsafeMutableBytes { try source.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<count])) }
                 inputStart = 0
                 inputEnd = count
@@ -79,28 +84,6 @@ final class InflatingStream: ByteStream {
                 throw MedVolError.corrupt(path, "compressed data ends \(buffer.count - filled) bytes too early (truncated)")
             }
         }
-    }
-}
-
-/// Bytes already in memory.
-final class MemoryStream: ByteStream {
-    let bytes: [UInt8]
-    let path: String
-    private var position = 0
-
-    init(_ bytes: [UInt8], path: String) {
-        self.bytes = bytes
-        self.path = path
-    }
-
-    var remaining: Int { bytes.count - position }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws {
-        guard buffer.count <= remaining else {
-            throw MedVolError.corrupt(path, "ends \(buffer.count - remaining) bytes too early (truncated)")
-        }
-        bytes.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[position..<position + buffer.count])) }
-        position += buffer.count
     }
 }
 

@@ -16,14 +16,18 @@ enum GzipFile {
         var output = [UInt8](repeating: 0, count: chunk)
         var position = 0, inputStart = 0, inputEnd = 0, total = 0
         var inflater = try Zlib.Inflater(wrapper: .gzip)
+        /// Reads the next piece of the file into `input`, once the previous one is used up.
+        func refill() throws {
+            let count = min(chunk, file.size - position)
+            try input.withUnsafeMutableBytes { try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]), at: position) }
+            position += count
+            inputStart = 0
+            inputEnd = count
+        }
         while true {
             if inputStart == inputEnd {
                 guard position < file.size else { break }
-                let count = min(chunk, file.size - position)
-                try input.withUnsafeMutableBytes { try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]), at: position) }
-                position += count
-                inputStart = 0
-                inputEnd = count
+                try refill()
             }
             let (consumed, produced) = try input.withUnsafeBytes { source in
                 try output.withUnsafeMutableBytes { target in
@@ -34,13 +38,7 @@ enum GzipFile {
             total += produced
             if inflater.isFinished {
                 // Another member may follow (concatenated gzip); anything else ends the data.
-                if inputStart == inputEnd && position < file.size {
-                    let count = min(chunk, file.size - position)
-                    try input.withUnsafeMutableBytes { try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]), at: position) }
-                    position += count
-                    inputStart = 0
-                    inputEnd = count
-                }
+                if inputStart == inputEnd && position < file.size { try refill() }
                 guard inputEnd - inputStart >= 2, input[inputStart] == 0x1F, input[inputStart + 1] == 0x8B else { return total }
                 inflater = try Zlib.Inflater(wrapper: .gzip)
             }

@@ -50,11 +50,7 @@ enum ITKImageFile {
         }
     }
 
-    private static func message(of status: mv_status) -> String {
-        withUnsafeBytes(of: status.message) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-    }
+    private static func message(of status: mv_status) -> String { fixedCString(status.message) }
 
     private static func pixelType(_ component: UInt32) -> PixelType? {
         switch mv_component_type(rawValue: component) {
@@ -95,20 +91,20 @@ enum ITKImageFile {
         guard file.size > 0 else { throw MedVolError(.unrecognizedFormat, path: path, reason: "empty file, not a \(name) file") }
         var metaImage: MetaImageHeader?
         if format == .metaImage || format == .metaImageSingleFile {
-            metaImage = try MetaImageHeader(path: path)
+            metaImage = try MetaImageHeader(file: file)
             if let field = metaImage?.unusableField {
                 throw MedVolError.corrupt(path, "damaged MetaImage header: \(field) = \(metaImage?.fields[field] ?? "(missing)")")
             }
         }
         var nifti: NIfTIHeader?
         if format == .nifti || format == .niftiCompressed {
-            nifti = try NIfTIHeader.read(path: path, compressed: format == .niftiCompressed)
+            nifti = try NIfTIHeader.read(file: file, compressed: format == .niftiCompressed)
             if let field = nifti?.unusableGeometryField {
                 throw MedVolError.corrupt(path, "damaged NIfTI header: \(field) is not a usable number")
             }
         }
         // ITK goes by lower-case extensions; give it the format's own name for the same file.
-        let alias = try LowercaseAlias(path: path, format: format)
+        let alias = try LowercaseAlias(file: file, format: format)
         let itkPath = alias?.path ?? path
 
         var reader: OpaquePointer?
@@ -159,7 +155,7 @@ enum ITKImageFile {
                            geometry: &geometry, metadata: &metadata)
         }
         // Binary MetaImage voxels are read by medvol; check they are there before allocating.
-        let metaImageVoxels = try metaImage.flatMap { try MetaImageVoxels(header: $0, headerPath: path, byteCount: byteCount) }
+        let metaImageVoxels = try metaImage.flatMap { try MetaImageVoxels(header: $0, headerFile: file, byteCount: byteCount) }
 
         let storage = VoxelStorage(byteCount: byteCount)
         if let metaImageVoxels {
@@ -178,11 +174,8 @@ enum ITKImageFile {
     /// The bytes of the voxel buffer a header announces, refusing sizes that overflow or exceed the
     /// machine's memory (allocating them would end the process rather than throw).
     private static func voxelByteCount(size: [Int], components: Int, type: PixelType, path: String) throws -> Int {
-        var bytes = components * type.byteSize
-        for extent in size {
-            let (product, overflow) = bytes.multipliedReportingOverflow(by: extent)
-            guard !overflow else { throw MedVolError.corrupt(path, "impossible image size \(size)") }
-            bytes = product
+        guard let bytes = VoxelMath.checkedByteCount(elementBytes: components * type.byteSize, extents: size) else {
+            throw MedVolError.corrupt(path, "impossible image size \(size)")
         }
         try checkVoxelBufferFitsInMemory(bytes, path: path)
         return bytes
@@ -247,7 +240,6 @@ enum ITKImageFile {
         let compress = options.compress && format != .nifti
         let companion = dataFile(for: path, format: format, compress: compress)
         let outputs = (companion.map { [$0] } ?? []) + [path]
-        try refuseFolders(outputs)
 
         var header = mv_image_header()
         header.dimensions = volume.geometry.isFourDimensional ? 4 : 3
@@ -263,7 +255,7 @@ enum ITKImageFile {
         header.components = UInt32(volume.components)
         header.byte_count = UInt64(volume.byteCount)
 
-        try OutputTransaction.write(outputs: outputs, overwrite: options.overwrite) { transaction in
+        try OutputTransaction.write(outputs: outputs, overwrite: options.overwrite, filesOnly: true) { transaction in
             let staged = transaction.stagingPath(for: path)
             let folder = FileSystem.parentDirectory(of: staged)
             // ITK picks its behaviour by lower-case extension; a .nii.gz is written as .nii first (see below).
@@ -328,14 +320,17 @@ private struct MetaImageVoxels {
     let byteCount: Int
 
     /// nil when the voxels are stored some other way (LIST, a file-name pattern, ASCII) and ITK must
-    /// read them.
-    init?(header: MetaImageHeader, headerPath: String, byteCount: Int) throws {
+    /// read them. `headerFile` is the open header file (which holds the voxels of a `.mha`).
+    init?(header: MetaImageHeader, headerFile: ReadableFile, byteCount: Int) throws {
+        let headerPath = headerFile.path
         let dataPath: String
         var offset: Int
+        var isLocal = false
         switch header.location {
         case .local(let start):
             dataPath = headerPath
             offset = start
+            isLocal = true
         case .file(let path):
             dataPath = path
             offset = 0
@@ -345,7 +340,7 @@ private struct MetaImageVoxels {
         guard FileSystem.kind(of: dataPath) == .file else {
             throw MedVolError.corrupt(headerPath, "its data file \(dataPath) is missing")
         }
-        let file = try ReadableFile(path: dataPath)
+        let file = isLocal ? headerFile : try ReadableFile(path: dataPath)
         if header.headerSize > 0 {
             offset = header.headerSize
         } else if header.headerSize == -1 {
@@ -396,23 +391,20 @@ private final class LowercaseAlias {
     private let folder: String
 
     /// nil when the file already ends with the format's extension.
-    init?(path original: String, format: VolumeFileFormat) throws {
+    init?(file: ReadableFile, format: VolumeFileFormat) throws {
+        let original = file.path
         let name = FileSystem.lastComponent(of: original)
         guard !name.hasSuffix("." + format.fileExtension) else { return nil }
         let base = VolumeFileFormat(path: name) != nil
             ? String(name.dropLast(format.fileExtension.count + 1))  // same extension in capitals
             : name
         let temporary = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        var template = Array("\(temporary)/medvol-alias-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw MedVolError.io(temporary, "create a temporary folder", errno: errno)
-        }
-        folder = String(cString: made)
+        folder = try FileSystem.makeTemporaryDirectory(in: temporary, prefix: "medvol-alias-")
         path = folder + "/" + base + "." + format.fileExtension
-        let absolute = original.hasPrefix("/") ? original : Self.currentDirectory() + "/" + original
+        let absolute = FileSystem.absolutePath(original)
         try Self.link(path, to: absolute)
         // A detached NRRD header names its data file relative to itself: link that too.
-        if format == .nrrdDetached, let dataName = Self.nrrdDataFile(of: original) {
+        if format == .nrrdDetached, let dataName = Self.nrrdDataFile(of: file) {
             try Self.link(folder + "/" + dataName, to: FileSystem.parentDirectory(of: absolute) + "/" + dataName)
         }
     }
@@ -423,15 +415,9 @@ private final class LowercaseAlias {
         guard symlink(target, alias) == 0 else { throw MedVolError.io(alias, "create a symbolic link", errno: errno) }
     }
 
-    private static func currentDirectory() -> String {
-        guard let cwd = getcwd(nil, 0) else { return "." }
-        defer { free(cwd) }
-        return String(cString: cwd)
-    }
-
     /// The plain relative file name after "data file:" in a NRRD header, if that is what it holds.
-    private static func nrrdDataFile(of path: String) -> String? {
-        guard let file = try? ReadableFile(path: path), let bytes = try? file.read(count: min(file.size, 1 << 16), at: 0) else { return nil }
+    private static func nrrdDataFile(of file: ReadableFile) -> String? {
+        guard let bytes = try? file.read(count: min(file.size, 1 << 16), at: 0) else { return nil }
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
             for key in ["data file:", "datafile:"] where line.hasPrefix(key) {
                 let value = line.dropFirst(key.count).trimmingCharacters(in: " \t\r")

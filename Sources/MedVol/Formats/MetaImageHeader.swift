@@ -41,10 +41,10 @@ struct MetaImageHeader {
     /// The largest header medvol looks through for `ElementDataFile`.
     static let maximumHeaderLength = 1 << 20
 
-    /// Reads the header of `path` (a `.mhd` or `.mha`). Data file names are resolved against the
+    /// Reads the header of an open `.mhd` or `.mha` file. Data file names are resolved against the
     /// header's folder, as the MetaIO library does.
-    init(path: String) throws {
-        let file = try ReadableFile(path: path)
+    init(file: ReadableFile) throws {
+        let path = file.path
         let text = try file.read(count: min(file.size, Self.maximumHeaderLength), at: 0)
         var lineStart = 0
         while lineStart < text.count {

@@ -126,19 +126,38 @@ enum MetaImageWriter {
         let info = VolumeInfo(volume)
         let dataPath = singleFile ? nil : dataFile(for: path, compress: options.compress)
         let outputs = (dataPath.map { [$0] } ?? []) + [path]
-        try refuseFolders(outputs)
-        try OutputTransaction.write(outputs: outputs, overwrite: options.overwrite) { transaction in
+        try OutputTransaction.write(outputs: outputs, overwrite: options.overwrite, filesOnly: true) { transaction in
             try volume.withUnsafeBytes { voxels in
-                var compressed: [UInt8]?
-                if options.compress { compressed = try Zlib.deflate(voxels, wrapper: .zlib, level: 2) }
-                let header = Header(info: info, dataFile: dataPath.map { FileSystem.lastComponent(of: $0) } ?? "LOCAL",
-                                    compressedDataSize: compressed?.count).text
-                let headerFile = try WritableFile(creating: transaction.stagingPath(for: path))
-                try headerFile.write(header)
-                let dataFile = try dataPath.map { try WritableFile(creating: transaction.stagingPath(for: $0)) } ?? headerFile
-                if let compressed { try dataFile.write(compressed) } else { try dataFile.write(voxels) }
-                try dataFile.close()
-                try headerFile.close()
+                if let dataPath {
+                    // .mhd: the data file first — compressed as it is written — then the header that
+                    // gives its compressed size.
+                    let dataFile = try WritableFile(creating: transaction.stagingPath(for: dataPath))
+                    var compressedSize: Int?
+                    if options.compress {
+                        var written = 0
+                        try Zlib.Deflater(wrapper: .zlib, level: 2).process(voxels, finish: true) { chunk in
+                            try dataFile.write(chunk)
+                            written += chunk.count
+                        }
+                        compressedSize = written
+                    } else {
+                        try dataFile.write(voxels)
+                    }
+                    try dataFile.close()
+                    let header = Header(info: info, dataFile: FileSystem.lastComponent(of: dataPath), compressedDataSize: compressedSize)
+                    let headerFile = try WritableFile(creating: transaction.stagingPath(for: path))
+                    try headerFile.write(header.text)
+                    try headerFile.close()
+                } else {
+                    // .mha: the header comes first and gives the compressed size, so the data is
+                    // compressed in memory before anything is written.
+                    let compressed = options.compress ? try Zlib.deflate(voxels, wrapper: .zlib, level: 2) : nil
+                    let header = Header(info: info, dataFile: "LOCAL", compressedDataSize: compressed?.count)
+                    let file = try WritableFile(creating: transaction.stagingPath(for: path))
+                    try file.write(header.text)
+                    if let compressed { try file.write(compressed) } else { try file.write(voxels) }
+                    try file.close()
+                }
             }
         }
         return outputs

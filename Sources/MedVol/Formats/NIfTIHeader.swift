@@ -24,7 +24,11 @@ struct NIfTIHeader {
     /// Reads the first 348 bytes of a `.nii` or (`compressed`) `.nii.gz` file; nil when they are not a
     /// NIfTI-1 header.
     static func read(path: String, compressed: Bool) throws -> NIfTIHeader? {
-        let file = try ReadableFile(path: path)
+        try read(file: ReadableFile(path: path), compressed: compressed)
+    }
+
+    /// Reads the header of an open `.nii` or (`compressed`) `.nii.gz` file; nil when it is not NIfTI-1.
+    static func read(file: ReadableFile, compressed: Bool) throws -> NIfTIHeader? {
         let stream: any ByteStream = compressed
             ? try InflatingStream(file: file, offset: 0, length: file.size, wrapper: .gzip)
             : FileRangeStream(file: file)
@@ -70,14 +74,9 @@ struct NIfTIHeader {
         let count = Int(dimensions[0])
         guard (1...7).contains(count), bitsPerVoxel > 0, bitsPerVoxel % 8 == 0,
               voxelOffset.isFinite, voxelOffset >= 0, voxelOffset < 1e15 else { return nil }
-        var bytes = Int(bitsPerVoxel) / 8
-        for axis in 1...count {
-            let extent = Int(dimensions[axis])
-            guard extent >= 1 else { return nil }
-            let (product, overflow) = bytes.multipliedReportingOverflow(by: extent)
-            guard !overflow else { return nil }
-            bytes = product
-        }
+        let extents = (1...count).map { Int(dimensions[$0]) }
+        guard extents.allSatisfy({ $0 >= 1 }),
+              let bytes = VoxelMath.checkedByteCount(elementBytes: Int(bitsPerVoxel) / 8, extents: extents) else { return nil }
         let (total, overflow) = bytes.addingReportingOverflow(Int(voxelOffset))
         return overflow ? nil : total
     }

@@ -13,7 +13,6 @@
 enum NumPyArchive {
     static func write(_ volume: Volume, to path: String, options: VolumeWriteOptions,
                       forceZip64: Bool = false) throws -> [String] {
-        try refuseFolders([path])
         let imageHeader = NumPyArray.header(descriptor: volume.pixelType.numpyDescriptor,
                                             shape: NumPyFile.arrayShape(of: volume))
         var metadataArrays: [(String, [UInt8])] = [
@@ -24,7 +23,7 @@ enum NumPyArchive {
         if let timeSpacing = volume.timeSpacing {
             metadataArrays.append(("timeSpacing", NumPyArray.file(doubles: [timeSpacing], shape: [])))
         }
-        try OutputTransaction.write(outputs: [path], overwrite: options.overwrite) { transaction in
+        try OutputTransaction.write(outputs: [path], overwrite: options.overwrite, filesOnly: true) { transaction in
             let file = try WritableFile(creating: transaction.stagingPath(for: path))
             let zip = ZipWriter(file: file, forceZip64: forceZip64)
             try imageHeader.withUnsafeBytes { header in
@@ -62,7 +61,7 @@ enum NumPyArchive {
         func vector3(_ name: String) throws -> SIMD3<Double>? {
             guard let array = try metadataArray(name) else { return nil }
             guard array.values.count == 3, array.shape.count == 1 else {
-                throw MedVolError.corrupt(path, "'\(name)' must have shape (3,), not \(NumPyFile.shapeText(array.shape))")
+                throw MedVolError.corrupt(path, "'\(name)' must have shape (3,), not \(NumPyArray.shapeText(array.shape))")
             }
             return SIMD3(array.values[0], array.values[1], array.values[2])
         }
@@ -71,7 +70,7 @@ enum NumPyArchive {
         var direction: DirectionMatrix?
         if let array = try metadataArray("direction") {
             guard array.values.count == 9, array.shape == [3, 3] || array.shape == [9] else {
-                throw MedVolError.corrupt(path, "'direction' must have shape (3, 3), not \(NumPyFile.shapeText(array.shape))")
+                throw MedVolError.corrupt(path, "'direction' must have shape (3, 3), not \(NumPyArray.shapeText(array.shape))")
             }
             direction = DirectionMatrix(rowMajor: array.values)
             guard direction?.inverse != nil else { throw MedVolError.corrupt(path, "'direction' is a singular matrix") }

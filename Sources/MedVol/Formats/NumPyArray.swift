@@ -11,12 +11,10 @@ enum NumPyArray {
     static let maximumHeaderLength = 1 << 20
 
     /// An element type numpy can describe and medvol can hold.
-    struct DType: Equatable {
+    struct DType {
         var pixelType: PixelType
         /// True when the stored bytes are big-endian and must be swapped.
         var isBigEndian: Bool
-        /// True for numpy's bool (`?`, `b1`), read as uint8 0/1.
-        var isBool: Bool
 
         /// Parses a dtype string such as `<i2`, `>f8`, `|u1`, `|b1`, `?`. `path` names the file in errors.
         init(descriptor: String, path: String) throws {
@@ -35,11 +33,10 @@ enum NumPyArray {
                 MedVolError.unsupported(path, "unsupported dtype '\(descriptor)' (\(why))")
             }
             isBigEndian = order == ">"
-            isBool = false
             switch (kind, size) {
             case ("?", 1), ("b", 1):
+                // numpy's bool, read as uint8 0/1.
                 pixelType = .uint8
-                isBool = true
             case ("u", let bytes?), ("i", let bytes?):
                 guard let type = PixelType.integer(bytes: bytes, signed: kind == "i") else {
                     throw refuse("\(bytes)-byte integers")
@@ -68,9 +65,10 @@ enum NumPyArray {
         var shape: [Int]
         /// Bytes from the start of the file to the first data byte.
         var headerLength: Int
+        /// Bytes of the array data (checked not to overflow).
+        var dataByteCount: Int
 
         var elementCount: Int { shape.reduce(1, *) }
-        var dataByteCount: Int { elementCount * dtype.pixelType.byteSize }
     }
 
     // MARK: Reading
@@ -133,14 +131,11 @@ enum NumPyArray {
         }
         let dtype = try DType(descriptor: descriptor, path: path)
         // Refuse sizes whose byte count overflows before anything is allocated.
-        var bytes = dtype.pixelType.byteSize
-        for extent in shape {
-            let (product, overflow) = bytes.multipliedReportingOverflow(by: extent)
-            guard !overflow else { throw MedVolError.corrupt(path, "array shape \(shape) is impossibly large") }
-            bytes = product
+        guard let dataByteCount = VoxelMath.checkedByteCount(elementBytes: dtype.pixelType.byteSize, extents: shape) else {
+            throw MedVolError.corrupt(path, "array shape \(shape) is impossibly large")
         }
         return Header(descriptor: descriptor, dtype: dtype, fortranOrder: fortranOrder, shape: shape,
-                      headerLength: preamble.count + lengthBytes.count + declared)
+                      headerLength: preamble.count + lengthBytes.count + declared, dataByteCount: dataByteCount)
     }
 
     /// Reads the array data that follows `header` into `destination` (exactly `header.dataByteCount`
@@ -214,13 +209,7 @@ enum NumPyArray {
     /// dict is too long for a 16-bit length), the dict with spare room for the first axis to grow, spaces
     /// and a newline up to a multiple of 64 bytes.
     static func header(descriptor: String, shape: [Int]) -> [UInt8] {
-        let shapeText: String
-        switch shape.count {
-        case 0: shapeText = "()"
-        case 1: shapeText = "(\(shape[0]),)"
-        default: shapeText = "(" + shape.map(String.init).joined(separator: ", ") + ")"
-        }
-        var dictionary = "{'descr': '\(descriptor)', 'fortran_order': False, 'shape': \(shapeText), }"
+        var dictionary = "{'descr': '\(descriptor)', 'fortran_order': False, 'shape': \(shapeText(shape)), }"
         if let first = shape.first {
             dictionary += String(repeating: " ", count: max(0, growthAxisMaximumDigits - String(first).count))
         }
@@ -239,6 +228,11 @@ enum NumPyArray {
             return bytes
         }
         preconditionFailure("unreachable: version 2.0 takes any header")
+    }
+
+    /// A shape as Python writes the tuple: `()`, `(3,)`, `(3, 4, 5)`.
+    static func shapeText(_ shape: [Int]) -> String {
+        shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
     }
 
     /// A complete little-endian float64 `.npy` file (metadata arrays of an `.npz`).

@@ -62,30 +62,26 @@ enum NumPyFile {
         case 4: return (ImageGeometry(size: [shape[3], shape[2], shape[1], shape[0]]), 1)
         case 5: return (ImageGeometry(size: [shape[3], shape[2], shape[1], shape[0]]), shape[4])
         default:
-            throw MedVolError.unsupported(path, "an array of shape \(shapeText(shape)) is not a volume (2 to 5 axes: (nz, ny, nx), (nt, nz, ny, nx), optionally components last)")
+            throw MedVolError.unsupported(path, "an array of shape \(NumPyArray.shapeText(shape)) is not a volume (2 to 5 axes: (nz, ny, nx), (nt, nz, ny, nx), optionally components last)")
         }
     }
 
     static func checkNotEmpty(_ shape: [Int], path: String) throws {
-        if shape.contains(0) { throw MedVolError.unsupported(path, "the array of shape \(shapeText(shape)) is empty") }
+        if shape.contains(0) { throw MedVolError.unsupported(path, "the array of shape \(NumPyArray.shapeText(shape)) is empty") }
     }
 
     /// Checks that the sidecar describes this array (same shape, same type).
     private static func check(_ header: NumPyArray.Header, against description: VolumeDescription,
                               arrayPath: String, sidecarPath: String) throws {
         try checkNotEmpty(header.shape, path: arrayPath)
-        let expected = description.geometry.size.reversed() + (description.components > 1 ? [description.components] : [])
+        let expected = arrayShape(size: description.geometry.size, components: description.components)
         func withoutLeadingOnes(_ shape: [Int]) -> ArraySlice<Int> { shape.drop { $0 == 1 } }
         guard withoutLeadingOnes(expected) == withoutLeadingOnes(header.shape) else {
-            throw MedVolError.corrupt(sidecarPath, "size \(description.geometry.size) with \(description.components) component(s) does not match the shape \(shapeText(header.shape)) of \(arrayPath)")
+            throw MedVolError.corrupt(sidecarPath, "size \(description.geometry.size) with \(description.components) component(s) does not match the shape \(NumPyArray.shapeText(header.shape)) of \(arrayPath)")
         }
         if let type = description.pixelType, type != header.dtype.pixelType {
             throw MedVolError.corrupt(sidecarPath, "says pixelType \(type), but \(arrayPath) holds \(header.descriptor) (\(header.dtype.pixelType))")
         }
-    }
-
-    static func shapeText(_ shape: [Int]) -> String {
-        shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
     }
 
     /// Writes `NAME.npy` and `NAME.json`; returns both paths.
@@ -93,8 +89,7 @@ enum NumPyFile {
         let sidecar = sidecarPath(for: path)
         let header = NumPyArray.header(descriptor: volume.pixelType.numpyDescriptor, shape: arrayShape(of: volume))
         let json = volume.infoJSON.prettyText + "\n"
-        try refuseFolders([path, sidecar])
-        try OutputTransaction.write(outputs: [path, sidecar], overwrite: options.overwrite) { transaction in
+        try OutputTransaction.write(outputs: [path, sidecar], overwrite: options.overwrite, filesOnly: true) { transaction in
             let array = try WritableFile(creating: transaction.stagingPath(for: path))
             try array.write(header)
             try volume.withUnsafeBytes { try array.write($0) }

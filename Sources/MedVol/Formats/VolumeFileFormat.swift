@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The file formats medvol reads and writes.
 public enum VolumeFileFormat: String, Sendable, CaseIterable {
     /// A DICOM series (a folder of slice files). Never inferred from a path.
@@ -157,17 +151,6 @@ extension Volume {
 /// Refuses a voxel buffer larger than the machine's physical memory: a damaged header could otherwise
 /// ask for an allocation that fails, which ends the process instead of throwing.
 func checkVoxelBufferFitsInMemory(_ byteCount: Int, path: String) throws {
-    let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
-    guard pages > 0, pageSize > 0 else { return }
-    let (memory, overflow) = pages.multipliedReportingOverflow(by: pageSize)
-    guard !overflow, byteCount > memory else { return }
+    guard let memory = VoxelMath.physicalMemory, byteCount > memory else { return }
     throw MedVolError.unsupported(path, "the voxels take \(byteCount) bytes, more than this machine's \(memory) bytes of memory")
-}
-
-/// Refuses outputs that are folders: the output transaction replaces what is at each path, and a
-/// file format never means "replace this folder".
-func refuseFolders(_ outputs: [String]) throws {
-    for path in outputs where FileSystem.kind(of: path) == .directory {
-        throw MedVolError(.invalidArgument, path: path, reason: "is a folder; give a file name")
-    }
 }

@@ -4,7 +4,6 @@ enum BitmapFont {
     static let glyphWidth = 5
     static let glyphHeight = 7
     static let advance = 6
-    static let lineHeight = 9
 
     /// Columns of the glyphs for U+0020 … U+007E.
     private static let ascii: [UInt8] = [

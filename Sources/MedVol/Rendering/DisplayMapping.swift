@@ -141,13 +141,7 @@ public struct DisplayMapping: Sendable {
         }
         let function = source?.string(.voiLUTFunction).flatMap { VOIFunction(rawValue: $0.uppercased()) } ?? .linear
         var windows: [DisplayWindow] = volume.metadata.windows
-        if let source, source.contains(.windowCenter) {
-            let centers = source.doubles(.windowCenter), widths = source.doubles(.windowWidth)
-            let explanations = source.strings(.windowCenterWidthExplanation)
-            windows = zip(centers, widths).enumerated().map { index, pair in
-                DisplayWindow(center: pair.0, width: pair.1, explanation: index < explanations.count ? explanations[index] : nil)
-            }
-        }
+        if let source, source.contains(.windowCenter) { windows = DisplayWindow.windows(in: source) }
         for window in windows where window.width > 0 && window.center.isFinite && window.width.isFinite {
             // LINEAR needs a width of at least 1; narrower stored windows are shown as LINEAR_EXACT.
             let usable = function == .linear && window.width < 1 ? VOIFunction.linearExact : function

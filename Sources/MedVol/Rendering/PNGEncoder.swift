@@ -85,10 +85,10 @@ public enum PNGEncoder {
     private static func appendChunk(_ type: String, _ data: [UInt8], to file: inout [UInt8]) {
         let typeBytes = Array(type.utf8)
         file += bigEndian(UInt32(data.count))
-        let chunk = typeBytes + data
-        file += chunk
-        let crc = chunk.withUnsafeBytes { Zlib.crc32($0) }
-        file += bigEndian(crc)
+        file += typeBytes
+        file += data
+        let typeCRC = typeBytes.withUnsafeBytes { Zlib.crc32($0) }
+        file += bigEndian(data.withUnsafeBytes { Zlib.crc32($0, continuing: typeCRC) })
     }
 
     private static func bigEndian(_ value: UInt32) -> [UInt8] {

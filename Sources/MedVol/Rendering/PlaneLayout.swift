@@ -110,12 +110,7 @@ public struct PlaneLayout: Sendable, Hashable {
     /// Letters naming the patient direction at the picture's left, right, top and bottom edges
     /// ("R", "L", "A", "P", "S", "I"), from the direction of the axes on screen.
     public func edgeLabels(_ geometry: ImageGeometry) -> (left: String, right: String, top: String, bottom: String) {
-        func letter(_ vector: SIMD3<Double>) -> String {
-            let magnitudes = [abs(vector.x), abs(vector.y), abs(vector.z)]
-            let dominant = magnitudes.firstIndex(of: magnitudes.max()!)!
-            let positive = vector[dominant] >= 0
-            return [["L", "R"], ["P", "A"], ["S", "I"]][dominant][positive ? 0 : 1]
-        }
+        func letter(_ vector: SIMD3<Double>) -> String { String(DirectionMatrix.patientLetter(vector)) }
         let right = geometry.direction.column(across.axis) * (across.reversed ? -1 : 1)
         let down = geometry.direction.column(self.down.axis) * (self.down.reversed ? -1 : 1)
         return (letter(-right), letter(right), letter(-down), letter(down))

@@ -47,7 +47,7 @@ extension RasterImage {
                 mv_jpeg_write(path, UInt32(width), UInt32(height), UInt32(channels), buffer.baseAddress, Int32(quality))
             }
             guard status.ok == 1 else {
-                let message = withUnsafeBytes(of: status.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                let message = fixedCString(status.message)
                 throw MedVolError(.io, path: path, reason: message)
             }
         }

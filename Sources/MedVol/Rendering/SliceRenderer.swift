@@ -93,33 +93,56 @@ public struct SliceRenderer: Sendable {
         let strides = [1, size[0], size[0] * size[1]]
         let base = throughIndex(of: slice) * strides[layout.through.axis] + timePoint * volume.geometry.voxelsPerVolume
         let acrossStride = strides[layout.across.axis], downStride = strides[layout.down.axis]
-        let type = volume.pixelType
-        let mapping = self.mapping
         volume.withUnsafeBytes { raw in
-            let start = raw.baseAddress!
-            @inline(__always) func value(_ voxel: Int, _ component: Int) -> Double {
-                Volume.readValue(start, index: voxel * components + component, type: type)
+            // One switch on the voxel type per picture; the loop itself runs typed.
+            func typed<T: VoxelScalar>(_: T.Type) {
+                fill(&pixels, from: raw.bindMemory(to: T.self), base: base, acrossStride: acrossStride, downStride: downStride)
             }
-            for row in 0..<height {
-                let r = rowSamples[row]
-                let rowBase = base + r.lower * downStride
-                for column in 0..<width {
-                    let c = columnSamples[column]
-                    let voxel = rowBase + c.lower * acrossStride
-                    for channel in 0..<channels {
-                        var v = value(voxel, channel)
-                        if c.fraction > 0 { v += c.fraction * (value(voxel + acrossStride, channel) - v) }
-                        if r.fraction > 0 {
-                            var below = value(voxel + downStride, channel)
-                            if c.fraction > 0 { below += c.fraction * (value(voxel + downStride + acrossStride, channel) - below) }
-                            v += r.fraction * (below - v)
-                        }
-                        pixels[(row * width + column) * channels + channel] = mapping.pixel(v, colour: colour)
-                    }
-                }
+            switch volume.pixelType {
+            case .uint8: typed(UInt8.self)
+            case .int8: typed(Int8.self)
+            case .uint16: typed(UInt16.self)
+            case .int16: typed(Int16.self)
+            case .uint32: typed(UInt32.self)
+            case .int32: typed(Int32.self)
+            case .uint64: typed(UInt64.self)
+            case .int64: typed(Int64.self)
+            case .float32: typed(Float.self)
+            case .float64: typed(Double.self)
             }
         }
         return RasterImage(width: width, height: height, channels: channels, pixels: pixels)
+    }
+
+    /// The picture's pixels from the voxels starting at `base` (the slice's first voxel), bilinear
+    /// between neighbours where a sample falls between voxel centres.
+    private func fill<T: VoxelScalar>(_ pixels: inout [UInt8], from voxels: UnsafeBufferPointer<T>, base: Int,
+                                      acrossStride: Int, downStride: Int) {
+        let components = volume.components
+        let colour = components >= 3
+        let channels = colour ? 3 : 1
+        let mapping = self.mapping
+        @inline(__always) func value(_ voxel: Int, _ component: Int) -> Double {
+            voxels[voxel * components + component].doubleValue
+        }
+        for row in 0..<height {
+            let r = rowSamples[row]
+            let rowBase = base + r.lower * downStride
+            for column in 0..<width {
+                let c = columnSamples[column]
+                let voxel = rowBase + c.lower * acrossStride
+                for channel in 0..<channels {
+                    var v = value(voxel, channel)
+                    if c.fraction > 0 { v += c.fraction * (value(voxel + acrossStride, channel) - v) }
+                    if r.fraction > 0 {
+                        var below = value(voxel + downStride, channel)
+                        if c.fraction > 0 { below += c.fraction * (value(voxel + downStride + acrossStride, channel) - below) }
+                        v += r.fraction * (below - v)
+                    }
+                    pixels[(row * width + column) * channels + channel] = mapping.pixel(v, colour: colour)
+                }
+            }
+        }
     }
 }
 

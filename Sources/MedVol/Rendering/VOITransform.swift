@@ -52,12 +52,11 @@ public struct VOILookupTable: Sendable, Hashable {
         if signedInput && first > 32767 { first -= 65536 }
         let bits = descriptor[2]
         guard (1...16).contains(bits) else { return nil }
-        let words = item.integers(data, UInt16.self)
         var entries: [UInt16]
         if bits <= 8 && data.count == count {
             entries = data.map { UInt16($0) }       // eight-bit entries packed one per byte
         } else {
-            entries = Array(words.prefix(count))
+            entries = Array(item.integers(data, UInt16.self).prefix(count))
         }
         guard !entries.isEmpty else { return nil }
         if entries.count < count, let last = entries.last {

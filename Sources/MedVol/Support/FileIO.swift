@@ -221,11 +221,38 @@ enum FileSystem {
         return parent.isEmpty ? "/" : parent
     }
 
+    /// `path` made absolute against the current folder ("./" prefixes dropped); `path` itself when it
+    /// is absolute already or the current folder cannot be had.
+    static func absolutePath(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        guard let cwd = getcwd(nil, 0) else { return path }
+        defer { free(cwd) }
+        let directory = String(cString: cwd)
+        var relative = Substring(path)
+        while relative.hasPrefix("./") { relative = relative.dropFirst(2) }
+        return directory + "/" + relative
+    }
+
+    /// Creates a new, empty folder `FOLDER/PREFIXxxxxxx` (mkdtemp) and returns its path.
+    static func makeTemporaryDirectory(in folder: String, prefix: String) throws -> String {
+        var template = Array("\(folder)/\(prefix)XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw MedVolError.io(folder, "create a temporary folder", errno: errno)
+        }
+        return String(cString: made)
+    }
+
     static func lastComponent(of path: String) -> String {
-        var trimmed = path
-        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        let trimmed = trimmingTrailingSlashes(path)
         guard let slash = trimmed.lastIndex(of: "/") else { return trimmed }
         return String(trimmed[trimmed.index(after: slash)...])
+    }
+
+    /// The path without trailing slashes ("/" stays "/").
+    static func trimmingTrailingSlashes(_ path: String) -> String {
+        var trimmed = path
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        return trimmed
     }
 }
 

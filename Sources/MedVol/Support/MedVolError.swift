@@ -92,3 +92,9 @@ extension MedVolError {
 
     static let cancelled = MedVolError(.cancelled, reason: "cancelled")
 }
+
+/// The text of a fixed-size C character array (a tuple imported from C, such as a bridge status's
+/// message), up to its first NUL.
+func fixedCString<Characters>(_ characters: Characters) -> String {
+    withUnsafeBytes(of: characters) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+}

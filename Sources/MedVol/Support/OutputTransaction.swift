@@ -1,32 +1,31 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Writes one or more output files (or folders) so that they appear all at once or not at all.
 ///
 /// Everything is first written into a hidden staging folder beside the first output (same file system,
 /// so the final renames are atomic); `commit()` moves the pieces into place, `abort()` — or dropping the
 /// transaction without committing — removes the staging folder. Existing outputs are refused unless
 /// `overwrite` is set: no output is ever left half-written, and none is replaced by surprise.
+/// Outputs that are files (`filesOnly`) are refused where a folder stands, overwrite or not: a file
+/// format never means "replace this folder".
 final class OutputTransaction {
     /// Final paths, in the order they are renamed into place (data files before the headers that name them).
     let finalPaths: [String]
     private let stagingDirectory: String
     private var finished = false
 
-    init(outputs: [String], overwrite: Bool) throws {
+    init(outputs: [String], overwrite: Bool, filesOnly: Bool = false) throws {
         precondition(!outputs.isEmpty)
-        for path in outputs where FileSystem.exists(path) && !overwrite {
-            throw MedVolError(.outputExists, path: path, reason: "already exists (use --overwrite to replace it)")
+        let kinds = outputs.map { FileSystem.kind(of: $0) }
+        // Folders first, then existing outputs: that order of errors, whatever the order of the outputs.
+        if filesOnly, let index = kinds.firstIndex(of: .directory) {
+            throw MedVolError(.invalidArgument, path: outputs[index], reason: "is a folder; give a file name")
+        }
+        if !overwrite, let index = kinds.firstIndex(where: { $0 != .missing }) {
+            throw MedVolError(.outputExists, path: outputs[index], reason: "already exists (use --overwrite to replace it)")
         }
         finalPaths = outputs
         let parent = FileSystem.parentDirectory(of: outputs[0])
         try FileSystem.createDirectory(parent)
-        var template = Array("\(parent)/.medvol-partial-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw MedVolError.io(parent, "create a temporary folder", errno: errno)
-        }
-        stagingDirectory = String(cString: made)
+        stagingDirectory = try FileSystem.makeTemporaryDirectory(in: parent, prefix: ".medvol-partial-")
         for path in outputs.dropFirst() { try FileSystem.createDirectory(FileSystem.parentDirectory(of: path)) }
     }
 
@@ -73,8 +72,9 @@ final class OutputTransaction {
     deinit { abort() }
 
     /// Runs `body` to write the staged files, then commits; on any error nothing is left behind.
-    static func write(outputs: [String], overwrite: Bool, _ body: (OutputTransaction) throws -> Void) throws {
-        let transaction = try OutputTransaction(outputs: outputs, overwrite: overwrite)
+    static func write(outputs: [String], overwrite: Bool, filesOnly: Bool = false,
+                      _ body: (OutputTransaction) throws -> Void) throws {
+        let transaction = try OutputTransaction(outputs: outputs, overwrite: overwrite, filesOnly: filesOnly)
         do {
             try transaction.prepare()
             try body(transaction)

@@ -66,5 +66,4 @@ final class AtomicCounter: Sendable {
     init() {}
     /// Adds one and returns the new value.
     func increment() -> Int { value.wrappingAdd(1, ordering: .relaxed).newValue }
-    var current: Int { value.load(ordering: .relaxed) }
 }

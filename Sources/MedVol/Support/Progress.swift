@@ -44,3 +44,24 @@ public struct WorkControl: Sendable {
         progress?(WorkProgress(stage: stage, completed: completed, total: total))
     }
 }
+
+/// Counts finished units of work and reports progress now and then.
+final class ProgressCounter: Sendable {
+    private let stage: String
+    private let total: Int
+    private let control: WorkControl
+    private let done = AtomicCounter()
+
+    init(stage: String, total: Int, control: WorkControl) {
+        self.stage = stage
+        self.total = total
+        self.control = control
+        control.report(stage, 0, of: total)
+    }
+
+    func advance() {
+        let completed = done.increment()
+        let step = max(1, total / 100)
+        if completed % step == 0 || completed == total { control.report(stage, completed, of: total) }
+    }
+}

@@ -41,11 +41,7 @@ enum Zlib {
     /// allowed to grow past `limit` bytes (protection against a bomb).
     static func inflate(_ input: UnsafeRawBufferPointer, wrapper: Wrapper, expectedSize: Int? = nil,
                         limit: Int = Int.max) throws -> [UInt8] {
-        var stream = z_stream()
-        guard inflateInit2_(&stream, wrapper.windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw MedVolError(.io, reason: "zlib could not start inflating")
-        }
-        defer { inflateEnd(&stream) }
+        let inflater = try Inflater(wrapper: wrapper)
         var output = [UInt8](repeating: 0, count: max(1024, min(expectedSize ?? input.count * 4, limit)))
         var produced = 0
         var consumed = 0
@@ -56,31 +52,19 @@ enum Zlib {
                 }
                 output.append(contentsOf: repeatElement(0, count: min(output.count, limit - output.count)))
             }
-            let inputChunk = min(input.count - consumed, Int(UInt32.max))
-            let outputChunk = min(output.count - produced, Int(UInt32.max))
-            let status: Int32 = output.withUnsafeMutableBytes { out in
-                stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.advanced(by: consumed).assumingMemoryBound(to: UInt8.self))
-                stream.avail_in = UInt32(inputChunk)
-                stream.next_out = out.baseAddress!.advanced(by: produced).assumingMemoryBound(to: UInt8.self)
-                stream.avail_out = UInt32(outputChunk)
-                let status = _CZlib.inflate(&stream, Z_NO_FLUSH)
-                consumed += inputChunk - Int(stream.avail_in)
-                produced += outputChunk - Int(stream.avail_out)
-                return status
+            let (usedIn, madeOut) = try output.withUnsafeMutableBytes { out in
+                try inflater.inflate(UnsafeRawBufferPointer(rebasing: input[consumed...]),
+                                     into: UnsafeMutableRawBufferPointer(rebasing: out[produced...]))
             }
-            switch status {
-            case Z_STREAM_END:
+            consumed += usedIn
+            produced += madeOut
+            if inflater.isFinished {
                 output.removeSubrange(produced...)
                 return output
-            case Z_OK:
-                continue
-            case Z_BUF_ERROR where consumed >= input.count:
+            }
+            // The inflater stops early only when zlib needs more input than there is.
+            if produced < output.count && consumed >= input.count {
                 throw MedVolError(.corruptFile, reason: "compressed data ends too early")
-            case Z_BUF_ERROR:
-                continue
-            default:
-                let message = stream.msg.map { String(cString: $0) } ?? "error \(status)"
-                throw MedVolError(.corruptFile, reason: "compressed data is damaged (\(message))")
             }
         }
     }

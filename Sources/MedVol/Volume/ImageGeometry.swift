@@ -73,15 +73,16 @@ public struct DirectionMatrix: Hashable, Sendable {
     /// A non-finite direction gives "???".
     public var orientationCode: String {
         guard rowMajor.allSatisfy(\.isFinite) else { return "???" }
-        var letters = ""
-        for axis in 0..<3 {
-            let v = column(axis)
-            let magnitudes = [abs(v.x), abs(v.y), abs(v.z)]
-            let dominant = magnitudes.firstIndex(of: magnitudes.max()!)!
-            let positive = v[dominant] >= 0
-            letters.append(["LR", "PA", "SI"][dominant].map { $0 }[positive ? 0 : 1])
-        }
-        return letters
+        return String((0..<3).map { Self.patientLetter(column($0)) })
+    }
+
+    /// The patient direction a vector points to most ("L", "R", "P", "A", "S" or "I" in LPS): the letter
+    /// of its largest component, by sign.
+    static func patientLetter(_ vector: SIMD3<Double>) -> Character {
+        let magnitudes = [abs(vector.x), abs(vector.y), abs(vector.z)]
+        let dominant = magnitudes.firstIndex(of: magnitudes.max()!)!
+        let positive = vector[dominant] >= 0
+        return [["L", "R"], ["P", "A"], ["S", "I"]][dominant][positive ? 0 : 1]
     }
 }
 

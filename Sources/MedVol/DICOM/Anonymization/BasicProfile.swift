@@ -75,8 +75,7 @@ public enum BasicProfile {
     /// The table's action for `tag`, or nil when the table does not list it. Private attributes (odd
     /// groups) are not looked up here: the anonymizer removes them all.
     public static func action(for tag: DICOMTag) -> DeidentificationAction? {
-        if let rule = exact[tag.rawValue] { return rule.action }
-        return repeating.first { $0.matches(tag) }?.action
+        rule(for: tag)?.action
     }
 
     /// The rule for `tag`, if the table lists it.

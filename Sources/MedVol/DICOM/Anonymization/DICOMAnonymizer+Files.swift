@@ -85,8 +85,8 @@ extension DICOMAnonymizer {
     @discardableResult
     public func anonymize(input: String, output: String, overwrite: Bool = false, mappingPath: String? = nil,
                           control: WorkControl = .none) throws -> DICOMAnonymizationReport {
-        let input = Self.trimmingTrailingSlashes(input)
-        let output = Self.trimmingTrailingSlashes(output)
+        let input = FileSystem.trimmingTrailingSlashes(input)
+        let output = FileSystem.trimmingTrailingSlashes(output)
         let inputKind = FileSystem.kind(of: input)
         guard inputKind == .file || inputKind == .directory else {
             throw inputKind == .missing ? MedVolError.notFound(input)
@@ -157,12 +157,6 @@ extension DICOMAnonymizer {
         let file = try WritableFile(creating: path)
         try file.write(document.prettyText + "\n")
         try file.close()
-    }
-
-    private static func trimmingTrailingSlashes(_ path: String) -> String {
-        var trimmed = path
-        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
-        return trimmed
     }
 
     /// The absolute path with symbolic links resolved as far as the path exists.

@@ -195,7 +195,7 @@ public final class DICOMAnonymizer: Sendable {
     // MARK: Values
 
     private func zeroLength(_ element: DICOMElement, vr: DICOMVR) -> DICOMElement {
-        if element.value.isSequence || vr == .SQ { return .sequence(element.tag, []) }
+        if element.items != nil || vr == .SQ { return .sequence(element.tag, []) }
         let birth: Set<DICOMTag> = [DICOMTag(0x0010, 0x0030), DICOMTag(0x0010, 0x0032)]
         if (vr == .DA || vr == .DT || vr == .TM) && !birth.contains(element.tag) && hasValue(element) {
             return dummy(element, vr: vr)
@@ -213,7 +213,7 @@ public final class DICOMAnonymizer: Sendable {
 
     private func dummy(_ element: DICOMElement, vr: DICOMVR) -> DICOMElement {
         let tag = element.tag
-        if element.value.isSequence || vr == .SQ { return .sequence(tag, []) }
+        if element.items != nil || vr == .SQ { return .sequence(tag, []) }
         func text(_ value: String) -> DICOMElement { .text(tag, vr, value) }
         func zeros(_ count: Int) -> DICOMElement { .binary(tag, vr, [UInt8](repeating: 0, count: count)) }
         switch vr {
@@ -253,12 +253,5 @@ public final class DICOMAnonymizer: Sendable {
         }
         if generateIfEmpty && replaced.allSatisfy(\.isEmpty) { replaced = [DICOMUID.generate()] }
         return DICOMElement(tag: element.tag, vr: .UI, value: .bytes(ArraySlice(replaced.joined(separator: "\\").utf8)))
-    }
-}
-
-extension DICOMValue {
-    var isSequence: Bool {
-        if case .sequence = self { return true }
-        return false
     }
 }

@@ -75,16 +75,24 @@ public struct DICOMDirectory: Sendable {
     /// When `path` is a DICOMDIR: the files it references (those present) and the missing ones as
     /// skipped. Nil when `path` is not a DICOMDIR.
     static func referencedFilesIfDirectory(_ path: String) throws -> (files: [String], missing: [SkippedFile])? {
-        let isNamedDICOMDIR = FileSystem.lastComponent(of: path).uppercased() == "DICOMDIR"
-        guard isNamedDICOMDIR, let file = try? DICOMFile.read(path: path), file.isDirectory else { return nil }
-        let directory = try DICOMDirectory(file: file)
-        var present: [String] = [], missing: [SkippedFile] = []
-        for reference in directory.referencedFiles {
-            if let found = FileSystem.caseInsensitiveMatch(reference) {
-                present.append(found)
-            } else {
-                missing.append(SkippedFile(path: reference, reason: "referenced by \(path) but missing"))
-            }
+        guard let file = directoryFile(path, extent: .everything) else { return nil }
+        let (present, missing) = locate(try DICOMDirectory(file: file).referencedFiles)
+        return (present, missing.map { SkippedFile(path: $0, reason: "referenced by \(path) but missing") })
+    }
+
+    /// The file at `path`, read to `extent`, when it is a DICOMDIR: named so, readable, and a Media
+    /// Storage Directory.
+    private static func directoryFile(_ path: String, extent: DICOMFile.ReadExtent) -> DICOMFile? {
+        guard FileSystem.lastComponent(of: path).uppercased() == "DICOMDIR",
+              let file = try? DICOMFile.read(path: path, extent: extent), file.isDirectory else { return nil }
+        return file
+    }
+
+    /// Referenced files split into those present (as found, ignoring case) and those missing, in order.
+    private static func locate(_ references: [String]) -> (present: [String], missing: [String]) {
+        var present: [String] = [], missing: [String] = []
+        for reference in references {
+            if let found = FileSystem.caseInsensitiveMatch(reference) { present.append(found) } else { missing.append(reference) }
         }
         return (present, missing)
     }
@@ -137,16 +145,17 @@ extension DICOMDirectory {
             case "STUDY":
                 record.children.forEach { visit($0, patient: patient, study: record.keys) }
             case "SERIES":
-                var files: [String] = [], missing: [String] = []
+                var references: [String] = []
                 var sizes = Set<[Int]>()
                 func collect(_ leaf: Record) {
                     if let file = leaf.referencedFile {
-                        if let found = FileSystem.caseInsensitiveMatch(file) { files.append(found) } else { missing.append(file) }
+                        references.append(file)
                         sizes.insert([leaf.keys.int(.rows) ?? -1, leaf.keys.int(.columns) ?? -1])
                     }
                     leaf.children.forEach(collect)
                 }
                 record.children.forEach(collect)
+                let (files, missing) = Self.locate(references)
                 let size = sizes.count == 1 ? sizes.first! : nil
                 let keys = record.keys
                 result.append(DirectorySeries(
@@ -167,8 +176,6 @@ extension DICOMDirectory {
 
     /// Whether `path` is a DICOMDIR (named so, and a Media Storage Directory).
     public static func isDirectory(_ path: String) -> Bool {
-        guard FileSystem.lastComponent(of: path).uppercased() == "DICOMDIR",
-              let file = try? DICOMFile.read(path: path, extent: .headerOnly) else { return false }
-        return file.isDirectory
+        directoryFile(path, extent: .headerOnly) != nil
     }
 }

@@ -97,6 +97,7 @@ struct DICOMFrame: Sendable {
     var triggerTime: Double?
     /// Acquisition (or frame acquisition) time as seconds since midnight, when given.
     var acquisitionTime: Double?
+    /// Repetition Time in milliseconds, when positive.
     var repetitionTime: Double?
 
     /// The slice normal, row × column direction.
@@ -185,7 +186,7 @@ enum FrameExtraction {
             gantryTilt: dataSet.double(.gantryDetectorTilt),
             format: format,
             mapping: try valueMapping(dataSet, format: format, path: path),
-            palette: format.isPalette ? try PaletteColorTables(dataSet, path: path) : nil,
+            palette: format.isPalette ? try PaletteColorTables(dataSet, bits: format.paletteBits, path: path) : nil,
             instanceNumber: dataSet.int(.instanceNumber),
             acquisitionNumber: dataSet.int(.acquisitionNumber),
             temporalPositionIdentifier: dataSet.int(.temporalPositionIdentifier),

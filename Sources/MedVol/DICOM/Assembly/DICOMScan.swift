@@ -93,7 +93,7 @@ public struct DICOMScan: Sendable {
                 return .skipped("not an image: \(sopClassName(header.sopClassUID)) has no Pixel Data")
             }
             let frames = try FrameExtraction.frames(of: header, fileIndex: fileIndex)
-            try checkPixelDataLength(pixelData, header: header, frameCount: Set(frames.map(\.frameNumber)).count)
+            try checkPixelDataLength(pixelData, header: header, format: frames[0].format, frameCount: Set(frames.map(\.frameNumber)).count)
             return .image(header, frames)
         } catch let error as MedVolError {
             return .skipped(error.reason)
@@ -102,17 +102,13 @@ public struct DICOMScan: Sendable {
         }
     }
 
-    /// Native pixel data must hold every frame and lie inside the file.
-    private static func checkPixelDataLength(_ element: DICOMElement, header: DICOMFile, frameCount: Int) throws {
-        guard case .deferred(let offset, let length) = element.value else { return }
-        let format = try StoredPixelFormat(header.dataSet, path: header.path)
+    /// Native pixel data must hold every frame (that they lie inside the file, the parser has checked).
+    private static func checkPixelDataLength(_ element: DICOMElement, header: DICOMFile, format: StoredPixelFormat,
+                                             frameCount: Int) throws {
+        guard case .deferred(_, let length) = element.value else { return }
         let expected = format.bitsAllocated == 1
             ? (format.samplesPerFrame * frameCount + 7) / 8
             : format.nativeBytesPerFrame * frameCount
-        let available = header.inflatedDataSet?.count ?? header.fileSize
-        if offset + length > available {
-            throw MedVolError.corrupt(header.path, "pixel data truncated: \(available - offset) of \(length) bytes present")
-        }
         if length < expected {
             throw MedVolError.corrupt(header.path, "pixel data hold \(length) bytes, \(expected) needed for \(frameCount) frame(s) of \(format.columns)×\(format.rows) \(format.summary)")
         }
@@ -141,27 +137,6 @@ final class FileTable: Sendable {
     let headers: [DICOMFile?]
     init(headers: [DICOMFile?]) { self.headers = headers }
     subscript(index: Int) -> DICOMFile { headers[index]! }
-}
-
-/// Counts finished units of work and reports progress now and then.
-final class ProgressCounter: Sendable {
-    private let stage: String
-    private let total: Int
-    private let control: WorkControl
-    private let done = AtomicCounter()
-
-    init(stage: String, total: Int, control: WorkControl) {
-        self.stage = stage
-        self.total = total
-        self.control = control
-        control.report(stage, 0, of: total)
-    }
-
-    func advance() {
-        let completed = done.increment()
-        let step = max(1, total / 100)
-        if completed % step == 0 || completed == total { control.report(stage, completed, of: total) }
-    }
 }
 
 /// The name of a SOP class ("CT Image Storage"), or its UID when GDCM does not know it.

@@ -24,41 +24,50 @@ extension DICOMStack {
             throw MedVolError(.invalidArgument, path: path,
                               reason: "cannot tell the format from the extension (use .mhd, .mha, .nii, .nii.gz, .nrrd, .nhdr, .npy or .npz)")
         }
-        if VolumeFileFormat(path: path) == format, let streamed = StreamedVolumeFile(path: path, format: format, options: options),
-           let result = try stream(into: streamed, options: options, loadOptions: loadOptions) {
-            return result
+        var reloaded: Volume?
+        if VolumeFileFormat(path: path) == format, let streamed = StreamedVolumeFile(path: path, format: format, options: options) {
+            switch try stream(into: streamed, options: options, loadOptions: loadOptions) {
+            case .written(let result):
+                return result
+            case .reload(let type):
+                reloaded = try StackLoader(stack: self, geometry: loadableGeometry(), options: loadOptions).load(as: type)
+            }
         }
-        let volume = try load(options: loadOptions)
+        let volume = try reloaded ?? load(options: loadOptions)
         let paths = try volume.write(to: path, format: format, options: options)
         return ConversionResult(paths: paths, info: VolumeInfo(volume), streamed: false)
     }
 
-    /// Streams the voxels into `file`; nil when the volume must be loaded instead (nothing is left behind).
+    private enum StreamedConversion {
+        case written(ConversionResult)
+        /// The values need a voxel type of another size than the one streamed: load the volume as `type`.
+        case reload(as: PixelType)
+    }
+
+    /// Streams the voxels into `file`, or tells the type to load the volume as instead (then nothing is
+    /// left behind).
     private func stream(into file: StreamedVolumeFile, options: VolumeWriteOptions,
-                        loadOptions: DICOMLoadOptions) throws -> ConversionResult? {
-        guard let geometry, problem == nil else {
-            throw MedVolError(.inconsistentSeries, path: files[frames[0].fileIndex].path, reason: problem ?? "stack cannot be loaded")
-        }
+                        loadOptions: DICOMLoadOptions) throws -> StreamedConversion {
+        let geometry = try loadableGeometry()
         let components = frames[slots[0]].format.producesColor ? 3 : 1
-        try refuseFolders(file.outputs)
-        var settled: PixelType?
-        let transaction = try OutputTransaction(outputs: file.outputs, overwrite: options.overwrite)
+        let transaction = try OutputTransaction(outputs: file.outputs, overwrite: options.overwrite, filesOnly: true)
         do {
             try transaction.prepare()
             let data = try WritableFile(creating: transaction.stagingPath(for: file.dataPath))
             let loader = StackLoader(stack: self, geometry: geometry, options: loadOptions)
-            settled = try loader.stream(into: data, dataOffset: file.dataOffset(size: geometry.size, components: components))
-            if let settled {
+            switch try loader.stream(into: data, dataOffset: file.dataOffset(size: geometry.size, components: components)) {
+            case .streamed(let settled):
                 let info = VolumeInfo(geometry: geometry, pixelType: settled, components: components,
                                       metadata: metadata(storedValues: loadOptions.storedValues))
                 try file.finish(info, dataFile: data, transaction: transaction)
                 try data.close()
                 try transaction.commit()
-                return ConversionResult(paths: file.outputs, info: info, streamed: true)
+                return .written(ConversionResult(paths: file.outputs, info: info, streamed: true))
+            case .reload(let type):
+                try data.close()
+                transaction.abort()
+                return .reload(as: type)
             }
-            try data.close()
-            transaction.abort()
-            return nil
         } catch {
             transaction.abort()
             throw error

@@ -117,27 +117,37 @@ public struct DICOMStack: Sendable {
 
     /// Decodes every image into one volume.
     public func load(options: DICOMLoadOptions = DICOMLoadOptions()) throws -> Volume {
-        guard let geometry, problem == nil else {
-            throw MedVolError(.inconsistentSeries, path: files[frames[0].fileIndex].path, reason: problem ?? "stack cannot be loaded")
-        }
-        return try StackLoader(stack: self, geometry: geometry, options: options).load()
+        try StackLoader(stack: self, geometry: loadableGeometry(), options: options).load()
     }
 
     /// The volume this stack makes, described from headers: geometry, voxel type and metadata. The
     /// pixels are read only when the voxel type depends on the values present (the SPEC's voxel-type rule).
     public func volumeInfo(options: DICOMLoadOptions = DICOMLoadOptions()) throws -> VolumeInfo {
-        guard let geometry, problem == nil else {
-            throw MedVolError(.inconsistentSeries, path: files[frames[0].fileIndex].path, reason: problem ?? "stack cannot be loaded")
-        }
-        let format = frames[slots[0]].format
-        let mappings = options.storedValues ? [ValueMapping.identity] : Array(Set(frames.map(\.mapping)))
-        switch VoxelTypeRule.plan(format: format, mappings: mappings, storedValues: options.storedValues) {
+        let geometry = try loadableGeometry()
+        let (format, _, plan) = voxelTypePlan(storedValues: options.storedValues)
+        switch plan {
         case .fixed(let type):
             return VolumeInfo(geometry: geometry, pixelType: type, components: format.producesColor ? 3 : 1,
                               metadata: metadata(storedValues: options.storedValues))
         case .measured:
             return VolumeInfo(try load(options: options))
         }
+    }
+
+    /// The geometry of a stack that can become a volume; throws why when it cannot.
+    func loadableGeometry() throws -> ImageGeometry {
+        guard let geometry, problem == nil else {
+            throw MedVolError(.inconsistentSeries, path: files[frames[0].fileIndex].path, reason: problem ?? "stack cannot be loaded")
+        }
+        return geometry
+    }
+
+    /// What the voxel type depends on — the stored format (of the first image in volume order) and the
+    /// value mappings in force — and the plan ``VoxelTypeRule`` makes of them.
+    func voxelTypePlan(storedValues: Bool) -> (format: StoredPixelFormat, mappings: [ValueMapping], plan: VoxelTypeRule.Plan) {
+        let format = frames[slots[0]].format
+        let mappings = storedValues ? [ValueMapping.identity] : Array(Set(frames.map(\.mapping)))
+        return (format, mappings, VoxelTypeRule.plan(format: format, mappings: mappings, storedValues: storedValues))
     }
 
     /// Metadata for the volume: identification from the first image, how values were made, the
@@ -154,11 +164,7 @@ public struct DICOMStack: Sendable {
         metadata.seriesNumber = seriesNumber
         metadata.seriesDescription = seriesDescription
         metadata.photometricInterpretation = frames[0].format.photometric
-        let centers = header.doubles(.windowCenter), widths = header.doubles(.windowWidth)
-        let explanations = header.strings(.windowCenterWidthExplanation)
-        metadata.windows = zip(centers, widths).enumerated().map { index, pair in
-            DisplayWindow(center: pair.0, width: pair.1, explanation: index < explanations.count ? explanations[index] : nil)
-        }
+        metadata.windows = DisplayWindow.windows(in: header)
         metadata.pixelPaddingValue = header.double(.pixelPaddingValue)
         metadata.valueTransform = valueTransformSummary(storedValues: storedValues)
         metadata.warnings = warnings
@@ -184,5 +190,17 @@ public struct DICOMStack: Sendable {
         if paths.count == 1 { return paths[0] }
         let folders = Set(paths.map { FileSystem.parentDirectory(of: $0) })
         return folders.count == 1 ? folders.first! : FileSystem.parentDirectory(of: paths[0])
+    }
+}
+
+extension DisplayWindow {
+    /// The Window Center/Width pairs of a data set (an image header or a Frame VOI LUT item), with
+    /// their explanations.
+    static func windows(in dataSet: DICOMDataSet) -> [DisplayWindow] {
+        let centers = dataSet.doubles(.windowCenter), widths = dataSet.doubles(.windowWidth)
+        let explanations = dataSet.strings(.windowCenterWidthExplanation)
+        return zip(centers, widths).enumerated().map { index, pair in
+            DisplayWindow(center: pair.0, width: pair.1, explanation: index < explanations.count ? explanations[index] : nil)
+        }
     }
 }

@@ -57,7 +57,8 @@ struct MosaicLayout {
             .flatMap(SiemensCSAHeader.init)
         var count = csa?.numbers("NumberOfImagesInMosaic").first.flatMap(FrameExtraction.wholeNumber)
         if count == nil, let element = dataSet.privateElement(group: 0x0019, element: 0x0A, creator: "SIEMENS MR HEADER") {
-            count = element.vr == .UN || element.vr == .US
+            // UN: the two bytes of a little-endian US; other VRs read as a (little-endian) one-element data set.
+            count = element.vr == .UN
                 ? element.rawBytes.flatMap { $0.count >= 2 ? Int(UInt16($0[$0.startIndex]) | UInt16($0[$0.startIndex + 1]) << 8) : nil }
                 : DICOMDataSet(elements: [element]).int(element.tag)
         }

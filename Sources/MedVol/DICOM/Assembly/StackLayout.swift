@@ -77,9 +77,10 @@ struct StackLayout: Sendable {
         let direction = DirectionMatrix(columns: head.rowDirection!, head.columnDirection!, normal)
         var size = [head.width, head.height, nz]
         if timePoints > 1 { size.append(timePoints) }
+        // Between volumes: RepetitionTime in seconds when known (DICOM gives milliseconds), else 1.
         let geometry = ImageGeometry(size: size, spacing: SIMD3(head.spacingX, head.spacingY, spacingZ),
                                      origin: head.position!, direction: direction,
-                                     timeSpacing: timePoints > 1 ? timeSpacing(frames, slots: slots, nz: nz) : nil)
+                                     timeSpacing: timePoints > 1 ? head.repetitionTime.map { $0 / 1000 } ?? 1 : nil)
         return StackLayout(slots: slots, geometry: geometry, warnings: warnings)
     }
 
@@ -101,12 +102,6 @@ struct StackLayout: Sendable {
         if a.fileIndex != b.fileIndex { return a.fileIndex < b.fileIndex }
         if a.frameNumber != b.frameNumber { return a.frameNumber < b.frameNumber }
         return (a.tile?.index ?? 0) < (b.tile?.index ?? 0)
-    }
-
-    /// RepetitionTime in seconds when known (DICOM gives milliseconds), else 1.
-    private static func timeSpacing(_ frames: [DICOMFrame], slots: [Int], nz: Int) -> Double {
-        if let repetition = frames[slots[0]].repetitionTime, repetition > 0 { return repetition / 1000 }
-        return 1
     }
 
     /// Missing slices (a gap that is a multiple of the usual one) and uneven spacing, naming the positions.

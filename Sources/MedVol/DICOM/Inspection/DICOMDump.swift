@@ -78,7 +78,8 @@ public struct DICOMDump: Sendable {
     private static func entry(_ element: DICOMElement, in dataSet: DICOMDataSet, grep: String?, forced: Bool) -> Entry? {
         let name = dataSet.elementName(element.tag)
         let matched = forced || grep.map(name.matches) ?? true
-        let value = dataSet.typedValue(of: element)
+        let vr = dataSet.effectiveVR(of: element)
+        let value = dataSet.typedValue(of: element, vr: vr)
         var items: [(index: Int, entries: [Entry])] = []
         var itemCount = 0
         if case .sequence(let sets) = value {
@@ -89,7 +90,7 @@ public struct DICOMDump: Sendable {
             }
         }
         guard matched || !items.isEmpty else { return nil }
-        return Entry(element: element, name: name, vr: dataSet.effectiveVR(of: element), value: value,
+        return Entry(element: element, name: name, vr: vr, value: value,
                      items: items, itemCount: itemCount, owner: dataSet)
     }
 
@@ -141,8 +142,7 @@ public struct DICOMDump: Sendable {
             return entry.itemCount == 1 ? "1 item" : "\(entry.itemCount) items"
         case .leftInFile(let offset, let length):
             return leftInFileText(entry, offset: offset, length: length)
-        case .bytes(let bytes) where entry.element.tag == .pixelData || entry.element.tag == .floatPixelData
-                                  || entry.element.tag == .doubleFloatPixelData:
+        case .bytes(let bytes) where Self.isPixelData(entry.element.tag):
             return "\(bytes.count) bytes of pixel data\(pixelSummary(entry.owner)) (not shown)"
         case .integers, .decimals:
             // Decimal and integer strings as written in the file ("-1e-016", not -1e-16).
@@ -156,10 +156,8 @@ public struct DICOMDump: Sendable {
     }
 
     private func leftInFileText(_ entry: Entry, offset: Int, length: Int?) -> String {
-        let isPixels = entry.element.tag == .pixelData || entry.element.tag == .floatPixelData
-            || entry.element.tag == .doubleFloatPixelData
         if let length {
-            return isPixels ? "\(length) bytes of pixel data\(pixelSummary(entry.owner)) (not shown)"
+            return Self.isPixelData(entry.element.tag) ? "\(length) bytes of pixel data\(pixelSummary(entry.owner)) (not shown)"
                             : "\(length) bytes at byte \(offset) (not read)"
         }
         let syntax = file.transferSyntax.name
@@ -168,6 +166,11 @@ public struct DICOMDump: Sendable {
         }
         let count = fragments.fragments
         return "encapsulated \(syntax): \(count) fragment\(count == 1 ? "" : "s"), \(fragments.bytes) bytes\(pixelSummary(entry.owner)) (not shown)"
+    }
+
+    /// Pixel Data, Float Pixel Data or Double Float Pixel Data.
+    private static func isPixelData(_ tag: DICOMTag) -> Bool {
+        tag == .pixelData || tag == .floatPixelData || tag == .doubleFloatPixelData
     }
 
     /// ", 1 frame of 384×384, 16 bits allocated" from the image pixel elements.
@@ -183,25 +186,9 @@ public struct DICOMDump: Sendable {
     /// Fragments and their total size of encapsulated pixel data starting at `offset`, and the offset
     /// after the sequence delimiter. The item headers are read; the fragments are not.
     func encapsulatedExtent(from offset: Int) throws -> (fragments: Int, bytes: Int, end: Int) {
-        let read: (Int) throws -> [UInt8]
-        if let inflated = file.inflatedDataSet {
-            read = { at in at >= 0 && at + 8 <= inflated.count ? Array(inflated[at..<at + 8]) : [] }
-        } else {
-            let source = try ReadableFile(path: file.path)
-            read = { at in at >= 0 && at + 8 <= source.size ? try source.read(count: 8, at: at) : [] }
-        }
-        var position = offset, fragments = -1, bytes = 0
-        while true {
-            let header = try read(position)
-            guard header.count == 8 else { throw MedVolError.corrupt(file.path, "encapsulated pixel data end early") }
-            let tag = DICOMTag(UInt16(header[0]) | UInt16(header[1]) << 8, UInt16(header[2]) | UInt16(header[3]) << 8)
-            let length = Int(UInt32(header[4]) | UInt32(header[5]) << 8 | UInt32(header[6]) << 16 | UInt32(header[7]) << 24)
-            if tag == .sequenceDelimitationItem { return (max(0, fragments), bytes, position + 8) }
-            guard tag == .item else { throw MedVolError.corrupt(file.path, "damaged encapsulated pixel data") }
-            if fragments >= 0 { bytes += length }   // the first item is the basic offset table
-            fragments += 1
-            position += 8 + length
-        }
+        let (items, end) = try EncapsulatedPixelData.items(source: PixelByteSource(file), start: offset)
+        let fragments = items.dropFirst()   // the first item is the basic offset table
+        return (fragments.count, fragments.reduce(0) { $0 + $1.count }, end)
     }
 
     // MARK: JSON
@@ -271,26 +258,11 @@ public struct DICOMDump: Sendable {
     /// `file:///absolute/path?offset=N&length=M` for a value left in the file; nil for deflated files.
     private func bulkDataURI(offset: Int, length: Int?) -> String? {
         guard file.inflatedDataSet == nil else { return nil }
-        var byteCount = length
-        var start = offset
-        if byteCount == nil, let extent = try? encapsulatedExtent(from: offset) {
-            // The whole encapsulated value: from its first item to the end of its sequence delimiter.
-            start = offset
-            byteCount = extent.end - offset
-        }
-        var uri = "file://" + Self.percentEncodedPath(Self.absolutePath(file.path)) + "?offset=\(start)"
+        // Encapsulated: the whole value, from its first item to the end of its sequence delimiter.
+        let byteCount = length ?? (try? encapsulatedExtent(from: offset)).map { $0.end - offset }
+        var uri = "file://" + Self.percentEncodedPath(FileSystem.absolutePath(file.path)) + "?offset=\(offset)"
         if let byteCount { uri += "&length=\(byteCount)" }
         return uri
-    }
-
-    static func absolutePath(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        var buffer = [CChar](repeating: 0, count: 4096)
-        guard getcwd(&buffer, buffer.count) != nil else { return path }
-        let directory = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var relative = Substring(path)
-        while relative.hasPrefix("./") { relative = relative.dropFirst(2) }
-        return directory + "/" + relative
     }
 
     static func percentEncodedPath(_ path: String) -> String {

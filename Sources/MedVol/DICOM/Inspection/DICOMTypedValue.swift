@@ -60,11 +60,16 @@ extension DICOMDataSet {
 
     /// The value of `element` decoded by its (effective) VR.
     public func typedValue(of element: DICOMElement) -> DICOMTypedValue {
+        typedValue(of: element, vr: effectiveVR(of: element))
+    }
+
+    /// The value of `element` decoded by `vr` (its ``effectiveVR(of:)``, computed by the caller).
+    func typedValue(of element: DICOMElement, vr: DICOMVR) -> DICOMTypedValue {
         switch element.value {
         case .sequence(let items): return .sequence(items)
         case .encapsulatedPixelData(let offset): return .leftInFile(offset: offset, length: nil)
         case .deferred(let offset, let length): return .leftInFile(offset: offset, length: length)
-        case .bytes(let bytes): return typedValue(bytes: bytes, vr: effectiveVR(of: element))
+        case .bytes(let bytes): return typedValue(bytes: bytes, vr: vr)
         }
     }
 
@@ -97,14 +102,11 @@ extension DICOMDataSet {
         case .UV: return .unsignedIntegers(integers(bytes, UInt64.self))
         case .FL: return .decimals(integers(bytes, UInt32.self).map { Double(Float(bitPattern: $0)) })
         case .FD: return .decimals(integers(bytes, UInt64.self).map { Double(bitPattern: $0) })
-        case .AT:
-            let halves = integers(bytes, UInt16.self)
-            return .tags(stride(from: 0, to: halves.count - 1, by: 2).map { DICOMTag(halves[$0], halves[$0 + 1]) })
+        case .AT: return .tags(tags(in: bytes))
         case .OB, .OD, .OF, .OL, .OV, .OW, .UN, .SQ:
             return .bytes(bytes)
         case .AE, .AS, .CS, .DA, .DT, .LO, .LT, .SH, .ST, .TM, .UC, .UI, .UR, .UT:
-            var values = textValues(bytes, vr: vr)
-            if vr == .UI { values = values.map { $0.trimmingPadding() } }
+            let values = textValues(bytes, vr: vr)
             return values.allSatisfy(\.isEmpty) ? .empty : .strings(values)
         }
     }

@@ -38,7 +38,7 @@ public struct DICOMValueFormatter: Sendable {
             return numbers(values.map { String($0) })
         case .decimals(let values):
             // FL values are shown as the float they are (55.804, not 55.80400085449219).
-            return numbers(values.map { vr == .FL ? Float($0).description : Self.decimal($0) })
+            return numbers(values.map { vr == .FL ? Float($0).description : formatNumber($0) })
         case .tags(let tags):
             return numbers(tags.map(\.description))
         case .bytes(let bytes):
@@ -48,12 +48,6 @@ public struct DICOMValueFormatter: Sendable {
         case .leftInFile(let offset, let length):
             return length.map { "\($0) bytes at byte \(offset) (not read)" } ?? "encapsulated data at byte \(offset) (not read)"
         }
-    }
-
-    /// A double without a useless ".0": 3 rather than 3.0, -661.82658862 as it is.
-    static func decimal(_ value: Double) -> String {
-        if value.rounded() == value, abs(value) < 1e15 { return String(Int64(value)) }
-        return value.description
     }
 
     /// `[text]`, with control characters escaped and long text cut, giving the full length.

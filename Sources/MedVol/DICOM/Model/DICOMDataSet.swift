@@ -216,7 +216,13 @@ public struct DICOMDataSet: Sendable {
 
     /// The tag values of an AT element.
     public func tags(_ tag: DICOMTag) -> [DICOMTag] {
-        let halves = words(tag)
+        self[tag]?.rawBytes.map(tags(in:)) ?? []
+    }
+
+    /// The tags an AT value holds (pairs of 16-bit words in the data set's byte order; a trailing
+    /// partial tag is ignored).
+    func tags(in bytes: ArraySlice<UInt8>) -> [DICOMTag] {
+        let halves = integers(bytes, UInt16.self)
         return stride(from: 0, to: halves.count - 1, by: 2).map { DICOMTag(halves[$0], halves[$0 + 1]) }
     }
 

@@ -36,7 +36,7 @@ public final class DICOMDictionary: Sendable {
         var byTag: [UInt32: Entry] = [:]
         var byKeyword: [String: DICOMTag] = [:]
         let status = mv_dictionary_public(&entries, &count)
-        loadError = status.ok == 1 ? nil : withUnsafeBytes(of: status.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        loadError = status.ok == 1 ? nil : fixedCString(status.message)
         if status.ok == 1, let entries {
             byTag.reserveCapacity(count)
             for index in 0..<count {
@@ -53,7 +53,7 @@ public final class DICOMDictionary: Sendable {
 
     private static func entry(from raw: mv_dictionary_entry) -> Entry? {
         let tag = DICOMTag(raw.group, raw.element)
-        let vrText = withUnsafeBytes(of: raw.vr) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let vrText = fixedCString(raw.vr)
         let vrs = vrText.split(separator: " ").compactMap { DICOMVR(rawValue: String($0)) }
         let keyword = raw.keyword.map { String(cString: $0) } ?? ""
         let name = raw.name.map { String(cString: $0) } ?? ""

@@ -94,17 +94,6 @@ public enum DICOMVR: String, Sendable, CaseIterable, Hashable {
     /// Text VRs that hold one value even if it contains a backslash.
     var isSingleValuedText: Bool { self == .LT || self == .ST || self == .UT || self == .UR }
 
-    /// Byte width of one value of a binary numeric VR, or nil.
-    var binaryWidth: Int? {
-        switch self {
-        case .US, .SS, .OW: 2
-        case .UL, .SL, .FL, .OF, .OL, .AT: 4
-        case .FD, .OD, .SV, .UV, .OV: 8
-        case .OB, .UN: 1
-        default: nil
-        }
-    }
-
     /// The byte used to pad an odd-length value to even length.
     var paddingByte: UInt8 { self == .UI || self == .OB || self == .UN ? 0 : 0x20 }
 }

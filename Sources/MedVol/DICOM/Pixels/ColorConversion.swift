@@ -93,7 +93,8 @@ struct PaletteColorTables: Hashable, Sendable {
     var blue: [UInt16]
     var bits: Int
 
-    init(_ dataSet: DICOMDataSet, path: String) throws {
+    /// Reads the palette of `dataSet`, whose entries have `bits` bits (``StoredPixelFormat/paletteBits``).
+    init(_ dataSet: DICOMDataSet, bits: Int, path: String) throws {
         let descriptor = dataSet.doubles(.redPaletteColorLookupTableDescriptor)
         guard descriptor.count >= 3 else { throw MedVolError.corrupt(path, "PALETTE COLOR image without a palette descriptor") }
         guard var entries = FrameExtraction.wholeNumber(descriptor[0]), let firstMapped = FrameExtraction.wholeNumber(descriptor[1]),
@@ -101,7 +102,6 @@ struct PaletteColorTables: Hashable, Sendable {
             throw MedVolError.corrupt(path, "impossible palette descriptor \(descriptor.prefix(3).map { formatNumber($0) }.joined(separator: "\\"))")
         }
         if entries == 0 { entries = 65536 }
-        let bits = descriptor[2] > 8 ? 16 : 8
         func table(_ data: DICOMTag, _ segmented: DICOMTag) throws -> [UInt16] {
             if let bytes = dataSet[data]?.rawBytes {
                 if bits == 8 && bytes.count == entries { return bytes.map { UInt16($0) } }

@@ -1,8 +1,9 @@
 /// The fragments of encapsulated pixel data (PS3.5 A.4) and which of them make up each frame.
 enum EncapsulatedPixelData {
-    /// Byte ranges (in the source) of the fragments of every frame, in frame order.
-    static func frameFragments(source: PixelByteSource, start: Int, frameCount: Int) throws -> [[Range<Int>]] {
-        let path = source.path
+    /// The value byte ranges (in the source) of the items of encapsulated pixel data starting at `start`
+    /// (the basic offset table item first, then the fragments), and the offset just after the sequence
+    /// delimiter. Only the 8-byte item headers are read.
+    static func items(source: PixelByteSource, start: Int) throws -> (items: [Range<Int>], end: Int) {
         var items: [Range<Int>] = []
         var offset = start
         while true {
@@ -11,13 +12,19 @@ enum EncapsulatedPixelData {
             let element = UInt16(header[2]) | UInt16(header[3]) << 8
             let length = Int(UInt32(header[4]) | UInt32(header[5]) << 8 | UInt32(header[6]) << 16 | UInt32(header[7]) << 24)
             let tag = DICOMTag(group, element)
-            if tag == .sequenceDelimitationItem { break }
+            if tag == .sequenceDelimitationItem { return (items, offset + 8) }
             guard tag == .item, offset + 8 <= source.size - length else {
-                throw MedVolError.corrupt(path, "encapsulated pixel data hold a damaged item at byte \(offset)")
+                throw MedVolError.corrupt(source.path, "encapsulated pixel data hold a damaged item at byte \(offset)")
             }
             items.append(offset + 8..<offset + 8 + length)
             offset += 8 + length
         }
+    }
+
+    /// Byte ranges (in the source) of the fragments of every frame, in frame order.
+    static func frameFragments(source: PixelByteSource, start: Int, frameCount: Int) throws -> [[Range<Int>]] {
+        let path = source.path
+        let items = try Self.items(source: source, start: start).items
         guard let offsetTable = items.first else {
             throw MedVolError.corrupt(path, "encapsulated pixel data have no basic offset table item")
         }
@@ -83,9 +90,19 @@ enum EncapsulatedPixelData {
     /// The bytes of one frame's fragments, concatenated.
     static func frameBytes(source: PixelByteSource, fragments: [Range<Int>]) throws -> [UInt8] {
         if fragments.count == 1 { return try source.read(count: fragments[0].count, at: fragments[0].lowerBound) }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(fragments.reduce(0) { $0 + $1.count })
-        for fragment in fragments { bytes += try source.read(count: fragment.count, at: fragment.lowerBound) }
-        return bytes
+        let total = fragments.reduce(0) { $0 + $1.count }
+        // Each fragment read straight into its place (checked as `PixelByteSource.read(count:at:)` does).
+        return try [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            var at = 0
+            for fragment in fragments {
+                guard fragment.lowerBound >= 0, fragment.lowerBound <= source.size - fragment.count else {
+                    throw MedVolError.corrupt(source.path, "pixel data run past the end of the file")
+                }
+                try source.read(into: UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[at..<at + fragment.count])),
+                                at: fragment.lowerBound)
+                at += fragment.count
+            }
+            initialized = total
+        }
     }
 }

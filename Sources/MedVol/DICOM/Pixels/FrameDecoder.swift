@@ -26,20 +26,14 @@ struct FrameDecoder {
             throw MedVolError.corrupt(header.path, "no Pixel Data")
         }
         pixelData = element
-        if let inflated = header.inflatedDataSet {
-            source = .memory(inflated, path: header.path)
-        } else {
-            source = .file(try ReadableFile(path: header.path))
-        }
+        source = try PixelByteSource(header)
         self.fragments = fragments
     }
 
     /// The fragments of every frame of an encapsulated file (read from the item headers).
     static func frameFragments(header: DICOMFile, frameCount: Int) throws -> [[Range<Int>]]? {
         guard case .encapsulatedPixelData(let offset) = header.pixelDataElement?.value else { return nil }
-        let source: PixelByteSource = try header.inflatedDataSet.map { .memory($0, path: header.path) }
-            ?? .file(ReadableFile(path: header.path))
-        return try EncapsulatedPixelData.frameFragments(source: source, start: offset, frameCount: frameCount)
+        return try EncapsulatedPixelData.frameFragments(source: PixelByteSource(header), start: offset, frameCount: frameCount)
     }
 
     /// Bytes of one decoded stored sample (colour: of one component).
@@ -172,7 +166,7 @@ struct FrameDecoder {
             }
         }
         guard status.ok == 1 else {
-            throw MedVolError.corrupt(header.path, "\(syntax.name) pixel data could not be decoded: \(bridgeMessage(status))")
+            throw MedVolError.corrupt(header.path, "\(syntax.name) pixel data could not be decoded: \(fixedCString(status.message))")
         }
         switch family {
         case .jpeg:
@@ -198,33 +192,48 @@ struct FrameDecoder {
 
     /// Runs `decode` on a buffer laid out as the stored frame and turns the result into the decoded
     /// layout: interleaved RGB for colour (from planar, YBR or palette indices), untouched for monochrome.
+    /// Colour samples stored as many bytes as they decode to are decoded straight into `output`.
     private func withStoredLayout(_ output: UnsafeMutableRawBufferPointer,
                                   _ decode: (UnsafeMutableRawBufferPointer) throws -> (photometric: String, planar: Bool)) throws {
         if !format.producesColor {
             _ = try decode(output)
             return
         }
+        let isNative = header.transferSyntax.pixelEncoding == .native
         let storedBytes = format.isPalette
             ? format.pixelsPerFrame * (format.bitsAllocated / 8)
-            : (header.transferSyntax.pixelEncoding == .native ? format.nativeBytesPerFrame : format.samplesPerFrame * (format.bitsAllocated / 8))
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: max(storedBytes, output.count), alignment: 16)
-        defer { scratch.deallocate() }
-        let stored = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<storedBytes])
-        let (photometric, planar) = try decode(stored)
-
-        if format.isPalette, let palette {
-            palette.apply(indices: UnsafeRawBufferPointer(stored), indexBytes: format.bitsAllocated / 8,
-                          pixels: format.pixelsPerFrame, into: output)
-            return
-        }
+            : (isNative ? format.nativeBytesPerFrame : format.samplesPerFrame * (format.bitsAllocated / 8))
         let sampleBytes = format.bitsAllocated / 8
-        if photometric == "YBR_FULL_422" && storedBytes == format.nativeBytesPerFrame && storedBytes < output.count {
-            // Natively stored 4:2:2: two luminance samples share one Cb and one Cr.
-            ColorConversion.upsample422(UnsafeRawBufferPointer(stored), rows: format.rows, columns: format.columns, into: output)
-        } else if planar {
-            ColorConversion.interleave(UnsafeRawBufferPointer(stored), pixels: format.pixelsPerFrame, bytesPerSample: sampleBytes, into: output)
+        let photometric: String
+        if !format.isPalette && storedBytes == output.count && !(isNative && format.planarConfiguration == 1) {
+            // Interleaved samples (or, rarely, planar ones only the decoder knows of: JPEG-LS) of the decoded size.
+            let planar: Bool
+            (photometric, planar) = try decode(output)
+            if planar {
+                let stored = UnsafeMutableRawBufferPointer.allocate(byteCount: storedBytes, alignment: 16)
+                defer { stored.deallocate() }
+                stored.copyMemory(from: UnsafeRawBufferPointer(output))
+                ColorConversion.interleave(UnsafeRawBufferPointer(stored), pixels: format.pixelsPerFrame, bytesPerSample: sampleBytes, into: output)
+            }
         } else {
-            output.copyMemory(from: UnsafeRawBufferPointer(stored))
+            let stored = UnsafeMutableRawBufferPointer.allocate(byteCount: storedBytes, alignment: 16)
+            defer { stored.deallocate() }
+            let planar: Bool
+            (photometric, planar) = try decode(stored)
+
+            if format.isPalette, let palette {
+                palette.apply(indices: UnsafeRawBufferPointer(stored), indexBytes: format.bitsAllocated / 8,
+                              pixels: format.pixelsPerFrame, into: output)
+                return
+            }
+            if photometric == "YBR_FULL_422" && storedBytes == format.nativeBytesPerFrame && storedBytes < output.count {
+                // Natively stored 4:2:2: two luminance samples share one Cb and one Cr.
+                ColorConversion.upsample422(UnsafeRawBufferPointer(stored), rows: format.rows, columns: format.columns, into: output)
+            } else if planar {
+                ColorConversion.interleave(UnsafeRawBufferPointer(stored), pixels: format.pixelsPerFrame, bytesPerSample: sampleBytes, into: output)
+            } else {
+                output.copyMemory(from: UnsafeRawBufferPointer(stored))
+            }
         }
         if photometric.hasPrefix("YBR") && photometric != "YBR_RCT" && photometric != "YBR_ICT" {
             guard sampleBytes == 1 else {
@@ -252,18 +261,16 @@ enum CodecFamily {
     }
 }
 
-/// Whether GDCM's decoders run in worker processes (see `Bridging/src/gdcm_codec_worker.cpp`), and how
-/// long a frame may take. GDCM 3.0.21 aborts (failed assertions) on damaged JPEG streams, crashes on
-/// damaged JPEG 2000 streams and loops on truncated JPEG-LS ones; in a worker, that costs one frame.
+/// Whether GDCM's decoders run in worker processes (see `Bridging/Implementation/gdcm_codec_worker.cpp`;
+/// on a platform without them the bridge decodes in process), and how long a frame may take. GDCM
+/// 3.0.21 aborts (failed assertions) on damaged JPEG streams, crashes on damaged JPEG 2000 streams and
+/// loops on truncated JPEG-LS ones; in a worker, that costs one frame.
 ///
 /// `MEDVOL_CODEC_ISOLATION=0` decodes in process (faster to debug, unsafe on damaged data);
 /// `MEDVOL_CODEC_TIMEOUT=SECONDS` changes the time a frame may take (default: 30 s, plus 1 s per
 /// 4 MiB of decoded frame).
 enum CodecIsolation {
-    static let enabled: Bool = {
-        if let value = environmentValue("MEDVOL_CODEC_ISOLATION"), value == "0" { return false }
-        return mv_codec_isolation_available() == 1
-    }()
+    static let enabled: Bool = environmentValue("MEDVOL_CODEC_ISOLATION") != "0"
 
     private static let fixedTimeout: Double? = environmentValue("MEDVOL_CODEC_TIMEOUT").flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil }
 
@@ -274,9 +281,4 @@ enum CodecIsolation {
     private static func environmentValue(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }
-}
-
-/// The message of a failed bridge call.
-fileprivate func bridgeMessage(_ status: mv_status) -> String {
-    withUnsafeBytes(of: status.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
 }

@@ -40,3 +40,15 @@ enum PixelByteSource {
         }
     }
 }
+
+extension PixelByteSource {
+    /// The bytes the offsets of a parsed file refer to: the file itself, or the inflated data set of a
+    /// deflated file.
+    init(_ file: DICOMFile) throws {
+        if let inflated = file.inflatedDataSet {
+            self = .memory(inflated, path: file.path)
+        } else {
+            self = .file(try ReadableFile(path: file.path))
+        }
+    }
+}

@@ -25,20 +25,20 @@ struct StackLoader {
     }
 
     func load() throws -> Volume {
-        let format = stack.frames[stack.slots[0]].format
-        let mappings = options.storedValues ? [ValueMapping.identity] : Array(Set(stack.frames.map(\.mapping)))
-        switch VoxelTypeRule.plan(format: format, mappings: mappings, storedValues: options.storedValues) {
+        let (format, mappings, plan) = stack.voxelTypePlan(storedValues: options.storedValues)
+        switch plan {
         case .fixed(let type):
             let (volume, range, allFit) = try decode(into: type)
             guard !allFit, let range else { return volume }
             // The headers promised values that fit `type`, but a JPEG 2000 or JPEG-LS stream of a higher
             // precision than Bits Stored holds others: decode again into a type that holds them all.
-            return try decode(into: Self.typeHolding(range, format: format, mappings: mappings)).volume
+            return try load(as: VoxelTypeRule.typeHolding(range, format: format, mappings: mappings))
         case .measured(let provisional):
             let (volume, range, allFit) = try decode(into: provisional)
             guard let range else { return volume }
+            // A measured plan maps integers to integers, so `final` is also the type that holds every value.
             let final = VoxelTypeRule.finalType(stored: format.storedSampleType, range: range)
-            if !allFit { return try decode(into: Self.typeHolding(range, format: format, mappings: mappings)).volume }
+            if !allFit { return try load(as: final) }
             if final == provisional { return volume }
             if final.byteSize == provisional.byteSize {
                 var relabelled = volume
@@ -49,36 +49,39 @@ struct StackLoader {
         }
     }
 
+    /// Decodes every frame once, into a volume of `type` (one the values are known to need).
+    func load(as type: PixelType) throws -> Volume {
+        try decode(into: type).volume
+    }
+
+    /// What streaming settled.
+    enum StreamOutcome {
+        /// Every slot was written; `type` is the voxel type the values settled on.
+        case streamed(PixelType)
+        /// The values need `type`, of another size than the one streamed (rare): the caller loads the
+        /// volume as `type` instead (``load(as:)``).
+        case reload(as: PixelType)
+    }
+
     /// Decodes every frame straight into `file` (slot by slot at `dataOffset`) without holding the volume.
-    /// Returns the voxel type the values settled on, or nil when they settled on a type of another size
-    /// than the one streamed (rare: the caller then loads the volume instead).
-    func stream(into file: WritableFile, dataOffset: Int) throws -> PixelType? {
-        let format = stack.frames[stack.slots[0]].format
-        let mappings = options.storedValues ? [ValueMapping.identity] : Array(Set(stack.frames.map(\.mapping)))
+    func stream(into file: WritableFile, dataOffset: Int) throws -> StreamOutcome {
+        let (format, mappings, plan) = stack.voxelTypePlan(storedValues: options.storedValues)
         let sink = SlotSink.file(file, dataOffset: dataOffset)
-        let plan = VoxelTypeRule.plan(format: format, mappings: mappings, storedValues: options.storedValues)
         try checkMemory(output: plan.firstType, components: format.producesColor ? 3 : 1, format: format, holdingVolume: false)
         switch plan {
         case .fixed(let type):
-            let (_, allFit) = try decode(into: type, sink: sink)
-            return allFit ? type : nil
+            let (range, allFit) = try decode(into: type, sink: sink)
+            // A value that does not fit always comes with a range (see `SampleConverter.Outcome`).
+            guard !allFit, let range else { return .streamed(type) }
+            return .reload(as: VoxelTypeRule.typeHolding(range, format: format, mappings: mappings))
         case .measured(let provisional):
             let (range, allFit) = try decode(into: provisional, sink: sink)
-            guard allFit else { return nil }
-            guard let range else { return provisional }
+            guard let range else { return .streamed(provisional) }
+            // A measured plan maps integers to integers, so `final` is also the type that holds every value.
             let final = VoxelTypeRule.finalType(stored: format.storedSampleType, range: range)
-            // Same size: the bytes already written mean the same values in the final type.
-            return final.byteSize == provisional.byteSize ? final : nil
+            // Every value fit, and the same size: the bytes already written mean the same values in `final`.
+            return allFit && final.byteSize == provisional.byteSize ? .streamed(final) : .reload(as: final)
         }
-    }
-
-    /// The type for values spanning `range`: the SPEC's integer preference when every mapping gives
-    /// integers, else float32 (float64 for 32-bit stored samples).
-    private static func typeHolding(_ range: ClosedRange<Double>, format: StoredPixelFormat, mappings: [ValueMapping]) -> PixelType {
-        if mappings.allSatisfy(\.isIntegral) {
-            return VoxelTypeRule.finalType(stored: format.storedSampleType, range: range)
-        }
-        return format.bitsAllocated == 32 ? .float64 : .float32
     }
 
     private func decode(into output: PixelType) throws -> (volume: Volume, range: ClosedRange<Double>?, allFit: Bool) {
@@ -136,16 +139,14 @@ struct StackLoader {
     /// Streaming (`holdingVolume` false) needs only the frame buffers, and one converted slot per core.
     private func checkMemory(output: PixelType, components: Int, format: StoredPixelFormat, holdingVolume: Bool = true) throws {
         let path = stack.files[stack.frames[0].fileIndex].path
-        var volumeBytes = output.byteSize * components
+        let extents = holdingVolume ? geometry.size : Array(geometry.size.prefix(2)) + [Parallel.processorCount]
+        let checkedVolumeBytes = VoxelMath.checkedByteCount(elementBytes: output.byteSize * components, extents: extents.map { max(1, $0) })
+        let volumeBytes = checkedVolumeBytes ?? 0
         // A decoded frame and its stored form, per core (an upper bound: most frames decode in place).
         var frameBytes = format.pixelsPerFrame * (format.producesColor ? 3 : 1) * max(1, format.bitsAllocated / 8) * 2
-        var overflow = false
-        for extent in holdingVolume ? geometry.size : Array(geometry.size.prefix(2)) + [Parallel.processorCount] {
-            (volumeBytes, overflow) = volumeBytes.multipliedReportingOverflow(by: max(1, extent))
-            if overflow { break }
-        }
+        var overflow = checkedVolumeBytes == nil
         if !overflow { (frameBytes, overflow) = frameBytes.multipliedReportingOverflow(by: Parallel.processorCount) }
-        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
+        let physical = VoxelMath.physicalMemory ?? 0
         guard !overflow, physical <= 0 || volumeBytes <= physical - min(physical, frameBytes) else {
             func gib(_ bytes: Int) -> String { formatNumber((Double(bytes) / Double(1 << 30) * 10).rounded() / 10) }
             let size = geometry.size.map(String.init).joined(separator: "×")
@@ -179,10 +180,12 @@ struct StackLoader {
         var decoder = try FrameDecoder(header: header, format: first.format, palette: first.palette, fragments: fragments)
         let decodedBytes = decoder.decodedBytesPerFrame
 
-        // Fast path: one monochrome target of the decoded size: decode in place, convert in place.
-        if job.targets.count == 1, first.tile == nil, !first.format.producesColor, decodedBytes == slotBytes {
+        // Fast path: one target of the decoded size: decode in place, and convert monochrome samples in
+        // place (colour frames decode to the voxels themselves: RGB of the type of `output`).
+        if job.targets.count == 1, first.tile == nil, decodedBytes == slotBytes {
             return try sink.withSlot(job.targets[0].slot, bytes: slotBytes) { slot in
                 let decodedFrame = try decoder.decode(frame: job.frameNumber, into: slot)
+                if first.format.producesColor { return JobOutcome(range: nil, fits: true) }
                 let converter = SampleConverter(format: first.format.withValueBits(decodedFrame.valueBits),
                                                 mapping: storedValues ? .identity : first.mapping, output: output)
                 let outcome = converter.convert(source: slot.baseAddress!, destination: slot.baseAddress!,

@@ -5,7 +5,6 @@ struct StoredPixelFormat: Hashable, Sendable {
     var samplesPerPixel: Int
     var bitsAllocated: Int
     var bitsStored: Int
-    var highBit: Int
     /// Pixel Representation 1: two's complement.
     var isSigned: Bool
     var photometric: String
@@ -37,7 +36,6 @@ struct StoredPixelFormat: Hashable, Sendable {
         self.samplesPerPixel = samples
         self.bitsAllocated = bitsAllocated
         self.bitsStored = bitsStored
-        self.highBit = dataSet.int(.highBit) ?? bitsStored - 1
         self.isSigned = dataSet.int(.pixelRepresentation) == 1
         self.photometric = (dataSet.string(.photometricInterpretation) ?? (samples == 3 ? "RGB" : "MONOCHROME2")).uppercased()
         self.planarConfiguration = samples > 1 ? (dataSet.int(.planarConfiguration) ?? 0) : 0
@@ -60,7 +58,6 @@ struct StoredPixelFormat: Hashable, Sendable {
         self.samplesPerPixel = samplesPerPixel
         self.bitsAllocated = bitsAllocated
         self.bitsStored = bitsStored
-        self.highBit = bitsStored - 1
         self.isSigned = isSigned
         self.photometric = photometric
         self.planarConfiguration = planarConfiguration
@@ -71,7 +68,6 @@ struct StoredPixelFormat: Hashable, Sendable {
         guard bits != bitsStored, bits >= 1, bits <= bitsAllocated else { return self }
         var format = self
         format.bitsStored = bits
-        format.highBit = bits - 1
         return format
     }
 
@@ -89,12 +85,8 @@ struct StoredPixelFormat: Hashable, Sendable {
         photometric == "YBR_FULL_422" && samplesPerPixel == 3 ? rows * columns * 2 * (bitsAllocated / 8) : bytesPerFrame
     }
 
-    /// Bytes of one frame once unpacked to whole bytes per sample.
-    var unpackedBytesPerFrame: Int { samplesPerFrame * max(1, bitsAllocated / 8) }
-
     var isMonochrome: Bool { photometric.hasPrefix("MONOCHROME") }
     var isPalette: Bool { photometric == "PALETTE COLOR" }
-    var isYBR: Bool { photometric.hasPrefix("YBR") }
     /// Whether the frame becomes an RGB voxel (3 components).
     var producesColor: Bool { samplesPerPixel == 3 || isPalette }
 

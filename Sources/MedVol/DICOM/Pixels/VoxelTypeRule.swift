@@ -28,9 +28,7 @@ enum VoxelTypeRule {
         if format.producesColor { return .fixed(colorType(format)) }
         let stored = format.storedSampleType
         if storedValues || mappings.allSatisfy(\.isIdentity) { return .fixed(stored) }
-        if !mappings.allSatisfy(\.isIntegral) {
-            return .fixed(format.bitsAllocated == 32 ? .float64 : .float32)
-        }
+        if !mappings.allSatisfy(\.isIntegral) { return .fixed(floatType(format)) }
         let possible = possibleRange(format: format, mappings: mappings)
         if stored.holds(possible) { return .fixed(stored) }
         let provisional = PixelType.integer(bytes: stored.byteSize, signed: possible.lowerBound < 0 || stored.isSigned)!
@@ -47,6 +45,17 @@ enum VoxelTypeRule {
     static func finalType(stored: PixelType, range: ClosedRange<Double>) -> PixelType {
         if stored.holds(range) { return stored }
         return PixelType.integerPreference.first { $0.holds(range) } ?? .float64
+    }
+
+    /// The type for values found to span `range` (when they do not fit the planned type): `finalType`
+    /// when every mapping gives integers, else the float type.
+    static func typeHolding(_ range: ClosedRange<Double>, format: StoredPixelFormat, mappings: [ValueMapping]) -> PixelType {
+        mappings.allSatisfy(\.isIntegral) ? finalType(stored: format.storedSampleType, range: range) : floatType(format)
+    }
+
+    /// float32, or float64 for 32-bit stored samples (which float32 cannot hold exactly).
+    private static func floatType(_ format: StoredPixelFormat) -> PixelType {
+        format.bitsAllocated == 32 ? .float64 : .float32
     }
 
     /// RGB of the palette's entry size, or of the stored sample size (8, 16 or 32 bits).

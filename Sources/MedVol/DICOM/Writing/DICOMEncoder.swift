@@ -50,40 +50,35 @@ struct FileSink: DICOMByteSink {
 /// The values a parsed ``DICOMFile`` left in the file (`.deferred`, `.encapsulatedPixelData`), read back
 /// for copying into a new file.
 struct DICOMValueSource {
-    let file: DICOMFile
-    private let readable: ReadableFile?
+    /// The file, or the inflated data set of a deflated file (which its offsets refer to).
+    let bytes: PixelByteSource
     /// Bytes per copy step.
     private static let chunk = 1 << 22
 
     init(_ file: DICOMFile) throws {
-        self.file = file
-        readable = file.inflatedDataSet == nil ? try ReadableFile(path: file.path) : nil
-    }
-
-    /// `count` bytes at `offset` (offsets of a deflated file refer to its inflated data set).
-    func read(count: Int, at offset: Int) throws -> [UInt8] {
-        if let inflated = file.inflatedDataSet {
-            guard offset >= 0, count >= 0, offset <= inflated.count - count else {
-                throw MedVolError.corrupt(file.path, "a value at byte \(offset) runs past the end of the data set")
-            }
-            return Array(inflated[offset..<offset + count])
-        }
-        let bytes = try readable!.read(count: count, at: offset)
-        guard bytes.count == count else {
-            throw MedVolError.corrupt(file.path, "file ends inside a value at byte \(offset)")
-        }
-        return bytes
+        bytes = try PixelByteSource(file)
     }
 
     /// Copies `length` bytes at `offset` into `sink`, reversing the byte order of every
     /// `swapWidth`-byte value when given (big-endian source).
     func copy<S: DICOMByteSink>(offset: Int, length: Int, swapWidth: Int?, into sink: inout S) throws {
+        guard length > 0 else { return }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(Self.chunk, length), alignment: 16)
+        defer { buffer.deallocate() }
         var done = 0
         while done < length {
             let step = min(Self.chunk, length - done)
-            var bytes = try read(count: step, at: offset + done)
-            if let swapWidth { bytes.withUnsafeMutableBytes { VoxelMath.swapBytes($0, width: swapWidth) } }
-            try sink.append(bytes)
+            let at = offset + done
+            guard at >= 0, at <= bytes.size - step else {
+                if case .memory = bytes {
+                    throw MedVolError.corrupt(bytes.path, "a value at byte \(at) runs past the end of the data set")
+                }
+                throw MedVolError.corrupt(bytes.path, "file ends inside a value at byte \(at)")
+            }
+            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<step])
+            try bytes.read(into: piece, at: at)
+            if let swapWidth { VoxelMath.swapBytes(piece, width: swapWidth) }
+            try sink.append(UnsafeRawBufferPointer(piece))
             done += step
         }
     }
@@ -91,19 +86,7 @@ struct DICOMValueSource {
     /// Length of encapsulated pixel data starting at `offset` (the basic offset table item), up to and
     /// including the sequence delimiter.
     func encapsulatedLength(from offset: Int) throws -> Int {
-        var position = offset
-        while true {
-            let header = try read(count: 8, at: position)
-            let group = UInt16(header[0]) | UInt16(header[1]) << 8
-            let element = UInt16(header[2]) | UInt16(header[3]) << 8
-            let length = Int(UInt32(header[4]) | UInt32(header[5]) << 8 | UInt32(header[6]) << 16 | UInt32(header[7]) << 24)
-            let tag = DICOMTag(group, element)
-            if tag == .sequenceDelimitationItem { return position + 8 - offset }
-            guard tag == .item else {
-                throw MedVolError.corrupt(file.path, "encapsulated pixel data hold \(tag) at byte \(position) where a fragment was expected")
-            }
-            position += 8 + length
-        }
+        try EncapsulatedPixelData.items(source: bytes, start: offset).end - offset
     }
 }
 

@@ -41,8 +41,7 @@ public enum DICOMSeriesWriter {
     public static func write(_ volume: Volume, toDirectory directory: String,
                              options: DICOMSeriesWriteOptions = DICOMSeriesWriteOptions(),
                              control: WorkControl = .none) throws -> DICOMSeriesWriteReport {
-        var directory = directory
-        while directory.count > 1 && directory.hasSuffix("/") { directory.removeLast() }
+        let directory = FileSystem.trimmingTrailingSlashes(directory)
         guard options.transferSyntax == .explicitVRLittleEndian || options.transferSyntax == .implicitVRLittleEndian else {
             throw MedVolError.unsupported(directory, "a series is written in explicit or implicit VR little endian, not \(options.transferSyntax.name)")
         }
@@ -74,6 +73,7 @@ public enum DICOMSeriesWriter {
         let imageCount = nz * nt
         let names = fileNames(imageCount, options.fileNaming)
         let finalPaths = names.map { "\(directory)/\($0)" }
+        let directCopy = plan.isDirectCopy(of: volume)
 
         var imageErrors: [Double] = []
         try OutputTransaction.write(outputs: [directory], overwrite: options.overwrite) { transaction in
@@ -86,7 +86,7 @@ public enum DICOMSeriesWriter {
                 let t = instance / nz, readingIndex = instance % nz
                 let k = layout.reversed ? nz - 1 - readingIndex : readingIndex
                 let error = try writeImage(volume, k: k, t: t, instance: instance, base: base, plan: plan,
-                                           layout: layout, transferSyntax: options.transferSyntax,
+                                           directCopy: directCopy, layout: layout, transferSyntax: options.transferSyntax,
                                            path: "\(staging)/\(names[instance])")
                 control.report("Writing DICOM", done.wrappingAdd(1, ordering: .relaxed).newValue, of: imageCount)
                 return error
@@ -269,10 +269,11 @@ public enum DICOMSeriesWriter {
         return DICOMDataSet(elements: elements)
     }
 
-    /// Builds and writes one image file; returns its largest value error.
+    /// Builds and writes one image file; returns its largest value error. `directCopy`: the plan stores
+    /// the volume's own bytes (``PixelStoragePlan/isDirectCopy(of:)``).
     private static func writeImage(_ volume: Volume, k: Int, t: Int, instance: Int, base: DICOMDataSet,
-                                   plan: PixelStoragePlan, layout: SliceLayout, transferSyntax: TransferSyntax,
-                                   path: String) throws -> Double {
+                                   plan: PixelStoragePlan, directCopy: Bool, layout: SliceLayout,
+                                   transferSyntax: TransferSyntax, path: String) throws -> Double {
         var dataSet = base
         let position = layout.position(k)
         let image = k + volume.size[2] * t
@@ -292,10 +293,9 @@ public enum DICOMSeriesWriter {
 
         // Header, then the pixel data element written straight from the volume or a converted buffer.
         var header = MemorySink()
-        try header.append(DICOMFileWriter.preambleAndMeta(meta: DICOMDataSet(), dataSet: dataSet,
-                                                          transferSyntax: transferSyntax))
+        try DICOMFileWriter.write(meta: DICOMDataSet(), dataSet: dataSet, transferSyntax: transferSyntax,
+                                  source: nil, into: &header)
         let encoder = DICOMEncoder(explicitVR: transferSyntax.isExplicitVR, source: nil)
-        try encoder.encode(dataSet, into: &header)
         let samples = volume.size[0] * volume.size[1] * plan.samplesPerPixel
         let byteCount = samples * plan.bitsAllocated / 8
         let padding = byteCount % 2
@@ -304,7 +304,7 @@ public enum DICOMSeriesWriter {
         let file = try WritableFile(creating: path)
         try file.write(header.bytes)
         var error = 0.0
-        if plan.isDirectCopy(of: volume) {
+        if directCopy {
             try volume.withUnsafeBytes { raw in
                 try file.write(UnsafeRawBufferPointer(rebasing: raw[image * byteCount..<(image + 1) * byteCount]))
             }
