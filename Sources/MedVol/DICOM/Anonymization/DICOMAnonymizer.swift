@@ -135,7 +135,7 @@ public final class DICOMAnonymizer: Sendable {
         var elements: [DICOMElement] = []
         elements.reserveCapacity(dataSet.elements.count)
         for element in dataSet.elements {
-            if let kept = try process(element, depth: depth) { elements.append(kept) }
+            if let kept = try process(element, in: dataSet, depth: depth) { elements.append(kept) }
         }
         return DICOMDataSet(elements: elements, isLittleEndian: dataSet.isLittleEndian, characterSet: dataSet.characterSet)
     }
@@ -157,17 +157,11 @@ public final class DICOMAnonymizer: Sendable {
         classUIDTags.contains(tag) || uid.hasPrefix("1.2.840.10008.")
     }
 
-    /// The element's VR, or the dictionary's for a public element read as UN.
-    private func effectiveVR(_ element: DICOMElement) -> DICOMVR {
-        guard element.vr == .UN, let entry = DICOMDictionary.shared.entry(for: element.tag) else { return element.vr }
-        return entry.vr
-    }
-
-    private func process(_ element: DICOMElement, depth: Int) throws -> DICOMElement? {
+    private func process(_ element: DICOMElement, in dataSet: DICOMDataSet, depth: Int) throws -> DICOMElement? {
         let tag = element.tag
         if tag.group & 1 == 1 { return nil }                                       // private (and illegal odd) groups
         if tag.group == 0x0002 || tag.group == 0xFFFE { return nil }               // meta group (rebuilt), stray delimiters
-        let vr = effectiveVR(element)
+        let vr = dataSet.effectiveVR(of: element)
         if let action = options.overrides[tag] ?? BasicProfile.action(for: tag) {
             switch action.applied {
             case .keep: return element

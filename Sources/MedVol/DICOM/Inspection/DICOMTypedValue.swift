@@ -43,21 +43,6 @@ public enum DICOMTypedValue: Sendable {
 }
 
 extension DICOMDataSet {
-    /// The VR used to decode `element`: its own, except that UN (unknown, or written by a tool that
-    /// did not know the element) is read as the dictionary's VR when the dictionary knows the element —
-    /// the public dictionary, or GDCM's private dictionary for the element's creator — as pydicom does.
-    public func effectiveVR(of element: DICOMElement) -> DICOMVR {
-        guard element.vr == .UN, isLittleEndian, element.rawBytes != nil else { return element.vr }
-        let entry: DICOMDictionary.Entry?
-        if element.tag.isPrivate {
-            entry = privateCreator(of: element.tag).flatMap { DICOMDictionary.shared.privateEntry(for: element.tag, creator: $0) }
-        } else {
-            entry = DICOMDictionary.shared.entry(for: element.tag)
-        }
-        guard let vr = entry?.vr, vr != .SQ, vr != .UN else { return element.vr }
-        return vr
-    }
-
     /// The value of `element` decoded by its (effective) VR.
     public func typedValue(of element: DICOMElement) -> DICOMTypedValue {
         typedValue(of: element, vr: effectiveVR(of: element))

@@ -126,12 +126,31 @@ public struct DICOMDataSet: Sendable {
         elements.removeAll(where: shouldRemove)
     }
 
+    // MARK: The value decoder
+
+    /// The VR every reader decodes `element` with (header scan, full parse, dump, anonymizer, DICOMDIR
+    /// records — there is no other): the element's own VR, except that UN (an element that passed
+    /// through a system that did not know its VR) is read with the dictionary's VR, PS3.5 §6.2.2 — the
+    /// public dictionary, or GDCM's private dictionary for the element's creator — as pydicom does.
+    /// Binary values are then read in the data set's byte order, as pydicom reads them.
+    public func effectiveVR(of element: DICOMElement) -> DICOMVR {
+        guard element.vr == .UN, element.rawBytes != nil else { return element.vr }
+        let entry: DICOMDictionary.Entry?
+        if element.tag.isPrivate {
+            entry = privateCreator(of: element.tag).flatMap { DICOMDictionary.shared.privateEntry(for: element.tag, creator: $0) }
+        } else {
+            entry = DICOMDictionary.shared.entry(for: element.tag)
+        }
+        guard let vr = entry?.vr, vr != .SQ, vr != .UN else { return element.vr }
+        return vr
+    }
+
     // MARK: Text values
 
     /// All values of a text element, split at backslashes, with padding spaces removed.
     public func strings(_ tag: DICOMTag) -> [String] {
         guard let element = self[tag], let bytes = element.rawBytes else { return [] }
-        return textValues(bytes, vr: element.vr)
+        return textValues(bytes, vr: effectiveVR(of: element))
     }
 
     /// The first value of a text element (nil when absent or empty).
@@ -161,7 +180,7 @@ public struct DICOMDataSet: Sendable {
     /// integer strings (DS, IS). Unparseable string values are skipped.
     public func doubles(_ tag: DICOMTag) -> [Double] {
         guard let element = self[tag], let bytes = element.rawBytes else { return [] }
-        return numericValues(bytes, vr: element.vr)
+        return numericValues(bytes, vr: effectiveVR(of: element))
     }
 
     /// The first numeric value.

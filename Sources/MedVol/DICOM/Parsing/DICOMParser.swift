@@ -85,8 +85,7 @@ struct DICOMParser {
                     continue
                 }
                 // A sequence of undefined length. UN of undefined length holds implicit-VR items (CP-246).
-                var itemParser = self
-                if header.vr == .UN { itemParser.explicitVR = false; itemParser.littleEndian = true }
+                let itemParser = header.vr == .UN ? implicitLittleEndian : self
                 let (items, next) = try itemParser.parseSequence(from: valueStart, to: nil, limit: limit,
                                                                  depth: depth + 1, tag: tag, characterSet: outcome.characterSet)
                 outcome.elements.append(DICOMElement(tag: tag, vr: .SQ, value: .sequence(items)))
@@ -105,6 +104,12 @@ struct DICOMParser {
             if header.vr == .SQ {
                 let (items, _) = try parseSequence(from: valueStart, to: valueStart + length, limit: limit,
                                                    depth: depth + 1, tag: tag, characterSet: outcome.characterSet)
+                outcome.elements.append(DICOMElement(tag: tag, vr: .SQ, value: .sequence(items)))
+            } else if header.vr == .UN, length > 0, Self.dictionaryVR(of: tag, creators: outcome.elements) == .SQ,
+                      let items = try? implicitLittleEndian.parseSequence(from: valueStart, to: valueStart + length, limit: limit,
+                                                                          depth: depth + 1, tag: tag, characterSet: outcome.characterSet).0 {
+                // A sequence that went through a system that did not know it: UN holding implicit-VR
+                // little-endian items (PS3.5 §6.2.2). Kept as bytes if they are not items after all.
                 outcome.elements.append(DICOMElement(tag: tag, vr: .SQ, value: .sequence(items)))
             } else if tag == .pixelData && topLevel {
                 outcome.elements.append(DICOMElement(tag: tag, vr: header.vr, value: .deferred(offset: valueStart, length: length)))
@@ -162,6 +167,25 @@ struct DICOMParser {
         let length = source.uint32(at: offset + 4, littleEndian: littleEndian)
         return ElementHeader(vr: Self.implicitVR(for: tag, undefinedLength: length == Self.undefinedLength),
                              length: length, headerLength: 8)
+    }
+
+    /// This parser reading implicit VR little endian: how the value of a UN element is encoded
+    /// (PS3.5 §6.2.2, CP-246).
+    private var implicitLittleEndian: DICOMParser {
+        var parser = self
+        parser.explicitVR = false
+        parser.littleEndian = true
+        return parser
+    }
+
+    /// The dictionary's VR for `tag` (a private element's from GDCM's private dictionary, its creator
+    /// looked up among `creators`, the elements parsed before it), or nil.
+    static func dictionaryVR(of tag: DICOMTag, creators: [DICOMElement]) -> DICOMVR? {
+        guard tag.isPrivate else { return DICOMDictionary.shared.entry(for: tag)?.vr }
+        guard let creatorTag = tag.privateCreatorTag,
+              let creator = creators.last(where: { $0.tag == creatorTag })?.rawBytes else { return nil }
+        let name = String(decoding: creator, as: UTF8.self).trimmingPadding()
+        return DICOMDictionary.shared.privateEntry(for: tag, creator: name)?.vr
     }
 
     static func implicitVR(for tag: DICOMTag, undefinedLength: Bool) -> DICOMVR {
