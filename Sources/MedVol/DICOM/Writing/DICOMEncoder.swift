@@ -104,19 +104,24 @@ struct DICOMEncoder {
         for element in dataSet.elements {
             let tag = element.tag
             if !isMetaGroup && (tag.group == 0x0002 || tag.element == 0x0000 || tag.group == 0xFFFE) { continue }
-            try encode(element, littleEndian: dataSet.isLittleEndian, into: &sink)
+            try encode(element, in: dataSet, into: &sink)
         }
     }
 
-    func encode<S: DICOMByteSink>(_ element: DICOMElement, littleEndian: Bool, into sink: inout S) throws {
+    func encode<S: DICOMByteSink>(_ element: DICOMElement, in dataSet: DICOMDataSet, into sink: inout S) throws {
+        let littleEndian = dataSet.isLittleEndian
         switch element.value {
         case .bytes(let bytes):
             var value = Array(bytes)
-            if !littleEndian, let width = Self.swapWidth(of: element.vr) {
+            // A UN value is written with the VR the data set reads it with (the one decoder), so that
+            // a big-endian value is swapped as what it is and the output names its real VR.
+            var vr = dataSet.effectiveVR(of: element)
+            if !vr.hasLongExplicitLength && value.count > 0xFFFE { vr = element.vr }
+            if !littleEndian, let width = Self.swapWidth(of: vr) {
                 value.withUnsafeMutableBytes { VoxelMath.swapBytes($0, width: width) }
             }
-            if value.count % 2 == 1 { value.append(element.vr.paddingByte) }
-            try appendHeader(element.tag, element.vr, length: value.count, into: &sink)
+            if value.count % 2 == 1 { value.append(vr.paddingByte) }
+            try appendHeader(element.tag, vr, length: value.count, into: &sink)
             try sink.append(value)
 
         case .sequence(let items):
