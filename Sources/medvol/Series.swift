@@ -66,6 +66,9 @@ extension Series {
         if json {
             var object = JSONObject()
             object["source"] = .string("DICOMDIR records (image files not opened)")
+            // A record lists a series; the stacks inside it (a localizer, magnitude and phase) show only
+            // once the files' headers are read.
+            object["entries"] = .string("series (not split into stacks; --open-files reads the image headers and lists real stacks)")
             object["stacks"] = .array(series.enumerated().map { index, entry in StackJSON.directorySeries(entry, index: index + 1) })
             object["skipped"] = .array(missing.map { .object(["path": .string($0), "reason": .string("referenced by \(path) but missing")]) })
             print(JSONValue.object(object).prettyText)
@@ -78,7 +81,7 @@ extension Series {
              entry.seriesDescription ?? ""]
         }
         tableLines(header: header, rows: rows).forEach { print($0) }
-        print("listed from the DICOMDIR's records (\(series.reduce(0) { $0 + $1.imageCount }) images, no image file opened); --open-files reads headers and splits stacks")
+        print("listed from the DICOMDIR's records (\(series.reduce(0) { $0 + $1.imageCount }) images, no image file opened): one row per series, not split into stacks; --open-files reads the headers and lists the real stacks")
         if !missing.isEmpty { print("\(missing.count) referenced files are missing, e.g. \(missing[0])") }
     }
 

@@ -98,3 +98,40 @@ def test_gdcmgendir_file_set(medvol, tmp_path):
     out = tmp_path / "gdcm.npy"
     medvol("convert", tmp_path / "FS" / "DICOMDIR", out)
     assert np.array_equal(np.load(out), spec.values)
+
+
+def test_listing_says_entries_are_series_not_stacks(medvol, tmp_path):
+    _, dicomdir, _ = make_file_set(tmp_path)
+    listing = medvol("series", dicomdir, "--json").json()
+    assert listing["entries"].startswith("series (not split into stacks; --open-files")
+    assert "one row per series, not split into stacks; --open-files" in medvol("series", dicomdir).stdout
+    assert "entries" not in medvol("series", dicomdir, "--json", "--open-files").json()
+
+
+@pytest.mark.parametrize("name,recode", [
+    ("CATALOG", None),                                   # another name, same bytes
+    ("DICOMDIR-bigEnd", ["dcmconv", "+tb"]),             # explicit VR big endian
+    ("dir-implicit.dcm", ["dcmconv", "+ti"]),            # implicit VR little endian
+])
+def test_dicomdir_recognised_by_content(medvol, tmp_path, name, recode):
+    root, dicomdir, specs = make_file_set(tmp_path)
+    renamed = root / name
+    if recode:
+        subprocess.run([*recode, str(dicomdir), str(renamed)], check=True, capture_output=True)
+        expected = {"DICOMDIR-bigEnd": "1.2.840.10008.1.2.2", "dir-implicit.dcm": "1.2.840.10008.1.2"}[name]
+        assert pydicom.dcmread(renamed).file_meta.TransferSyntaxUID == expected
+    else:
+        shutil.copy(dicomdir, renamed)
+    dicomdir.unlink()
+
+    listing = medvol("series", renamed, "--json").json()
+    assert listing["source"].startswith("DICOMDIR records")
+    assert sorted(entry["seriesInstanceUID"] for entry in listing["stacks"]) == sorted(spec.series_uid for spec in specs)
+    assert {entry["seriesInstanceUID"]: entry["imageCount"] for entry in listing["stacks"]} == \
+        {spec.series_uid: spec.values.shape[0] for spec in specs}
+    for spec in specs:
+        out = tmp_path / f"{name}-{spec.series_number}.npy"
+        medvol("convert", renamed, out, "--series", spec.series_uid)
+        assert np.array_equal(np.load(out), spec.values)
+    info = medvol("info", renamed, "--series", specs[0].series_uid, "--json").json()
+    assert info["size"] == [9, 8, 5]

@@ -75,16 +75,17 @@ public struct DICOMDirectory: Sendable {
     /// When `path` is a DICOMDIR: the files it references (those present) and the missing ones as
     /// skipped. Nil when `path` is not a DICOMDIR.
     static func referencedFilesIfDirectory(_ path: String) throws -> (files: [String], missing: [SkippedFile])? {
-        guard let file = directoryFile(path, extent: .everything) else { return nil }
+        guard let file = directoryFile(path) else { return nil }
         let (present, missing) = locate(try DICOMDirectory(file: file).referencedFiles)
         return (present, missing.map { SkippedFile(path: $0, reason: "referenced by \(path) but missing") })
     }
 
-    /// The file at `path`, read to `extent`, when it is a DICOMDIR: named so, readable, and a Media
-    /// Storage Directory.
-    private static func directoryFile(_ path: String, extent: DICOMFile.ReadExtent) -> DICOMFile? {
-        guard FileSystem.lastComponent(of: path).uppercased() == "DICOMDIR",
-              let file = try? DICOMFile.read(path: path, extent: extent), file.isDirectory else { return nil }
+    /// The file at `path` when it is a DICOMDIR, recognised by its content whatever its name: a Media
+    /// Storage Directory (1.2.840.10008.1.3.10) or a data set with a Directory Record Sequence, in any
+    /// transfer syntax. A DICOMDIR has no pixel data, so the header-only read holds all its records.
+    private static func directoryFile(_ path: String) -> DICOMFile? {
+        guard let file = try? DICOMFile.read(path: path, extent: .headerOnly), file.isDirectory,
+              file.pixelDataElement == nil else { return nil }
         return file
     }
 
@@ -174,8 +175,8 @@ extension DICOMDirectory {
         return result
     }
 
-    /// Whether `path` is a DICOMDIR (named so, and a Media Storage Directory).
+    /// Whether `path` is a DICOMDIR (a Media Storage Directory, whatever the file's name).
     public static func isDirectory(_ path: String) -> Bool {
-        directoryFile(path, extent: .headerOnly) != nil
+        directoryFile(path) != nil
     }
 }
