@@ -134,7 +134,7 @@ struct Convert: ParsableCommand {
             } catch {
                 failedCount += 1
                 progress.finish()
-                Terminal.error("\(label): \(error)")
+                Terminal.error(stackFailureLine(error, label: label, output: path))
                 lines.append("  #\(stack.index) \(base) FAILED: \(error)")
             }
         }

@@ -106,7 +106,7 @@ struct Export: ParsableCommand {
                 } catch let error as MedVolError {
                     failures += 1
                     progress.finish()
-                    Terminal.error("#\(stack.index): \(error)")
+                    Terminal.error(stackFailureLine(error, label: "#\(stack.index)", output: outputFolder))
                 }
             }
             progress.finish()

@@ -24,7 +24,20 @@ enum InputKind {
 /// The one stack of a scan that a command works on: the chosen one, or the only one; otherwise an
 /// error that lists the stacks.
 func chooseStack(_ scan: DICOMScan, selector: String?, inputDescription: String, hint: String) throws -> DICOMStack {
-    if let selector { return try scan.stack(matching: selector) }
+    if let selector {
+        let matches = scan.stacks.filter { $0.seriesInstanceUID == selector }
+        if Int(selector) == nil, matches.count > 1 {
+            let listing = matches.map { "  " + StackListing.oneLine($0) }.joined(separator: "\n")
+            throw MedVolError(.ambiguousInput, path: inputDescription,
+                              reason: "series \(selector) splits into \(matches.count) stacks; choose one with --series INDEX (#INDEX below, as `medvol series` lists them):\n\(listing)")
+        }
+        do {
+            return try scan.stack(matching: selector)
+        } catch var error as MedVolError {
+            if error.path == nil { error.path = inputDescription }
+            throw error
+        }
+    }
     if scan.stacks.count == 1 { return scan.stacks[0] }
     if scan.stacks.isEmpty { throw noImagesError(scan, inputDescription: inputDescription) }
     let listing = scan.stacks.map { "  " + StackListing.oneLine($0) }.joined(separator: "\n")
@@ -47,6 +60,13 @@ func noImagesError(_ scan: DICOMScan, inputDescription: String) -> MedVolError {
 }
 
 func describeInputs(_ paths: [String]) -> String { paths.joined(separator: " ") }
+
+/// `PATH: LABEL: REASON` for a stack that failed while the others go on: the file the error names, else
+/// the output that was not written.
+func stackFailureLine(_ error: any Error, label: String, output: String) -> String {
+    guard let error = error as? MedVolError else { return "\(output): \(label): \(error)" }
+    return "\(error.path ?? output): \(label): \(error.reason)"
+}
 
 /// Formats for the stack listings of `series` and the errors that list stacks.
 enum StackListing {

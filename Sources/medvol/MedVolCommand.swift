@@ -24,10 +24,15 @@ struct MedVolCommand: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        var command: ParsableCommand?
         do {
-            var command = try MedVolCommand.parseAsRoot()
-            try command.run()
-        } catch let error as MedVolError {
+            command = try MedVolCommand.parseAsRoot()
+            try command?.run()
+        } catch var error as MedVolError {
+            // Every error names a path: one that names no file is about the command's input.
+            if error.path == nil, let inputs = (command as? NamesItsInput)?.inputPaths, !inputs.isEmpty {
+                error.path = describeInputs(inputs)
+            }
             Terminal.error(error.description)
             exit(1)
         } catch let exit as ExitCode {
@@ -46,3 +51,18 @@ enum Main {
         }
     }
 }
+
+/// A command whose failures that name no file are reported against its input (`medvol: error: PATH: …`).
+protocol NamesItsInput {
+    /// The input path(s) the command works on.
+    var inputPaths: [String] { get }
+}
+
+extension Convert: NamesItsInput { var inputPaths: [String] { Array(paths.dropLast()) } }
+extension Export: NamesItsInput { var inputPaths: [String] { Array(paths.dropLast()) } }
+extension Preview: NamesItsInput { var inputPaths: [String] { Array(paths.dropLast()) } }
+extension Info: NamesItsInput { var inputPaths: [String] { inputs } }
+extension Series: NamesItsInput { var inputPaths: [String] { inputs } }
+extension Dump: NamesItsInput { var inputPaths: [String] { [file] } }
+extension Anonymize: NamesItsInput { var inputPaths: [String] { [input] } }
+extension PhantomCommand: NamesItsInput { var inputPaths: [String] { [output] } }
