@@ -2,7 +2,7 @@
 # Installs the Debian packages medvol builds and tests with, if any is missing.
 # ITK 5.2 and GDCM 3.0 (headers and libraries), GDCM's and DCMTK's tools (test files), zlib headers.
 set -euo pipefail
-packages=(libinsighttoolkit5-dev libgdcm-dev libgdcm-tools dcmtk zlib1g-dev)
+packages=(libinsighttoolkit5-dev libgdcm-dev libgdcm-tools dcmtk zlib1g-dev libdeflate-dev)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -5,6 +5,8 @@
 /// the sform (three rows of a 3×4 affine). Both map to RAS.
 struct NIfTIHeader {
     var dimensions: [Int16]
+    /// `datatype` (nifti1.h codes: 2 uint8, 4 int16, 16 float32, 128 RGB24, …).
+    var dataType: Int16
     var bitsPerVoxel: Int16
     var pixdim: [Float]
     var voxelOffset: Float
@@ -18,6 +20,14 @@ struct NIfTIHeader {
     var qoffset: (x: Float, y: Float, z: Float)
     /// srow_x, srow_y, srow_z.
     var sform: [[Float]]
+    /// Time unit code (xyzt_units & 0x38): 0 unknown, 8 second, 16 millisecond, 24 microsecond.
+    var timeUnits: UInt8
+    /// `toffset`: where the fourth axis starts.
+    var timeOffset: Float
+    /// The header is stored big endian (its numbers and the voxels).
+    var isBigEndian: Bool
+    /// `magic` is "n+1": header and voxels in one file (not "ni1", a .hdr/.img pair, nor Analyze).
+    var isSingleFile: Bool
 
     static let byteCount = 348
 
@@ -54,13 +64,18 @@ struct NIfTIHeader {
             for index in 0..<4 { raw |= UInt32(bytes[offset + index]) << (8 * index) }
             return Float(bitPattern: littleEndian ? raw : raw.byteSwapped)
         }
+        isBigEndian = !littleEndian
         dimensions = (0..<8).map { i16(40 + 2 * $0) }
+        dataType = i16(70)
         bitsPerVoxel = i16(72)
         pixdim = (0..<8).map { f32(76 + 4 * $0) }
         voxelOffset = f32(108)
         sclSlope = f32(112)
         sclInter = f32(116)
         spatialUnits = bytes[123] & 7
+        timeUnits = bytes[123] & 0x38
+        timeOffset = f32(136)
+        isSingleFile = Array(bytes[344..<348]) == Array("n+1".utf8) + [0]
         qformCode = i16(252)
         sformCode = i16(254)
         quaternion = (f32(256), f32(260), f32(264))

@@ -72,12 +72,23 @@ public struct VolumeWriteOptions: Sendable {
     /// Compress where the format allows it: `.zraw` for `.mhd`, compressed data in `.mha`, gzip for
     /// NRRD, deflate for `.npz`. `.nii.gz` is always compressed and `.nii`, `.npy` never are.
     public var compress = false
+    /// The deflate level of gzip outputs written in Swift (`.nii.gz`): 1 (fastest) … 12 (smallest);
+    /// nil for ``defaultCompressionLevel``.
+    public var compressionLevel: Int?
 
-    /// Options with the given ``overwrite`` and ``compress`` settings.
-    public init(overwrite: Bool = false, compress: Bool = false) {
+    /// The level `.nii.gz` files are written at unless told: files no larger than dcm2niix's default
+    /// (zlib or pigz at level 6) make, in independent blocks on every core.
+    public static let defaultCompressionLevel = 6
+
+    /// Options with the given ``overwrite``, ``compress`` and ``compressionLevel`` settings.
+    public init(overwrite: Bool = false, compress: Bool = false, compressionLevel: Int? = nil) {
         self.overwrite = overwrite
         self.compress = compress
+        self.compressionLevel = compressionLevel
     }
+
+    /// The level to compress at: ``compressionLevel``, else ``defaultCompressionLevel``.
+    var effectiveCompressionLevel: Int { compressionLevel ?? Self.defaultCompressionLevel }
 }
 
 extension Volume {
@@ -100,7 +111,12 @@ extension Volume {
                     : MedVolError(.ambiguousInput, path: path, reason: "holds \(scan.stacks.count) stacks; choose one with DICOMScan")
             }
             self = try scan.stacks[0].load()
-        case .metaImage, .metaImageSingleFile, .nifti, .niftiCompressed, .nrrd, .nrrdDetached:
+        case .nifti, .niftiCompressed:
+            // medvol's own reader; ITK's for what it does not read (NIfTI-2, Analyze, scaled values, …).
+            let file = try ReadableFile(path: path)
+            self = try NIfTIFile.read(path: path, file: file, compressed: format == .niftiCompressed)
+                ?? ITKImageFile.read(path: path, format: format)
+        case .metaImage, .metaImageSingleFile, .nrrd, .nrrdDetached:
             self = try ITKImageFile.read(path: path, format: format)
         case .numpy:
             self = try NumPyFile.read(path: path)
@@ -138,7 +154,10 @@ extension Volume {
             preconditionFailure("handled above")
         case .metaImage, .metaImageSingleFile:
             return try MetaImageWriter.write(self, to: target, singleFile: format == .metaImageSingleFile, options: options)
-        case .nifti, .niftiCompressed, .nrrd, .nrrdDetached:
+        case .nifti, .niftiCompressed:
+            return try NIfTIFile.write(self, to: target, compressed: format == .niftiCompressed,
+                                       level: options.effectiveCompressionLevel, options: options)
+        case .nrrd, .nrrdDetached:
             return try ITKImageFile.write(self, to: target, format: format, options: options)
         case .numpy:
             return try NumPyFile.write(self, to: target, options: options)

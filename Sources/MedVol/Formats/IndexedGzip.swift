@@ -1,0 +1,364 @@
+import Synchronization
+
+/// The gzip files medvol writes (`.nii.gz`, gzip NRRD): ordinary gzip, so that gzip, zlib, nibabel, ITK
+/// and SimpleITK read them, but made so that they can be written and read on every core.
+///
+/// A gzip file may hold several members one after another, read as one stream (RFC 1952 §2.2); medvol
+/// cuts the data into blocks of about a MiB and compresses each into its own member, independently, on
+/// any thread (pigz's idea, with libdeflate), and writes the members in order. An optional first member
+/// holds a small header (a NIfTI header, whose voxel type is known only at the end) as a *stored* deflate
+/// block, so that its size is known in advance and it can be written last. A final empty member carries
+/// the index of every member (compressed and uncompressed size) in its header's extra field, subfield
+/// "MV"; medvol reads that index to inflate the members in parallel straight into a volume's memory. Any
+/// other gzip file is inflated as one stream.
+///
+/// The index member (all numbers little endian):
+///
+///     1F 8B 08 04  00000000  00 FF  XLEN(2)            gzip header with FEXTRA
+///     'M' 'V'  LEN(2)                                  extra subfield
+///       version(1) = 1, count(4), count × [compressed(4), uncompressed(4)], length of this member(4), "MVIX"
+///     03 00                                            an empty final deflate block
+///     00000000 00000000                                CRC-32 and size of nothing
+enum IndexedGzip {
+    /// Uncompressed bytes per member, for volumes whose slices are smaller.
+    static let blockSize = 1 << 20
+    /// Members an index can list (its extra field holds at most 65535 bytes).
+    static let maximumMembers = (Int(UInt16.max) - 4 - 13) / 8
+
+    /// One member of an indexed file.
+    struct Member: Sendable, Equatable {
+        var fileOffset: Int
+        var compressedCount: Int
+        var uncompressedOffset: Int
+        var uncompressedCount: Int
+    }
+
+    /// Bytes a stored member of `payload` bytes takes.
+    static func storedMemberSize(payload: Int) -> Int { 10 + 5 + payload + 8 }
+
+    /// `payload` (at most 65535 bytes) as a gzip member holding one stored (uncompressed) deflate block.
+    static func storedMember(_ payload: [UInt8]) -> [UInt8] {
+        precondition(payload.count <= 0xFFFF)
+        var member: [UInt8] = [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 0xFF]
+        let length = UInt16(payload.count)
+        member += [1, UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8(~length >> 8)]
+        member += payload
+        let crc = payload.withUnsafeBytes { LibDeflate.crc32($0) }
+        appendLittleEndian(crc, to: &member)
+        appendLittleEndian(UInt32(truncatingIfNeeded: payload.count), to: &member)
+        return member
+    }
+
+    /// The index member listing `members` (compressed and uncompressed sizes, in order).
+    static func indexMember(_ members: [(compressed: Int, uncompressed: Int)]) -> [UInt8] {
+        var data: [UInt8] = [1]
+        appendLittleEndian(UInt32(members.count), to: &data)
+        for member in members {
+            appendLittleEndian(UInt32(member.compressed), to: &data)
+            appendLittleEndian(UInt32(member.uncompressed), to: &data)
+        }
+        let total = 10 + 2 + 4 + data.count + 8 + 2 + 8
+        appendLittleEndian(UInt32(total), to: &data)
+        data += Array("MVIX".utf8)
+        var member: [UInt8] = [0x1F, 0x8B, 8, 4, 0, 0, 0, 0, 0, 0xFF]
+        appendLittleEndian(UInt16(4 + data.count), to: &member)
+        member += [UInt8(ascii: "M"), UInt8(ascii: "V")]
+        appendLittleEndian(UInt16(data.count), to: &member)
+        member += data
+        member += [3, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        return member
+    }
+
+    /// The members of a file medvol wrote, from its index; nil for any other gzip file (or a damaged
+    /// index, which is then inflated as one stream).
+    static func members(of file: ReadableFile) throws -> [Member]? {
+        guard file.size >= 40 else { return nil }
+        let tail = try file.read(count: 18, at: file.size - 18)
+        guard Array(tail[4...]) == Array("MVIX".utf8) + [3, 0, 0, 0, 0, 0, 0, 0, 0, 0] else { return nil }
+        let length = Int(littleEndian32(tail, 0))
+        guard length >= 35, length <= file.size else { return nil }
+        let start = file.size - length
+        let index = try file.read(count: length, at: start)
+        guard index[0] == 0x1F, index[1] == 0x8B, index[3] == 4, index[12] == UInt8(ascii: "M"), index[13] == UInt8(ascii: "V"),
+              index[16] == 1 else { return nil }
+        let count = Int(littleEndian32(index, 17))
+        guard count <= maximumMembers, 21 + count * 8 + 8 + 10 == length else { return nil }
+        var members: [Member] = []
+        var fileOffset = 0, uncompressedOffset = 0
+        for number in 0..<count {
+            let compressed = Int(littleEndian32(index, 21 + 8 * number))
+            let uncompressed = Int(littleEndian32(index, 25 + 8 * number))
+            members.append(Member(fileOffset: fileOffset, compressedCount: compressed,
+                                  uncompressedOffset: uncompressedOffset, uncompressedCount: uncompressed))
+            fileOffset += compressed
+            uncompressedOffset += uncompressed
+        }
+        guard fileOffset == start else { return nil }
+        return members
+    }
+
+    /// Reads `buffer.count` uncompressed bytes from `offset` of the gzip file `file`: in parallel from
+    /// medvol's own members, else by inflating the file as one stream. Throws for damaged or short data.
+    static func read(_ file: ReadableFile, uncompressedOffset offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
+        guard let members = try members(of: file) else {
+            let stream = try GzipStream(file: file)
+            try stream.skip(offset)
+            try stream.read(into: buffer)
+            return
+        }
+        let end = offset + buffer.count
+        guard end <= (members.last.map { $0.uncompressedOffset + $0.uncompressedCount } ?? 0) else {
+            throw MedVolError.corrupt(file.path, "compressed data end before byte \(end) (truncated)")
+        }
+        let needed = members.filter { $0.uncompressedOffset < end && $0.uncompressedOffset + $0.uncompressedCount > offset }
+        let target = SendableRawPointer(buffer.baseAddress!)
+        _ = try Parallel.map(needed.count) { index in
+            let member = needed[index]
+            let compressed = try file.read(count: member.compressedCount, at: member.fileOffset)
+            let memberEnd = member.uncompressedOffset + member.uncompressedCount
+            do {
+                try compressed.withUnsafeBytes { source in
+                    if member.uncompressedOffset >= offset && memberEnd <= end {
+                        let destination = UnsafeMutableRawBufferPointer(start: target.base + (member.uncompressedOffset - offset),
+                                                                        count: member.uncompressedCount)
+                        try LibDeflate.inflateGzipMember(source, into: destination)
+                    } else {
+                        // A member across an end of the range: inflated aside, the overlap copied.
+                        var whole = [UInt8](repeating: 0, count: member.uncompressedCount)
+                        try whole.withUnsafeMutableBytes { try LibDeflate.inflateGzipMember(source, into: $0) }
+                        let from = max(offset, member.uncompressedOffset), to = min(end, memberEnd)
+                        whole.withUnsafeBytes { all in
+                            (target.base + (from - offset)).copyMemory(from: all.baseAddress! + (from - member.uncompressedOffset), byteCount: to - from)
+                        }
+                    }
+                }
+            } catch let error as MedVolError {
+                throw error.at(file.path)
+            }
+        }
+    }
+
+    static func appendLittleEndian<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { bytes += $0 }
+    }
+
+    private static func littleEndian32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
+        (0..<4).reduce(0) { $0 | UInt32(bytes[offset + $1]) << (8 * $1) }
+    }
+}
+
+/// Writes an indexed gzip file (see ``IndexedGzip``) from blocks compressed on any thread: block `n`
+/// may be submitted before block `n − 1`; members are written in order as soon as they can be, so only
+/// the blocks that arrive early wait in memory.
+/// (`@unchecked`: the file is written only under the state lock.)
+final class IndexedGzipWriter: @unchecked Sendable {
+    private struct State {
+        var next = 0                                    // the block to write next
+        var fileOffset: Int
+        var waiting: [Int: (member: [UInt8], uncompressed: Int)] = [:]
+        var written: [(compressed: Int, uncompressed: Int)] = []
+    }
+
+    let file: WritableFile
+    let level: Int
+    let blockCount: Int
+    /// Uncompressed bytes of the stored first member (0: none).
+    let headerCount: Int
+    private let state: Mutex<State>
+
+    /// - Parameters:
+    ///   - file: The (staged) output, written from byte 0.
+    ///   - headerCount: Bytes of a header to store, uncompressed, in the first member once known (0 for none).
+    ///   - blockCount: How many blocks will be submitted.
+    ///   - level: libdeflate's level, 1…12.
+    init(file: WritableFile, headerCount: Int, blockCount: Int, level: Int) {
+        self.file = file
+        self.level = level
+        self.blockCount = blockCount
+        self.headerCount = headerCount
+        state = Mutex(State(fileOffset: headerCount > 0 ? IndexedGzip.storedMemberSize(payload: headerCount) : 0))
+    }
+
+    /// Compresses block `index` (on the calling thread) and hands it to the ordered writer.
+    func compress(block index: Int, _ bytes: UnsafeRawBufferPointer) throws {
+        let member = try LibDeflate.gzipMember(bytes, level: level)
+        try submit(block: index, member: member, uncompressedCount: bytes.count)
+    }
+
+    private func submit(block index: Int, member: [UInt8], uncompressedCount: Int) throws {
+        try state.withLock { state in
+            state.waiting[index] = (member, uncompressedCount)
+            while let ready = state.waiting.removeValue(forKey: state.next) {
+                try ready.member.withUnsafeBytes { try file.write($0, at: state.fileOffset) }
+                state.fileOffset += ready.member.count
+                state.written.append((ready.member.count, ready.uncompressed))
+                state.next += 1
+            }
+        }
+    }
+
+    /// Writes the header member (`header.count == headerCount`) and the index, once every block is in.
+    func finish(header: [UInt8] = []) throws {
+        try state.withLock { state in
+            precondition(state.next == blockCount && state.waiting.isEmpty, "not every block was submitted")
+            precondition(header.count == headerCount)
+            var members = state.written
+            if headerCount > 0 {
+                let stored = IndexedGzip.storedMember(header)
+                try stored.withUnsafeBytes { try file.write($0, at: 0) }
+                members.insert((stored.count, header.count), at: 0)
+            }
+            let index = IndexedGzip.indexMember(members)
+            try index.withUnsafeBytes { try file.write($0, at: state.fileOffset) }
+            state.fileOffset += index.count
+        }
+    }
+
+    /// Blocks for `byteCount` bytes cut at whole `unitBytes` units (slices), about ``IndexedGzip/blockSize``
+    /// each, and never more than an index can list: how many units go in a block.
+    static func unitsPerBlock(unitBytes: Int, byteCount: Int) -> Int {
+        let unit = max(1, unitBytes)
+        var units = max(1, IndexedGzip.blockSize / unit)
+        while (byteCount + units * unit - 1) / (units * unit) > IndexedGzip.maximumMembers - 2 { units *= 2 }
+        return units
+    }
+
+    /// Writes `bytes` (a whole volume in memory) compressed, blocks on every core.
+    static func write(_ bytes: UnsafeRawBufferPointer, unitBytes: Int, to file: WritableFile, header: [UInt8],
+                      level: Int) throws {
+        let blockBytes = unitsPerBlock(unitBytes: unitBytes, byteCount: bytes.count) * max(1, unitBytes)
+        let count = bytes.count == 0 ? 0 : (bytes.count + blockBytes - 1) / blockBytes
+        let writer = IndexedGzipWriter(file: file, headerCount: header.count, blockCount: count, level: level)
+        let base = SendableRawPointer(UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+        let total = bytes.count
+        _ = try Parallel.map(count) { index in
+            let start = index * blockBytes
+            try writer.compress(block: index, UnsafeRawBufferPointer(start: base.base + start, count: min(blockBytes, total - start)))
+        }
+        try writer.finish(header: header)
+    }
+}
+
+/// Collects the slots (slices) a stack loader converts, on any thread, into blocks of whole slots and
+/// compresses each block as soon as its last slot is in.
+final class GzipSlotCollector: @unchecked Sendable {
+    private final class Block {
+        let buffer: UnsafeMutableRawBufferPointer
+        var filled = 0
+        init(bytes: Int) { buffer = .allocate(byteCount: bytes, alignment: 64) }
+        deinit { buffer.deallocate() }
+    }
+
+    let writer: IndexedGzipWriter
+    let slotBytes: Int
+    let slotCount: Int
+    let slotsPerBlock: Int
+    private let blocks = Mutex<[Int: Block]>([:])
+
+    init(file: WritableFile, headerCount: Int, slotBytes: Int, slotCount: Int, level: Int) {
+        self.slotBytes = slotBytes
+        self.slotCount = slotCount
+        slotsPerBlock = IndexedGzipWriter.unitsPerBlock(unitBytes: slotBytes, byteCount: slotBytes * slotCount)
+        writer = IndexedGzipWriter(file: file, headerCount: headerCount,
+                                   blockCount: (slotCount + slotsPerBlock - 1) / slotsPerBlock, level: level)
+    }
+
+    private func slots(inBlock block: Int) -> Int { min(slotsPerBlock, slotCount - block * slotsPerBlock) }
+
+    /// Runs `body` on the memory of slot `slot`; compresses its block once every slot of it is in.
+    func withSlot<R>(_ slot: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+        let number = slot / slotsPerBlock
+        let block = blocks.withLock { blocks in
+            if let block = blocks[number] { return block }
+            let block = Block(bytes: slots(inBlock: number) * slotBytes)
+            blocks[number] = block
+            return block
+        }
+        let place = UnsafeMutableRawBufferPointer(rebasing: block.buffer[(slot % slotsPerBlock) * slotBytes..<(slot % slotsPerBlock + 1) * slotBytes])
+        let result = try body(place)
+        let complete = blocks.withLock { blocks -> Bool in
+            block.filled += 1
+            guard block.filled == slots(inBlock: number) else { return false }
+            blocks[number] = nil
+            return true
+        }
+        if complete { try writer.compress(block: number, UnsafeRawBufferPointer(block.buffer)) }
+        return result
+    }
+
+    /// Writes the header and the index (every slot must be in).
+    func finish(header: [UInt8]) throws { try writer.finish(header: header) }
+}
+
+/// A gzip file inflated front to back as one stream, member after member (for gzip files medvol did not
+/// write; see ``IndexedGzip/read(_:uncompressedOffset:into:)``).
+final class GzipStream: ByteStream {
+    private let file: ReadableFile
+    private var inflater: Zlib.Inflater
+    private var input: [UInt8] = []
+    private var inputStart = 0, inputEnd = 0, position = 0
+    var path: String { file.path }
+
+    init(file: ReadableFile) throws {
+        self.file = file
+        inflater = try Zlib.Inflater(wrapper: .gzip)
+    }
+
+    /// Reads the next piece of the file after the input not yet used (moved to the front).
+    private func refill() throws {
+        let kept = inputEnd - inputStart
+        let count = min(1 << 20, file.size - position)
+        var next = [UInt8](repeating: 0, count: kept + count)
+        next[0..<kept] = input[inputStart..<inputEnd]
+        try next.withUnsafeMutableBytes { try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[kept...]), at: position) }
+        input = next
+        position += count
+        inputStart = 0
+        inputEnd = kept + count
+    }
+
+    /// Inflates and drops `count` bytes.
+    func skip(_ count: Int) throws {
+        var scratch = [UInt8](repeating: 0, count: min(count, 1 << 16))
+        var left = count
+        while left > 0 {
+            let piece = min(left, scratch.count)
+            try scratch.withUnsafeMutableBytes { try read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<piece])) }
+            left -= piece
+        }
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws {
+        var filled = 0
+        while filled < buffer.count {
+            if inputStart == inputEnd {
+                guard position < file.size else {
+                    throw MedVolError.corrupt(path, "compressed data end \(buffer.count - filled) bytes too early (truncated)")
+                }
+                try refill()
+            }
+            if inflater.isFinished {
+                // The next member, if the file goes on with one.
+                guard inputEnd - inputStart >= 2 || position < file.size else {
+                    throw MedVolError.corrupt(path, "compressed data end \(buffer.count - filled) bytes too early (truncated)")
+                }
+                if inputEnd - inputStart < 2 { try refill() }
+                guard input[inputStart] == 0x1F, input[inputStart + 1] == 0x8B else {
+                    throw MedVolError.corrupt(path, "compressed data end \(buffer.count - filled) bytes too early (followed by bytes that are not gzip)")
+                }
+                inflater = try Zlib.Inflater(wrapper: .gzip)
+            }
+            let (consumed, produced): (Int, Int)
+            do {
+                (consumed, produced) = try input.withUnsafeBytes { raw in
+                    try inflater.inflate(UnsafeRawBufferPointer(rebasing: raw[inputStart..<inputEnd]),
+                                         into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+                }
+            } catch let error as MedVolError {
+                throw error.at(path)
+            }
+            inputStart += consumed
+            filled += produced
+        }
+    }
+}

@@ -1,0 +1,249 @@
+/// NIfTI-1 single files (`.nii`, `.nii.gz`) read and written in Swift, the header exactly as ITK 5.2's
+/// NiftiImageIO writes it, the voxels streamed: a DICOM conversion writes each slice to its place (see
+/// ``StreamedVolumeFile``) and a `.nii.gz` is compressed and inflated in independent blocks on every
+/// core (see ``IndexedGzip``).
+///
+/// The header medvol writes (every other field zero):
+/// - `sizeof_hdr` 348, `regular` "r", `magic` "n+1", `vox_offset` 352 (the header, then four zero bytes:
+///   no extensions), little endian;
+/// - `dim` = [3 or 4, nx, ny, nz, nt, 1, 1, 1]; `pixdim` = [qfac, sx, sy, sz, Δt or 0, 0, 0, 0];
+/// - `datatype`/`bitpix` from the voxel type (RGB24 for 3-component uint8, as ITK writes RGB pixels;
+///   `intent_code` stays 0);
+/// - `scl_slope` 1, `scl_inter` 0; `xyzt_units` 10 (millimetres and seconds, as ITK 5.4 writes it);
+/// - `qform_code` = `sform_code` = 1 (scanner), quaternion and sform from ``NIfTIOrientation``.
+///
+/// Voxels are stored in the volume's memory order (x fastest), RAS only in the header: LPS → RAS
+/// negates the first two rows of the affine.
+enum NIfTIFile {
+    /// Bytes before the voxels in a file medvol writes.
+    static let voxelOffset = 352
+
+    // MARK: Data types
+
+    /// NIfTI `datatype` codes (nifti1.h) and the voxels they hold.
+    enum DataType: Int16, CaseIterable {
+        case uint8 = 2, int16 = 4, int32 = 8, float32 = 16, float64 = 64, rgb24 = 128
+        case int8 = 256, uint16 = 512, uint32 = 768, int64 = 1024, uint64 = 1280
+
+        init?(pixelType: PixelType, components: Int) {
+            switch (pixelType, components) {
+            case (.uint8, 3): self = .rgb24
+            case (_, 1):
+                switch pixelType {
+                case .uint8: self = .uint8
+                case .int8: self = .int8
+                case .uint16: self = .uint16
+                case .int16: self = .int16
+                case .uint32: self = .uint32
+                case .int32: self = .int32
+                case .uint64: self = .uint64
+                case .int64: self = .int64
+                case .float32: self = .float32
+                case .float64: self = .float64
+                }
+            default: return nil
+            }
+        }
+
+        /// The voxel type and components per voxel.
+        var voxel: (type: PixelType, components: Int) {
+            switch self {
+            case .uint8: (.uint8, 1)
+            case .int8: (.int8, 1)
+            case .uint16: (.uint16, 1)
+            case .int16: (.int16, 1)
+            case .uint32: (.uint32, 1)
+            case .int32: (.int32, 1)
+            case .uint64: (.uint64, 1)
+            case .int64: (.int64, 1)
+            case .float32: (.float32, 1)
+            case .float64: (.float64, 1)
+            case .rgb24: (.uint8, 3)
+            }
+        }
+
+        var bitsPerVoxel: Int16 { Int16(voxel.type.byteSize * voxel.components * 8) }
+    }
+
+    // MARK: Writing
+
+    /// The 352 bytes before the voxels of a NIfTI-1 file for `info`, or an `.unsupported` error for a
+    /// volume NIfTI cannot hold (a component count other than 1 or 3, a size beyond 32767).
+    static func header(for info: VolumeInfo, path: String) throws -> [UInt8] {
+        guard let dataType = DataType(pixelType: info.pixelType, components: info.components) else {
+            throw MedVolError.unsupported(path, "NIfTI holds one component or RGB (3 × uint8), not \(info.components) × \(info.pixelType)")
+        }
+        let geometry = info.geometry
+        guard geometry.size.allSatisfy({ $0 >= 1 && $0 <= Int(Int16.max) }) else {
+            throw MedVolError.unsupported(path, "NIfTI-1 holds at most 32767 voxels along an axis, not \(geometry.size)")
+        }
+        var bytes = [UInt8](repeating: 0, count: voxelOffset)
+        func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+            withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<offset + $0.count, with: $0) }
+        }
+        func put(_ value: Float, at offset: Int) { put(value.bitPattern, at: offset) }
+
+        let orientation = NIfTIOrientation(direction: geometry.direction, origin: geometry.origin, spacing: geometry.spacing)
+        put(Int32(348), at: 0)
+        bytes[38] = UInt8(ascii: "r")
+        let dimensions = geometry.isFourDimensional ? 4 : 3
+        let extents = geometry.size + Array(repeating: 1, count: 7 - geometry.size.count)
+        put(Int16(dimensions), at: 40)
+        for (axis, extent) in extents.enumerated() { put(Int16(extent), at: 42 + 2 * axis) }
+        put(dataType.rawValue, at: 70)
+        put(dataType.bitsPerVoxel, at: 72)
+        let pixdim: [Float] = [orientation.qfac, Float(geometry.spacing.x), Float(geometry.spacing.y), Float(geometry.spacing.z),
+                               geometry.isFourDimensional ? Float(geometry.timeSpacing ?? 1) : 0, 0, 0, 0]
+        for (index, value) in pixdim.enumerated() { put(value, at: 76 + 4 * index) }
+        put(Float(voxelOffset), at: 108)
+        put(Float(1), at: 112)  // scl_slope
+        put(Float(0), at: 116)  // scl_inter
+        bytes[123] = 10          // xyzt_units: NIFTI_UNITS_MM | NIFTI_UNITS_SEC
+        put(Int16(1), at: 252)   // qform_code: scanner
+        put(Int16(1), at: 254)   // sform_code: scanner
+        let quaternion = [orientation.quaternion.b, orientation.quaternion.c, orientation.quaternion.d,
+                          orientation.offset.x, orientation.offset.y, orientation.offset.z]
+        for (index, value) in quaternion.enumerated() { put(value, at: 256 + 4 * index) }
+        for row in 0..<3 {
+            for column in 0..<4 { put(orientation.sform[row][column], at: 280 + 16 * row + 4 * column) }
+        }
+        bytes.replaceSubrange(344..<348, with: Array("n+1".utf8) + [0])
+        return bytes
+    }
+
+    /// Writes `volume` as `.nii` (or gzip-compressed `.nii.gz`, blocks on every core at `level`).
+    static func write(_ volume: Volume, to path: String, compressed: Bool, level: Int,
+                      options: VolumeWriteOptions) throws -> [String] {
+        let header = try header(for: VolumeInfo(volume), path: path)
+        try OutputTransaction.write(outputs: [path], overwrite: options.overwrite, filesOnly: true) { transaction in
+            let file = try WritableFile(creating: transaction.stagingPath(for: path))
+            try volume.withUnsafeBytes { voxels in
+                if compressed {
+                    try IndexedGzipWriter.write(voxels, unitBytes: volume.size[0] * volume.size[1] * volume.components * volume.pixelType.byteSize, to: file, header: header, level: level)
+                } else {
+                    try header.withUnsafeBytes { try file.write($0, at: 0) }
+                    try file.write(voxels, at: voxelOffset)
+                }
+            }
+            try file.close()
+        }
+        return [path]
+    }
+
+    // MARK: Reading
+
+    /// Reads a NIfTI-1 single file the Swift way, or returns nil when the file needs ITK's reader:
+    /// NIfTI-2, Analyze, scaled values (`scl_slope`), units other than millimetres, more than four
+    /// dimensions, data types medvol has no voxel type for, or a header whose geometry comes from
+    /// neither form. The geometry is ITK's (see ``geometry(of:)``).
+    static func read(path: String, file: ReadableFile, compressed: Bool) throws -> Volume? {
+        guard let header = try NIfTIHeader.read(file: file, compressed: compressed) else { return nil }
+        if let field = header.unusableGeometryField {
+            throw MedVolError.corrupt(path, "damaged NIfTI header: \(field) is not a usable number")
+        }
+        guard let layout = try SwiftReadable(header: header, path: path) else { return nil }
+        let needed = layout.voxelOffset + layout.byteCount
+        if !compressed {
+            guard file.size >= needed else {
+                throw MedVolError.corrupt(path, "truncated: the header announces \(needed) bytes, the file has \(file.size)")
+            }
+        } else if try IndexedGzip.members(of: file) == nil,
+                  try GzipFile.trailerSize(of: file) != UInt32(truncatingIfNeeded: needed) {
+            // Not medvol's indexed file, nor the single member of exactly that size other writers make:
+            // inflate the whole file to be sure it is complete (a damaged end is an error, not ignored).
+            let available = try GzipFile.uncompressedSize(of: file)
+            guard available >= needed else {
+                throw MedVolError.corrupt(path, "truncated: the header announces \(needed) bytes, the file holds \(available) uncompressed")
+            }
+        }
+        try checkVoxelBufferFitsInMemory(layout.byteCount, path: path)
+        let storage = VoxelStorage(byteCount: layout.byteCount)
+        let voxels = UnsafeMutableRawBufferPointer(start: storage.bytes, count: layout.byteCount)
+        if compressed {
+            try IndexedGzip.read(file, uncompressedOffset: layout.voxelOffset, into: voxels)
+        } else {
+            try file.read(into: voxels, at: layout.voxelOffset)
+        }
+        if header.isBigEndian && layout.pixelType.byteSize > 1 {
+            VoxelMath.swapBytes(voxels, width: layout.pixelType.byteSize)
+        }
+        var metadata = VolumeMetadata()
+        metadata.source = path
+        return Volume(pixelType: layout.pixelType, components: layout.components, geometry: layout.geometry,
+                      metadata: metadata, storage: storage)
+    }
+
+    /// What the Swift reader needs from a header it can read.
+    struct SwiftReadable {
+        var pixelType: PixelType
+        var components: Int
+        var geometry: ImageGeometry
+        var voxelOffset: Int
+        var byteCount: Int
+
+        /// nil when the file is one for ITK's reader (see ``NIfTIFile/read(path:file:compressed:)``).
+        init?(header: NIfTIHeader, path: String) throws {
+            guard header.isSingleFile, !header.isScaled, header.spatialUnits == 2 || header.spatialUnits == 0,
+                  let dataType = DataType(rawValue: header.dataType), header.bitsPerVoxel == dataType.bitsPerVoxel
+            else { return nil }
+            let count = Int(header.dimensions[0])
+            guard (3...4).contains(count) else { return nil }  // 2D and 5D+ files: ITK's reading
+            let size = (1...count).map { Int(header.dimensions[$0]) }
+            guard size.allSatisfy({ $0 >= 1 }) else {
+                throw MedVolError.corrupt(path, "impossible image size \(size)")
+            }
+            // A 4D file with one time point, a time unit ITK would scale, or a fourth axis that does not
+            // start at 0: ITK's reading (and its warnings).
+            if count == 4 && (size[3] == 1 || !(header.timeUnits == 0 || header.timeUnits == 8) || header.timeOffset != 0) {
+                return nil
+            }
+            guard let (direction, origin) = NIfTIFile.geometry(of: header) else { return nil }
+            let steps = SIMD3(Double(header.pixdim[1]), Double(header.pixdim[2]), Double(header.pixdim[3]))
+            guard steps.x > 0, steps.y > 0, steps.z > 0, steps.x.isFinite, steps.y.isFinite, steps.z.isFinite else {
+                return nil  // ITK's own reading of odd spacings
+            }
+            let timeSpacing = size.count == 4 ? Double(header.pixdim[4]) : nil
+            (pixelType, components) = dataType.voxel
+            geometry = ImageGeometry(size: size, spacing: steps, origin: origin, direction: direction, timeSpacing: timeSpacing)
+            guard let bytes = VoxelMath.checkedByteCount(elementBytes: pixelType.byteSize * components, extents: size),
+                  header.voxelOffset.isFinite, header.voxelOffset >= 348, header.voxelOffset < 1e12 else {
+                throw MedVolError.corrupt(path, "impossible image size \(size) or voxel offset \(header.voxelOffset)")
+            }
+            byteCount = bytes
+            voxelOffset = Int(header.voxelOffset)
+        }
+    }
+
+    /// The LPS direction and origin of a header, chosen as medvol's ITK path chooses them: the sform
+    /// when it is coded and orthonormal and either coded "scanner" or the qform is unset (ITK 5.2's
+    /// rule), or when it agrees with the qform (``NIfTIHeader/preferredSform``); else the qform. nil
+    /// when neither form is set (ITK then derives an Analyze orientation).
+    static func geometry(of header: NIfTIHeader) -> (DirectionMatrix, SIMD3<Double>)? {
+        if header.sformCode > 0, let sform = orthonormalForm(header.sform),
+           header.sformCode == 1 || header.qformCode <= 0 {
+            return sform
+        }
+        if let preferred = header.preferredSform { return (preferred.direction, preferred.origin) }
+        if header.qformCode > 0 { return orthonormalForm(header.qformMatrix) }
+        return nil
+    }
+
+    /// A 3×4 index-to-RAS matrix as an LPS direction (unit columns) and origin, when its columns are
+    /// orthonormal to 1e-4 (as ITK checks).
+    private static func orthonormalForm(_ matrix: [[Float]]) -> (DirectionMatrix, SIMD3<Double>)? {
+        guard matrix.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { return nil }
+        let flip = SIMD3<Double>(-1, -1, 1)
+        var axes: [SIMD3<Double>] = []
+        for axis in 0..<3 {
+            let column = SIMD3(Double(matrix[0][axis]), Double(matrix[1][axis]), Double(matrix[2][axis]))
+            let length = (column * column).sum().squareRoot()
+            guard length > 0 else { return nil }
+            axes.append(column / length)
+        }
+        for i in 0..<3 {
+            for j in 0..<3 where abs((axes[i] * axes[j]).sum() - (i == j ? 1 : 0)) > 1e-4 { return nil }
+        }
+        let origin = SIMD3(Double(matrix[0][3]), Double(matrix[1][3]), Double(matrix[2][3])) * flip
+        return (DirectionMatrix(columns: axes[0] * flip, axes[1] * flip, axes[2] * flip), origin)
+    }
+}
