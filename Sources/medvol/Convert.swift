@@ -30,6 +30,10 @@ struct Convert: ParsableCommand {
     @Flag(help: "Compress: .zraw for .mhd, gzip for NIfTI/NRRD, deflate for .npz.")
     var compress = false
 
+    @Option(help: ArgumentHelp("Deflate level of .nii.gz outputs: 1 (fastest) to 12 (smallest).",
+                               discussion: "Default \(VolumeWriteOptions.defaultCompressionLevel): files no larger than dcm2niix's default gives."))
+    var level: Int?
+
     @Flag(name: .customLong("stored-values"), help: "Keep DICOM stored values (no rescale slope/intercept or modality LUT).")
     var storedValues = false
 
@@ -43,6 +47,9 @@ struct Convert: ParsableCommand {
         guard paths.count >= 2 else { throw ValidationError("give an INPUT and an OUTPUT") }
         if let format, VolumeFileFormat(name: format) == nil {
             throw ValidationError("unknown --format '\(format)' (dicom, mhd, mha, nii, nii.gz, nrrd, nhdr, npy, npz)")
+        }
+        if let level, !(1...12).contains(level) {
+            throw ValidationError("--level \(level) is not a deflate level (1 to 12)")
         }
     }
 
@@ -60,7 +67,7 @@ struct Convert: ParsableCommand {
         if let requested, let fromName, requested != fromName {
             throw ValidationError("--format \(format!) does not match OUTPUT '\(output)'")
         }
-        let writeOptions = VolumeWriteOptions(overwrite: overwrite, compress: compress)
+        let writeOptions = VolumeWriteOptions(overwrite: overwrite, compress: compress, compressionLevel: level)
         let progress = ProgressDisplay(quiet: quiet)
         defer { progress.finish() }
         let started = ProgressDisplay.now()

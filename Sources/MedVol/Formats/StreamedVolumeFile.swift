@@ -3,13 +3,18 @@
 /// place in the file (the way `cat` moves bytes), and the header, which depends on the voxel type that
 /// the values decide, is written once they are all in.
 ///
-/// Two layouts qualify: MetaImage `.mhd` + `.raw` (the header is a file of its own) and NumPy `.npy`
-/// (the header's length depends only on the shape: every dtype name has three characters). Compressed
-/// or single-file MetaImage, NIfTI and NRRD are written from a loaded volume instead.
+/// Four layouts qualify: MetaImage `.mhd` + `.raw` (the header is a file of its own), NumPy `.npy`
+/// (the header's length depends only on the shape: every dtype name has three characters), NIfTI `.nii`
+/// (a 352-byte header before the voxels) and `.nii.gz` (slices gathered into blocks that are compressed
+/// on every core as they fill, the header stored in a first gzip member of known size, see
+/// ``IndexedGzip``). Compressed or single-file MetaImage and NRRD are written from a loaded volume.
 struct StreamedVolumeFile {
     enum Layout {
         case metaImage
         case numpy
+        case nifti
+        /// `.nii.gz` at a libdeflate level.
+        case niftiCompressed(level: Int)
     }
 
     let layout: Layout
@@ -21,6 +26,8 @@ struct StreamedVolumeFile {
         switch format {
         case .metaImage where !options.compress: layout = .metaImage
         case .numpy: layout = .numpy
+        case .nifti: layout = .nifti
+        case .niftiCompressed: layout = .niftiCompressed(level: options.effectiveCompressionLevel)
         default: return nil
         }
         self.path = path
@@ -31,22 +38,47 @@ struct StreamedVolumeFile {
         switch layout {
         case .metaImage: [MetaImageWriter.dataFile(for: path, compress: false), path]
         case .numpy: [path, NumPyFile.sidecarPath(for: path)]
+        case .nifti, .niftiCompressed: [path]
         }
     }
 
     /// The file that receives the voxels.
     var dataPath: String { outputs[0] }
 
-    /// Where the voxels start in the data file, for a volume of `size` and `components`.
+    /// Where the voxels start in the (uncompressed) data, for a volume of `size` and `components`.
     func dataOffset(size: [Int], components: Int) -> Int {
         switch layout {
         case .metaImage: 0
         case .numpy: NumPyArray.header(descriptor: PixelType.int16.numpyDescriptor, shape: NumPyFile.arrayShape(size: size, components: components)).count
+        case .nifti, .niftiCompressed: NIfTIFile.voxelOffset
         }
     }
 
-    /// Writes the header(s) once the voxels are in `dataFile` (staged by `transaction`).
-    func finish(_ info: VolumeInfo, dataFile: WritableFile, transaction: OutputTransaction) throws {
+    /// Refuses, before any voxel is decoded, a volume the format cannot hold (NIfTI-1: 32767 voxels
+    /// along an axis, one component or RGB).
+    func checkHolds(geometry: ImageGeometry, components: Int) throws {
+        switch layout {
+        case .metaImage, .numpy: break
+        case .nifti, .niftiCompressed:
+            _ = try NIfTIFile.header(for: VolumeInfo(geometry: geometry, pixelType: components == 3 ? .uint8 : .int16,
+                                                     components: components), path: path)
+        }
+    }
+
+    /// Where slots go: their place in `dataFile`, or (`.nii.gz`) blocks compressed into it as they fill.
+    func sink(dataFile: WritableFile, geometry: ImageGeometry, components: Int, slotBytes: Int, slotCount: Int) -> SlotSink {
+        switch layout {
+        case .metaImage, .numpy, .nifti:
+            return .file(dataFile, dataOffset: dataOffset(size: geometry.size, components: components))
+        case .niftiCompressed(let level):
+            return .compressed(GzipSlotCollector(file: dataFile, headerCount: NIfTIFile.voxelOffset, slotBytes: slotBytes,
+                                                 slotCount: slotCount, level: level))
+        }
+    }
+
+    /// Writes the header(s) once the voxels are in `dataFile` (staged by `transaction`); `sink` is the
+    /// one ``sink(dataFile:geometry:components:slotBytes:slotCount:)`` gave.
+    func finish(_ info: VolumeInfo, dataFile: WritableFile, sink: SlotSink, transaction: OutputTransaction) throws {
         switch layout {
         case .metaImage:
             let header = MetaImageWriter.Header(info: info, dataFile: FileSystem.lastComponent(of: dataPath), compressedDataSize: nil)
@@ -60,6 +92,11 @@ struct StreamedVolumeFile {
             let sidecar = try WritableFile(creating: transaction.stagingPath(for: NumPyFile.sidecarPath(for: path)))
             try sidecar.write(info.infoJSON.prettyText + "\n")
             try sidecar.close()
+        case .nifti:
+            try NIfTIFile.header(for: info, path: path).withUnsafeBytes { try dataFile.write($0, at: 0) }
+        case .niftiCompressed:
+            guard case .compressed(let collector) = sink else { preconditionFailure("a .nii.gz streams into blocks") }
+            try collector.finish(header: NIfTIFile.header(for: info, path: path))
         }
     }
 }

@@ -12,8 +12,9 @@ public struct ConversionResult: Sendable {
 extension DICOMStack {
     /// Converts the stack into a file, the fastest way the format allows.
     ///
-    /// For MetaImage `.mhd` (uncompressed) and NumPy `.npy`, slices are decoded in parallel and written
-    /// straight to their place in the output file, and the header follows once the voxel type is settled:
+    /// For MetaImage `.mhd` (uncompressed), NumPy `.npy` and NIfTI `.nii`, slices are decoded in parallel
+    /// and written straight to their place in the output file (for `.nii.gz`, into blocks compressed on
+    /// every core as they fill), and the header follows once the voxel type is settled:
     /// memory stays at a few slices whatever the size of the volume, and nothing is copied twice. For
     /// every other format (and in the rare case where the voxel type turns out to need another size than
     /// the one streamed) the volume is loaded, then written. Either way the result is the same file as
@@ -52,14 +53,17 @@ extension DICOMStack {
         let components = frames[slots[0]].format.producesColor ? 3 : 1
         let transaction = try OutputTransaction(outputs: file.outputs, overwrite: options.overwrite, filesOnly: true)
         do {
+            try file.checkHolds(geometry: geometry, components: components)
             try transaction.prepare()
             let data = try WritableFile(creating: transaction.stagingPath(for: file.dataPath))
             let loader = StackLoader(stack: self, geometry: geometry, options: loadOptions)
-            switch try loader.stream(into: data, dataOffset: file.dataOffset(size: geometry.size, components: components)) {
+            let sink = file.sink(dataFile: data, geometry: geometry, components: components,
+                                 slotBytes: loader.streamedSlotBytes, slotCount: slots.count)
+            switch try loader.stream(into: sink) {
             case .streamed(let settled):
                 let info = VolumeInfo(geometry: geometry, pixelType: settled, components: components,
                                       metadata: metadata(storedValues: loadOptions.storedValues))
-                try file.finish(info, dataFile: data, transaction: transaction)
+                try file.finish(info, dataFile: data, sink: sink, transaction: transaction)
                 try data.close()
                 try transaction.commit()
                 return .written(ConversionResult(paths: file.outputs, info: info, streamed: true))

@@ -63,10 +63,16 @@ struct StackLoader {
         case reload(as: PixelType)
     }
 
-    /// Decodes every frame straight into `file` (slot by slot at `dataOffset`) without holding the volume.
-    func stream(into file: WritableFile, dataOffset: Int) throws -> StreamOutcome {
+    /// The bytes of one converted slot when streaming (the voxel type streaming starts with).
+    var streamedSlotBytes: Int {
+        let (format, _, plan) = stack.voxelTypePlan(storedValues: options.storedValues)
+        return geometry.size[0] * geometry.size[1] * (format.producesColor ? 3 : 1) * plan.firstType.byteSize
+    }
+
+    /// Decodes every frame straight into `sink` (an output file, slot by slot, or blocks compressed as
+    /// they fill) without holding the volume.
+    func stream(into sink: SlotSink) throws -> StreamOutcome {
         let (format, mappings, plan) = stack.voxelTypePlan(storedValues: options.storedValues)
-        let sink = SlotSink.file(file, dataOffset: dataOffset)
         try checkMemory(output: plan.firstType, components: format.producesColor ? 3 : 1, format: format, holdingVolume: false)
         switch plan {
         case .fixed(let type):
@@ -103,7 +109,8 @@ struct StackLoader {
         let components = format.producesColor ? 3 : 1
         let files = stack.files
         let slotBytes = geometry.size[0] * geometry.size[1] * components * output.byteSize
-        let jobs = makeJobs()
+        // Compressed blocks fill fastest in slot order; files are otherwise read in file order.
+        let jobs = makeJobs(inSlotOrder: sink.prefersSlotOrder)
         let frames = stack.frames
         let storedValues = options.storedValues
         let control = options.control
@@ -156,8 +163,8 @@ struct StackLoader {
         }
     }
 
-    /// Groups the slots by source frame, in file order.
-    private func makeJobs() -> [Job] {
+    /// Groups the slots by source frame, in file order (or in the order of their first slot).
+    private func makeJobs(inSlotOrder: Bool = false) -> [Job] {
         var byFrame: [Int: Int] = [:]   // (file, frame) key → job index
         var jobs: [Job] = []
         for (slot, frameIndex) in stack.slots.enumerated() {
@@ -170,7 +177,7 @@ struct StackLoader {
                 jobs.append(Job(fileIndex: frame.fileIndex, frameNumber: frame.frameNumber, targets: [(frameIndex, slot)]))
             }
         }
-        return jobs.sorted { ($0.fileIndex, $0.frameNumber) < ($1.fileIndex, $1.frameNumber) }
+        return inSlotOrder ? jobs : jobs.sorted { ($0.fileIndex, $0.frameNumber) < ($1.fileIndex, $1.frameNumber) }
     }
 
     /// Decodes one frame and converts it into every slot it feeds.
@@ -236,11 +243,20 @@ struct StackLoader {
     }
 }
 
-/// Where converted slots go: the volume's memory, or their place in an output file.
+/// Where converted slots go: the volume's memory, their place in an output file, or blocks of a
+/// compressed output.
 enum SlotSink: @unchecked Sendable {
     case memory(UnsafeMutableRawPointer)
     /// Slot `s` goes at `dataOffset + s × slotBytes` (written with pwrite, from any thread).
     case file(WritableFile, dataOffset: Int)
+    /// Slots are gathered into blocks, each compressed once its last slot is in (see ``GzipSlotCollector``).
+    case compressed(GzipSlotCollector)
+
+    /// Whether slots should arrive in order (a block is compressed, and its memory freed, once full).
+    var prefersSlotOrder: Bool {
+        if case .compressed = self { return true }
+        return false
+    }
 
     /// Runs `body` on the memory slot `slot` is converted into; for a file, a buffer that is then
     /// written at the slot's place.
@@ -254,6 +270,9 @@ enum SlotSink: @unchecked Sendable {
             let result = try body(buffer)
             try file.write(UnsafeRawBufferPointer(buffer), at: dataOffset + slot * bytes)
             return result
+        case .compressed(let collector):
+            precondition(bytes == collector.slotBytes, "slots of another size than the collector's")
+            return try collector.withSlot(slot, body)
         }
     }
 }
