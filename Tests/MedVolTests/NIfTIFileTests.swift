@@ -171,4 +171,35 @@ struct NIfTIFileTests {
         }
         #expect(zip(sizes, sizes.dropFirst()).allSatisfy { $0 >= $1 }, "sizes \(sizes)")
     }
+
+    @Test("scaled files (scl_slope, scl_inter): the Swift reader gives ITK's values and type, bit for bit",
+          arguments: [PixelType.uint8, .int8, .uint16, .int16, .uint32, .int32, .float32, .float64])
+    func scaledValuesAgreeWithITK(type: PixelType) throws {
+        let folder = TemporaryFolder()
+        let volume = FormatFixtures.volume(type)
+        for (slope, intercept) in [(Float(1), Float(-1024)), (Float(0.3712), Float(12.5)), (Float(-2.75), Float(0))] {
+            for format in [VolumeFileFormat.nifti, .niftiCompressed] {
+                let plain = folder.file("s.nii")
+                try volume.write(to: plain, options: VolumeWriteOptions(overwrite: true))
+                var bytes = try Data(contentsOf: URL(fileURLWithPath: plain))
+                bytes.replaceSubrange(112..<116, with: withUnsafeBytes(of: slope.bitPattern.littleEndian) { Data($0) })
+                bytes.replaceSubrange(116..<120, with: withUnsafeBytes(of: intercept.bitPattern.littleEndian) { Data($0) })
+                let path = folder.file("scaled.\(format.fileExtension)")
+                if format == .nifti {
+                    try bytes.write(to: URL(fileURLWithPath: path))
+                } else {
+                    let file = try WritableFile(creating: path)
+                    let member = try bytes.withUnsafeBytes { try LibDeflate.gzipMember($0, level: 6) }
+                    try member.withUnsafeBytes { try file.write($0, at: 0) }
+                    try file.close()
+                }
+                let swift = try #require(try NIfTIFile.read(path: path, file: ReadableFile(path: path), compressed: format == .niftiCompressed))
+                let itk = try ITKImageFile.read(path: path, format: format)
+                #expect(swift.pixelType == itk.pixelType, "\(type) slope \(slope)")
+                #expect(swift.pixelType == (type == .float64 ? .float64 : .float32))
+                #expect(FormatFixtures.bytes(of: swift) == FormatFixtures.bytes(of: itk), "\(type) slope \(slope) \(format)")
+                #expect(swift.metadata.valueTransform?.contains("scl_slope") == true)
+            }
+        }
+    }
 }

@@ -142,7 +142,7 @@ enum NIfTIFile {
             throw MedVolError.corrupt(path, "damaged NIfTI header: \(field) is not a usable number")
         }
         guard let layout = try SwiftReadable(header: header, path: path) else { return nil }
-        let needed = layout.voxelOffset + layout.byteCount
+        let needed = layout.voxelOffset + layout.storedByteCount
         if !compressed {
             guard file.size >= needed else {
                 throw MedVolError.corrupt(path, "truncated: the header announces \(needed) bytes, the file has \(file.size)")
@@ -158,34 +158,55 @@ enum NIfTIFile {
         }
         try checkVoxelBufferFitsInMemory(layout.byteCount, path: path)
         let storage = VoxelStorage(byteCount: layout.byteCount)
-        let voxels = UnsafeMutableRawBufferPointer(start: storage.bytes, count: layout.byteCount)
+        // The stored voxels go to the start of the buffer; scaled values (as wide or wider) replace them.
+        let stored = UnsafeMutableRawBufferPointer(start: storage.bytes, count: layout.storedByteCount)
         if compressed {
-            try IndexedGzip.read(file, uncompressedOffset: layout.voxelOffset, into: voxels)
+            try IndexedGzip.read(file, uncompressedOffset: layout.voxelOffset, into: stored)
         } else {
-            try file.read(into: voxels, at: layout.voxelOffset)
+            try file.read(into: stored, at: layout.voxelOffset)
         }
-        if header.isBigEndian && layout.pixelType.byteSize > 1 {
-            VoxelMath.swapBytes(voxels, width: layout.pixelType.byteSize)
+        if header.isBigEndian && layout.storedType.byteSize > 1 {
+            VoxelMath.swapBytes(stored, width: layout.storedType.byteSize)
         }
         var metadata = VolumeMetadata()
         metadata.source = path
+        if let scale = layout.scale {
+            rescale(storage.bytes, count: layout.storedByteCount / layout.storedType.byteSize, from: layout.storedType,
+                    to: layout.pixelType, slope: scale.slope, intercept: scale.intercept)
+            metadata.valueTransform = "value = stored × scl_slope \(scale.slope) + scl_inter \(scale.intercept) (applied as ITK applies it, as \(layout.pixelType))"
+        }
         return Volume(pixelType: layout.pixelType, components: layout.components, geometry: layout.geometry,
                       metadata: metadata, storage: storage)
     }
 
     /// What the Swift reader needs from a header it can read.
     struct SwiftReadable {
+        /// The voxel type of the volume (float32, or float64 for float64 data, when values are scaled).
         var pixelType: PixelType
+        /// The voxel type in the file.
+        var storedType: PixelType
         var components: Int
         var geometry: ImageGeometry
         var voxelOffset: Int
+        /// Bytes of the volume's voxels.
         var byteCount: Int
+        /// Bytes of the voxels in the file (no more than ``byteCount``).
+        var storedByteCount: Int
+        /// `scl_slope`, `scl_inter`, when ITK would apply them.
+        var scale: (slope: Double, intercept: Double)?
 
         /// nil when the file is one for ITK's reader (see ``NIfTIFile/read(path:file:compressed:)``).
         init?(header: NIfTIHeader, path: String) throws {
-            guard header.isSingleFile, !header.isScaled, header.spatialUnits == 2 || header.spatialUnits == 0,
+            guard header.isSingleFile, header.spatialUnits == 2 || header.spatialUnits == 0,
                   let dataType = DataType(rawValue: header.dataType), header.bitsPerVoxel == dataType.bitsPerVoxel
             else { return nil }
+            if header.isScaled {
+                // ITK scales into float32 (float64 data stay float64); RGB and 64-bit integers (which would
+                // shrink) are left to it, as is an intercept that is not a number.
+                guard dataType != .rgb24, header.sclInter.isFinite,
+                      dataType.voxel.type.byteSize <= (dataType == .float64 ? 8 : 4) else { return nil }
+                scale = (Double(header.sclSlope), Double(header.sclInter))
+            }
             let count = Int(header.dimensions[0])
             guard (3...4).contains(count) else { return nil }  // 2D and 5D+ files: ITK's reading
             let size = (1...count).map { Int(header.dimensions[$0]) }
@@ -203,14 +224,43 @@ enum NIfTIFile {
                 return nil  // ITK's own reading of odd spacings
             }
             let timeSpacing = size.count == 4 ? Double(header.pixdim[4]) : nil
-            (pixelType, components) = dataType.voxel
+            (storedType, components) = dataType.voxel
+            pixelType = scale == nil ? storedType : (storedType == .float64 ? .float64 : .float32)
             geometry = ImageGeometry(size: size, spacing: steps, origin: origin, direction: direction, timeSpacing: timeSpacing)
             guard let bytes = VoxelMath.checkedByteCount(elementBytes: pixelType.byteSize * components, extents: size),
                   header.voxelOffset.isFinite, header.voxelOffset >= 348, header.voxelOffset < 1e12 else {
                 throw MedVolError.corrupt(path, "impossible image size \(size) or voxel offset \(header.voxelOffset)")
             }
             byteCount = bytes
+            storedByteCount = bytes / pixelType.byteSize * storedType.byteSize
             voxelOffset = Int(header.voxelOffset)
+        }
+    }
+
+    /// Applies `scl_slope`/`scl_inter` in place, as ITK's NiftiImageIO does: each stored value made a
+    /// float (`output` float32) or kept a double (float64), then `Double(value) × slope + intercept`,
+    /// stored as `output`. The stored values fill the start of the buffer; wider results are written from
+    /// the last voxel back, so that no value is overwritten before it is read.
+    static func rescale(_ base: UnsafeMutableRawPointer, count: Int, from stored: PixelType, to output: PixelType,
+                        slope: Double, intercept: Double) {
+        func backwards<S>(_: S.Type, _ float: (S) -> Float) {
+            for index in stride(from: count - 1, through: 0, by: -1) {
+                let value = Double(float(base.load(fromByteOffset: index * MemoryLayout<S>.size, as: S.self))) * slope + intercept
+                base.storeBytes(of: Float(value), toByteOffset: index * 4, as: Float.self)
+            }
+        }
+        switch (stored, output) {
+        case (.float64, _):
+            let values = base.assumingMemoryBound(to: Double.self)
+            for index in 0..<count { values[index] = values[index] * slope + intercept }
+        case (.uint8, _): backwards(UInt8.self) { Float($0) }
+        case (.int8, _): backwards(Int8.self) { Float($0) }
+        case (.uint16, _): backwards(UInt16.self) { Float($0) }
+        case (.int16, _): backwards(Int16.self) { Float($0) }
+        case (.uint32, _): backwards(UInt32.self) { Float($0) }
+        case (.int32, _): backwards(Int32.self) { Float($0) }
+        case (.float32, _): backwards(Float.self) { $0 }
+        case (.uint64, _), (.int64, _): preconditionFailure("64-bit integers are scaled by ITK")
         }
     }
 

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""medvol's NIfTI benchmark: DICOM → .nii.gz / .nii and .nii.gz → .npy, against dcm2niix, SimpleITK and nibabel.
+
+    .venv/bin/python benchmarks/formats.py --medvol .build/release/medvol             # 5 repeats
+    .venv/bin/python benchmarks/formats.py --medvol .build/release/medvol --repeats 3
+
+Same method as benchmarks/run.py (whose machinery it uses): the 512×512×500 CT series that run.py generates
+(cached under --work), page cache warmed, every tool run once untimed and checked, then R repeats with the
+tools alternating in a rotating order; medians, per-repeat paired ratios, peak RSS of every run, and here
+the size of every output file. Rows:
+
+- ct500 → .nii.gz: medvol (default level), `dcm2niix -z y` (pigz, when installed), `dcm2niix -z i` (its
+  internal zlib), SimpleITK `WriteImage(image, "x.nii.gz", useCompression=True)`.
+- ct500 → .nii: `cat` (the floor), medvol, `dcm2niix -z n`.
+- .nii.gz → .npy, for a medvol-written file and a dcm2niix-written one: medvol, nibabel (`np.asarray(
+  img.dataobj)` then `np.save`), SimpleITK (`ReadImage`, `GetArrayFromImage`, `np.save`).
+
+Writes the report to docs/benchmarks-formats.md (or --report) and prints the tables.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run as core  # noqa: E402  (benchmarks/run.py: cases, timing, tables)
+
+HERE = core.HERE
+TOOLS = HERE / "tools"
+
+
+def nifti_sum(path: Path) -> tuple[tuple, float]:
+    import nibabel
+    import numpy as np
+    image = nibabel.load(str(path))
+    data = np.asarray(image.dataobj)
+    return data.shape, float(data.astype(np.float64).sum())
+
+
+def output_file(out: Path, pattern: str) -> Path:
+    found = sorted(out.glob(pattern))
+    if len(found) != 1:
+        raise core.CheckFailed(f"expected one {pattern} in {out}, found {[p.name for p in found]}")
+    return found[0]
+
+
+def nifti_check(pattern: str):
+    """Checks a NIfTI output against medvol's (the first tool): same shape (x, y, z) and voxel sum, and
+    records the file size in the note."""
+    def check(ctx: core.Context, case: core.Case, out: Path) -> str:
+        path = output_file(out, pattern)
+        shape, total = nifti_sum(path)
+        if ctx.reference is None:
+            import nibabel
+            import numpy as np
+            data = np.asarray(nibabel.load(str(path)).dataobj)
+            ctx.reference = data
+            ctx.reference_sum = total
+        elif tuple(shape) != tuple(ctx.reference.shape) or total != ctx.reference_sum:
+            raise core.CheckFailed(f"shape {shape} sum {total}, medvol's {ctx.reference.shape} {ctx.reference_sum}")
+        size = path.stat().st_size
+        ctx.note = f"file {size / core.MB:.1f} MB"
+        return f"{path.name}: shape {shape}, sum {total:.0f}, {size} bytes"
+    return check
+
+
+def npy_check(ctx: core.Context, case: core.Case, out: Path) -> str:
+    import numpy as np
+    array = np.load(out / "out.npy", mmap_mode="r")
+    if ctx.reference is None:
+        ctx.reference = np.array(array)
+    elif array.shape != ctx.reference.shape or not np.array_equal(array, ctx.reference):
+        raise core.CheckFailed(f"array {array.shape} differs from medvol's {ctx.reference.shape}")
+    return f"out.npy {array.shape} {array.dtype}, identical to medvol's"
+
+
+def cat_check(ctx: core.Context, case: core.Case, out: Path) -> str:
+    return core.check_cat(ctx, case, out)
+
+
+def tools_for(ctx: core.Context) -> dict[str, list[core.Tool]]:
+    medvol, dcm2niix, python = ctx.medvol, ctx.dcm2niix, ctx.python
+    pigz = shutil.which("pigz")
+
+    def dcm2niix_tool(name, z, pattern):
+        tool = core.Tool(name, lambda case, out: [dcm2niix, "-z", z, "-b", "n", "-w", "1", "-f", "out", "-o", str(out),
+                                                  str(case.directory)], nifti_check(pattern))
+        if not Path(dcm2niix).exists():
+            tool.available, tool.missing_reason = False, f"dcm2niix not found ({dcm2niix})"
+        return tool
+
+    pigz_tool = dcm2niix_tool("dcm2niix -z y (pigz)", "y", "out*.nii.gz")
+    if pigz is None:
+        pigz_tool.available, pigz_tool.missing_reason = False, "pigz not installed (dcm2niix -z y would use zlib)"
+    write_gz = [
+        core.Tool("medvol", lambda case, out: [medvol, "convert", str(case.directory), str(out / "out.nii.gz"), "--quiet"],
+                  nifti_check("out.nii.gz")),
+        pigz_tool,
+        dcm2niix_tool("dcm2niix -z i", "i", "out*.nii.gz"),
+        core.Tool("SimpleITK", lambda case, out: [python, str(TOOLS / "sitk_convert.py"), str(case.directory),
+                                                  str(out / "out.nii.gz"), "--compress"], nifti_check("out.nii.gz")),
+    ]
+    write_plain = [
+        core.Tool("cat", core.cat_command, cat_check),
+        core.Tool("medvol", lambda case, out: [medvol, "convert", str(case.directory), str(out / "out.nii"), "--quiet"],
+                  nifti_check("out.nii")),
+        dcm2niix_tool("dcm2niix -z n", "n", "out*.nii"),
+    ]
+    read_gz = [
+        core.Tool("medvol", lambda case, out: [medvol, "convert", str(case.files[0]), str(out / "out.npy"), "--quiet"], npy_check),
+        core.Tool("nibabel", lambda case, out: [python, str(TOOLS / "nifti_to_npy.py"), "nibabel", str(case.files[0]),
+                                                str(out / "out.npy")], npy_check),
+        core.Tool("SimpleITK", lambda case, out: [python, str(TOOLS / "nifti_to_npy.py"), "simpleitk", str(case.files[0]),
+                                                  str(out / "out.npy")], npy_check),
+    ]
+    return {"write-gz": write_gz, "write-plain": write_plain, "read-gz": read_gz}
+
+
+def nifti_inputs(ctx: core.Context, series: Path) -> dict[str, Path]:
+    """.nii.gz files of the series as medvol and dcm2niix write them (made once, cached)."""
+    folder = ctx.data / "nifti-inputs"
+    folder.mkdir(parents=True, exist_ok=True)
+    made = {"medvol": folder / "medvol.nii.gz", "dcm2niix": folder / "dcm2niix.nii.gz"}
+    if not made["medvol"].exists():
+        subprocess.run([ctx.medvol, "convert", str(series), str(made["medvol"]), "--quiet"], check=True)
+    if not made["dcm2niix"].exists():
+        scratch = folder / "d2n"
+        core.fresh(scratch)
+        subprocess.run([ctx.dcm2niix, "-z", "y", "-b", "n", "-f", "out", "-o", str(scratch), str(series)],
+                       check=True, capture_output=True)
+        shutil.move(str(output_file(scratch, "out*.nii.gz")), made["dcm2niix"])
+        shutil.rmtree(scratch)
+    return made
+
+
+def rows_with_sizes(result: core.CaseResult) -> list[list[str]]:
+    rows = core.case_rows(result)
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--medvol", default=str(core.REPO / ".build/release/medvol"))
+    parser.add_argument("--dcm2niix")
+    parser.add_argument("--work", default=str(HERE / "work"))
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--slices", type=int, default=500)
+    parser.add_argument("--report", default=str(core.REPO / "docs/benchmarks-formats.md"))
+    args = parser.parse_args()
+    args.quick, args.small_files = False, None
+    core.TIME = core.gnu_time()
+    ctx = core.Context(args)
+    ctx.data.mkdir(parents=True, exist_ok=True)
+    name = f"ct{args.slices}"
+    series = core.phantom_series(ctx, name, f"512,512,{args.slices}")
+    inputs = nifti_inputs(ctx, series)
+    tools = tools_for(ctx)
+
+    cases = [
+        (core.Case(f"{name} → .nii.gz", "convert", f"CT 512×512×{args.slices} → .nii.gz", series, slices=args.slices), tools["write-gz"]),
+        (core.Case(f"{name} → .nii", "convert", f"CT 512×512×{args.slices} → .nii", series, slices=args.slices), tools["write-plain"]),
+    ]
+    for writer, path in inputs.items():
+        case = core.Case(f"{writer} .nii.gz → .npy", "convert", f"{writer}-written .nii.gz ({path.stat().st_size / core.MB:.0f} MB) → .npy", path.parent)
+        cases.append((case, tools["read-gz"]))
+    for case, _ in cases:
+        case.files = [inputs[case.name.split()[0]]] if case.name.endswith(".npy") else core.dicom_files(case.directory)
+
+    started = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    load_start = os.getloadavg()
+    results = []
+    for case, case_tools in cases:
+        result = core.measure_case(ctx, case, case_tools, args.repeats)
+        results.append(result)
+        print(f"\n{case.name}: {case.description}")
+        print(core.text_table(rows_with_sizes(result), core.HEADER))
+    load_end = os.getloadavg()
+
+    lines = [
+        "# NIfTI benchmark (benchmarks/formats.py)", "",
+        f"Run {started} on {os.cpu_count()} cores, load average {load_start[0]:.2f} → {load_end[0]:.2f}; "
+        f"{args.repeats} timed repeats per case, tools alternating in a rotating order; medians; ratios are "
+        "medians of per-repeat ratios. `wall ÷ medvol` above 1 means slower than medvol. Peak RSS is each "
+        "tool's own (ru_maxrss via a small launcher). The note gives each output's size.", "",
+        f"medvol: `{ctx.medvol}`; dcm2niix: `{core.output_of([ctx.dcm2niix, '--version']).splitlines()[0] if Path(ctx.dcm2niix).exists() else 'missing'}`; "
+        f"pigz: `{shutil.which('pigz') or 'not installed'}`.", "",
+    ]
+    for result in results:
+        lines += [f"## {result.case.name}", "", result.case.description + ".", "",
+                  core.markdown_table(rows_with_sizes(result), core.HEADER), ""]
+    Path(args.report).write_text("\n".join(lines))
+    print(f"\nreport: {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
