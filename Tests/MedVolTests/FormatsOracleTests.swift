@@ -185,7 +185,7 @@ struct FormatsOracleTests {
             if let values = expected["values"].map(doubles) {
                 let read = (0..<volume.size.reduce(1, *)).map { volume.value($0 % volume.size[0], ($0 / volume.size[0]) % volume.size[1], $0 / (volume.size[0] * volume.size[1])) }
                 #expect(maximumDifference(read, values) == 0, comment)  // nibabel's scaled values, exactly
-                #expect(volume.metadata.valueTransform == "value = stored × scl_slope 0.25 + scl_inter -1024.0 (applied by ITK, as float32)", comment)
+                #expect(volume.metadata.valueTransform == "value = stored × scl_slope 0.25 + scl_inter -1024.0 (applied as ITK applies it, as float32)", comment)
             }
             if let modality = expected["modality"]?.stringValue {
                 #expect(volume.metadata.modality == modality, comment)

@@ -204,7 +204,7 @@ enum ITKImageFile {
             geometry.origin = sform.origin
         }
         if nifti.isScaled {
-            metadata.valueTransform = "value = stored × scl_slope \(Double(nifti.sclSlope)) + scl_inter \(Double(nifti.sclInter)) (applied by ITK, as float32)"
+            metadata.valueTransform = nifti.valueTransform(as: .float32)
         }
     }
 

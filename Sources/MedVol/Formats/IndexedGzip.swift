@@ -70,7 +70,8 @@ enum IndexedGzip {
     }
 
     /// The members of a file medvol wrote, from its index; nil for any other gzip file (or a damaged
-    /// index, which is then inflated as one stream).
+    /// index, which is then inflated as one stream). The gzip data may follow other bytes (a NRRD header):
+    /// the members end where the index starts.
     static func members(of file: ReadableFile) throws -> [Member]? {
         guard file.size >= 40 else { return nil }
         let tail = try file.read(count: 18, at: file.size - 18)
@@ -83,25 +84,31 @@ enum IndexedGzip {
               index[16] == 1 else { return nil }
         let count = Int(littleEndian32(index, 17))
         guard count <= maximumMembers, 21 + count * 8 + 8 + 10 == length else { return nil }
+        let sizes = (0..<count).map { (Int(littleEndian32(index, 21 + 8 * $0)), Int(littleEndian32(index, 25 + 8 * $0))) }
+        let base = start - sizes.reduce(0) { $0 + $1.0 }
+        guard base >= 0 else { return nil }
         var members: [Member] = []
-        var fileOffset = 0, uncompressedOffset = 0
-        for number in 0..<count {
-            let compressed = Int(littleEndian32(index, 21 + 8 * number))
-            let uncompressed = Int(littleEndian32(index, 25 + 8 * number))
+        var fileOffset = base, uncompressedOffset = 0
+        for (compressed, uncompressed) in sizes {
             members.append(Member(fileOffset: fileOffset, compressedCount: compressed,
                                   uncompressedOffset: uncompressedOffset, uncompressedCount: uncompressed))
             fileOffset += compressed
             uncompressedOffset += uncompressed
         }
-        guard fileOffset == start else { return nil }
+        // The first member must start like gzip (a cheap check that the index belongs to this data).
+        if let first = members.first, first.compressedCount >= 2 {
+            guard try file.read(count: 2, at: first.fileOffset) == [0x1F, 0x8B] else { return nil }
+        }
         return members
     }
 
-    /// Reads `buffer.count` uncompressed bytes from `offset` of the gzip file `file`: in parallel from
-    /// medvol's own members, else by inflating the file as one stream. Throws for damaged or short data.
-    static func read(_ file: ReadableFile, uncompressedOffset offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
-        guard let members = try members(of: file) else {
-            let stream = try GzipStream(file: file)
+    /// Reads `buffer.count` uncompressed bytes from `offset` of the gzip data of `file` (which start at
+    /// byte `start` of the file): in parallel from medvol's own members, else by inflating the data as one
+    /// stream. Throws for damaged or short data.
+    static func read(_ file: ReadableFile, startingAt start: Int = 0, uncompressedOffset offset: Int,
+                     into buffer: UnsafeMutableRawBufferPointer) throws {
+        guard let members = try members(of: file), members.first?.fileOffset == start else {
+            let stream = try GzipStream(file: file, startingAt: start)
             try stream.skip(offset)
             try stream.read(into: buffer)
             return
@@ -162,21 +169,24 @@ final class IndexedGzipWriter: @unchecked Sendable {
     let file: WritableFile
     let level: Int
     let blockCount: Int
+    /// Where the gzip data start in the file (after a NRRD header, say).
+    let start: Int
     /// Uncompressed bytes of the stored first member (0: none).
     let headerCount: Int
     private let state: Mutex<State>
 
     /// - Parameters:
-    ///   - file: The (staged) output, written from byte 0.
+    ///   - file: The (staged) output, written from byte `start`.
     ///   - headerCount: Bytes of a header to store, uncompressed, in the first member once known (0 for none).
     ///   - blockCount: How many blocks will be submitted.
     ///   - level: libdeflate's level, 1…12.
-    init(file: WritableFile, headerCount: Int, blockCount: Int, level: Int) {
+    init(file: WritableFile, startingAt start: Int = 0, headerCount: Int, blockCount: Int, level: Int) {
         self.file = file
         self.level = level
         self.blockCount = blockCount
+        self.start = start
         self.headerCount = headerCount
-        state = Mutex(State(fileOffset: headerCount > 0 ? IndexedGzip.storedMemberSize(payload: headerCount) : 0))
+        state = Mutex(State(fileOffset: start + (headerCount > 0 ? IndexedGzip.storedMemberSize(payload: headerCount) : 0)))
     }
 
     /// Compresses block `index` (on the calling thread) and hands it to the ordered writer.
@@ -205,7 +215,7 @@ final class IndexedGzipWriter: @unchecked Sendable {
             var members = state.written
             if headerCount > 0 {
                 let stored = IndexedGzip.storedMember(header)
-                try stored.withUnsafeBytes { try file.write($0, at: 0) }
+                try stored.withUnsafeBytes { try file.write($0, at: start) }
                 members.insert((stored.count, header.count), at: 0)
             }
             let index = IndexedGzip.indexMember(members)
@@ -223,12 +233,12 @@ final class IndexedGzipWriter: @unchecked Sendable {
         return units
     }
 
-    /// Writes `bytes` (a whole volume in memory) compressed, blocks on every core.
-    static func write(_ bytes: UnsafeRawBufferPointer, unitBytes: Int, to file: WritableFile, header: [UInt8],
-                      level: Int) throws {
+    /// Writes `bytes` (a whole volume in memory) compressed from byte `start` of `file`, blocks on every core.
+    static func write(_ bytes: UnsafeRawBufferPointer, unitBytes: Int, to file: WritableFile, at start: Int = 0,
+                      header: [UInt8], level: Int) throws {
         let blockBytes = unitsPerBlock(unitBytes: unitBytes, byteCount: bytes.count) * max(1, unitBytes)
         let count = bytes.count == 0 ? 0 : (bytes.count + blockBytes - 1) / blockBytes
-        let writer = IndexedGzipWriter(file: file, headerCount: header.count, blockCount: count, level: level)
+        let writer = IndexedGzipWriter(file: file, startingAt: start, headerCount: header.count, blockCount: count, level: level)
         let base = SendableRawPointer(UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
         let total = bytes.count
         _ = try Parallel.map(count) { index in
@@ -299,8 +309,10 @@ final class GzipStream: ByteStream {
     private var inputStart = 0, inputEnd = 0, position = 0
     var path: String { file.path }
 
-    init(file: ReadableFile) throws {
+    /// A stream of the gzip data that start at byte `start` of `file`.
+    init(file: ReadableFile, startingAt start: Int = 0) throws {
         self.file = file
+        position = start
         inflater = try Zlib.Inflater(wrapper: .gzip)
     }
 

@@ -173,7 +173,7 @@ enum NIfTIFile {
         if let scale = layout.scale {
             rescale(storage.bytes, count: layout.storedByteCount / layout.storedType.byteSize, from: layout.storedType,
                     to: layout.pixelType, slope: scale.slope, intercept: scale.intercept)
-            metadata.valueTransform = "value = stored × scl_slope \(scale.slope) + scl_inter \(scale.intercept) (applied as ITK applies it, as \(layout.pixelType))"
+            metadata.valueTransform = header.valueTransform(as: layout.pixelType)
         }
         return Volume(pixelType: layout.pixelType, components: layout.components, geometry: layout.geometry,
                       metadata: metadata, storage: storage)

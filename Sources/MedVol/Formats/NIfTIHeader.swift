@@ -116,6 +116,12 @@ struct NIfTIHeader {
         return nil
     }
 
+    /// How scaled values were made, for `metadata.valueTransform` (the same words whichever reader applied
+    /// the scale).
+    func valueTransform(as type: PixelType) -> String {
+        "value = stored × scl_slope \(Double(sclSlope)) + scl_inter \(Double(sclInter)) (applied as ITK applies it, as \(type))"
+    }
+
     /// Whether voxel values are scaled on reading (ITK's rule: a non-zero slope, and not slope 1 with
     /// intercept 0).
     var isScaled: Bool {

@@ -72,7 +72,7 @@ public struct VolumeWriteOptions: Sendable {
     /// Compress where the format allows it: `.zraw` for `.mhd`, compressed data in `.mha`, gzip for
     /// NRRD, deflate for `.npz`. `.nii.gz` is always compressed and `.nii`, `.npy` never are.
     public var compress = false
-    /// The deflate level of gzip outputs written in Swift (`.nii.gz`): 1 (fastest) … 12 (smallest);
+    /// The deflate level of gzip outputs written in Swift (`.nii.gz`, gzip NRRD): 1 (fastest) … 12 (smallest);
     /// nil for ``defaultCompressionLevel``.
     public var compressionLevel: Int?
 
@@ -158,7 +158,8 @@ extension Volume {
             return try NIfTIFile.write(self, to: target, compressed: format == .niftiCompressed,
                                        level: options.effectiveCompressionLevel, options: options)
         case .nrrd, .nrrdDetached:
-            return try ITKImageFile.write(self, to: target, format: format, options: options)
+            return try NRRDFile.write(self, to: target, detached: format == .nrrdDetached, compress: options.compress,
+                                      level: options.effectiveCompressionLevel, options: options)
         case .numpy:
             return try NumPyFile.write(self, to: target, options: options)
         case .numpyArchive:

@@ -1,0 +1,60 @@
+import Foundation
+@testable import MedVol
+import Testing
+
+/// medvol's Swift NRRD writer against ITK 5.2's NrrdImageIO (through the bridge), which it replaces.
+@Suite("NRRD in Swift vs ITK 5.2")
+struct NRRDFileTests {
+    func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
+
+    @Test("raw .nrrd and .nhdr/.raw are byte-identical to ITK's: 120 geometries (3D, 4D), every type, RGB")
+    func rawFilesEqualITK() throws {
+        let folder = TemporaryFolder()
+        var volumes = NIfTIFileTests.geometries(count: 100).map { FormatFixtures.volume(.int16, geometry: $0) }
+            + NIfTIFileTests.geometries(count: 20, fourDimensional: true).map { FormatFixtures.volume(.float32, geometry: $0) }
+        volumes += PixelType.allCases.map { FormatFixtures.volume($0) }
+        volumes += [FormatFixtures.volume(.uint8, components: 3)]
+        for (index, volume) in volumes.enumerated() {
+            for format in [VolumeFileFormat.nrrd, .nrrdDetached] {
+                let itk = folder.file("itk\(index).\(format.fileExtension)")
+                let swift = folder.file("swift\(index).\(format.fileExtension)")
+                _ = try ITKImageFile.write(volume, to: itk, format: format, options: VolumeWriteOptions())
+                try volume.write(to: swift)
+                if format == .nrrd {
+                    #expect(try bytes(swift) == bytes(itk), "volume \(index) \(volume.geometry)")
+                } else {
+                    // The header names its own data file; otherwise the same bytes.
+                    let header = String(decoding: try bytes(swift), as: UTF8.self)
+                    let itkHeader = String(decoding: try bytes(itk), as: UTF8.self)
+                    #expect(header == itkHeader.replacingOccurrences(of: "itk\(index).raw", with: "swift\(index).raw"), "volume \(index)")
+                    #expect(try bytes(folder.file("swift\(index).raw")) == bytes(folder.file("itk\(index).raw")))
+                }
+            }
+        }
+    }
+
+    @Test("gzip NRRD: the same header as ITK's, data ITK reads back, indexed for medvol's parallel reading",
+          arguments: [VolumeFileFormat.nrrd, .nrrdDetached])
+    func gzipFiles(format: VolumeFileFormat) throws {
+        let folder = TemporaryFolder()
+        let volume = FormatFixtures.volume(.int16, geometry: ImageGeometry(size: [512, 300, 8], spacing: SIMD3(0.5, 0.6, 2),
+                                                                          origin: SIMD3(-10, 20, 30), direction: FormatFixtures.rotation()))
+        let itk = folder.file("itk.\(format.fileExtension)")
+        let swift = folder.file("swift.\(format.fileExtension)")
+        _ = try ITKImageFile.write(volume, to: itk, format: format, options: VolumeWriteOptions(compress: true))
+        try volume.write(to: swift, options: VolumeWriteOptions(compress: true))
+        let itkText = String(decoding: try bytes(itk).prefix(600), as: UTF8.self)
+        let swiftText = String(decoding: try bytes(swift).prefix(600), as: UTF8.self)
+        let headerEnd = format == .nrrd ? "\n\n" : "\n"
+        let itkHeader = String(itkText[..<itkText.range(of: format == .nrrd ? headerEnd : "raw.gz\n")!.upperBound])
+        #expect(swiftText.hasPrefix(itkHeader.replacingOccurrences(of: "itk.raw", with: "swift.raw")))
+        // ITK reads medvol's multi-member gzip, and medvol its own (in parallel) and ITK's (as one stream).
+        let byITK = try ITKImageFile.read(path: swift, format: format)
+        #expect(FormatFixtures.bytes(of: byITK) == FormatFixtures.bytes(of: volume))
+        expectSameVolume(try Volume(contentsOf: swift), volume, coordinateTolerance: 1e-12, directionTolerance: 1e-12)
+        expectSameVolume(try Volume(contentsOf: itk), volume, coordinateTolerance: 1e-12, directionTolerance: 1e-12)
+        let data = format == .nrrd ? swift : folder.file("swift.raw.gz")
+        let members = try #require(try IndexedGzip.members(of: ReadableFile(path: data)))
+        #expect(members.count > 2)
+    }
+}
