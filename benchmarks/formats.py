@@ -152,7 +152,7 @@ def main() -> int:
     parser.add_argument("--slices", type=int, default=500)
     parser.add_argument("--report", default=str(core.REPO / "docs/benchmarks-formats.md"))
     args = parser.parse_args()
-    args.quick, args.small_files = False, None
+    args.quick, args.small_files, args.regenerate = False, None, False
     core.TIME = core.gnu_time()
     ctx = core.Context(args)
     ctx.data.mkdir(parents=True, exist_ok=True)

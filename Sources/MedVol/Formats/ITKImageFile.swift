@@ -8,6 +8,11 @@ private import _MedVolBridge
 /// MetaImage (.mhd/.raw, .mha), NIfTI (.nii, .nii.gz) and NRRD (.nrrd, .nhdr/.raw) through ITK 5.2's
 /// ImageIO classes, so that geometry is read and written exactly as ITK (and SimpleITK) do.
 ///
+/// What goes through ITK today: reading MetaImage headers and NRRD files, and reading the NIfTI files
+/// medvol's Swift reader leaves to it (NIfTI-2, Analyze, 2D, other units; see ``NIfTIFile``). Every
+/// format is *written* in Swift (``MetaImageWriter``, ``NIfTIFile``, ``NRRDFile``); ``write(_:to:format:options:)``
+/// stays as the reference those writers are tested against, byte for byte.
+///
 /// - 2D files become volumes with nz = 1; 4D files keep their fourth axis as time (its spacing is the
 ///   volume's `timeSpacing`; a fourth-axis origin other than 0 is dropped with a warning).
 /// - Writing, a 4D volume gets NDims 4 with identity for the fourth axis, as ITK writes it.
@@ -233,7 +238,8 @@ enum ITKImageFile {
         return String(path.dropLast(format.fileExtension.count + 1)) + (compress ? ".raw.gz" : ".raw")
     }
 
-    /// Writes NIfTI or NRRD through ITK (MetaImage is written by ``MetaImageWriter``).
+    /// Writes NIfTI or NRRD through ITK: the reference medvol's Swift writers are checked against in the
+    /// tests (the library writes every format in Swift).
     static func write(_ volume: Volume, to path: String, format: VolumeFileFormat,
                       options: VolumeWriteOptions) throws -> [String] {
         let name = formatName(format)
