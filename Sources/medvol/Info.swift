@@ -71,7 +71,8 @@ struct Info: ParsableCommand {
         lines.append(("direction", (0..<3).map { row in numbers((0..<3).map { d[row, $0] }) }.joined(separator: " / ")
                       + " (\(geometry.orientationCode))"))
         lines.append(("voxels", "\(info.pixelType.rawValue)" + (info.components > 1 ? " × \(info.components) components" : "")
-                      + (info.metadata.valueTransform.map { ", \($0)" } ?? "")))
+                      + (info.metadata.valueTransform.map { ", \($0)" } ?? "")
+                      + (info.metadata.valueUnits.map { ", in \($0)" } ?? "")))
         if let window = info.metadata.windows.first { lines.append(("window", "\(formatDecimal(window.center)) / \(formatDecimal(window.width))")) }
         if let padding = info.metadata.pixelPaddingValue { lines.append(("padding", formatDecimal(padding) + " (Pixel Padding Value, not applied)")) }
         for warning in info.metadata.warnings { lines.append(("warning", warning)) }

@@ -478,7 +478,10 @@ struct StreamingConversionTests {
             slice.values = [1024, 2000, 3000, 4000, 5000, 30000]
         }
         try check(relabel, format: .metaImage, expectStreamed: true, expectType: .uint16)
-        try check(axialSeries(3), format: .nifti, expectStreamed: false, expectType: .int16)
+        // NIfTI streams too (.nii straight into the file, .nii.gz in compressed blocks); NRRD does not.
+        try check(axialSeries(3), format: .nifti, expectStreamed: true, expectType: .int16)
+        try check(axialSeries(3), format: .niftiCompressed, expectStreamed: true, expectType: .int16)
+        try check(axialSeries(3), format: .nrrd, expectStreamed: false, expectType: .int16)
     }
 
     @Test("an existing output is refused and left untouched; nothing is left behind")

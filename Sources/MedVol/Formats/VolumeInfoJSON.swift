@@ -8,7 +8,7 @@ extension Volume {
     /// when known: `"timeSpacing"` (4D),
     /// `"modality"`, `"seriesInstanceUID"`, `"seriesNumber"`, `"seriesDescription"`,
     /// `"studyInstanceUID"`, `"patientID"`, `"studyDate"`, `"photometricInterpretation"`,
-    /// `"windows"` (`[{"center", "width"}]`), `"pixelPaddingValue"`, `"valueTransform"`, `"source"`,
+    /// `"windows"` (`[{"center", "width"}]`), `"pixelPaddingValue"`, `"valueTransform"`, `"valueUnits"`, `"source"`,
     /// `"warnings"`.
     public var infoJSON: JSONValue { VolumeInfo(self).infoJSON }
 }
@@ -43,6 +43,7 @@ extension VolumeInfo {
         }
         if let value = metadata.pixelPaddingValue { object["pixelPaddingValue"] = number(value) }
         if let value = metadata.valueTransform { object["valueTransform"] = .string(value) }
+        if let value = metadata.valueUnits { object["valueUnits"] = .string(value) }
         if let value = metadata.source { object["source"] = .string(value) }
         if !metadata.warnings.isEmpty { object["warnings"] = .array(metadata.warnings.map { .string($0) }) }
         return .object(object)
@@ -116,6 +117,7 @@ struct VolumeDescription {
         metadata.studyDate = try string("studyDate")
         metadata.photometricInterpretation = try string("photometricInterpretation")
         metadata.valueTransform = try string("valueTransform")
+        metadata.valueUnits = try string("valueUnits")
         metadata.source = try string("source")
         if let value = json["seriesNumber"], !value.isNull {
             guard let number = value.intValue else { throw bad("\"seriesNumber\" must be an integer") }

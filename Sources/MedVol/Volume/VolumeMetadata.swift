@@ -42,6 +42,8 @@ public struct VolumeMetadata: Sendable {
     public var pixelPaddingValue: Double?
     /// How stored values became voxel values (e.g. "slope 1 intercept -1024", "stored values").
     public var valueTransform: String?
+    /// The unit of the voxel values when the source names one (RT Dose: Dose Units, "GY").
+    public var valueUnits: String?
     /// Things a careful user should know: uneven spacing, missing slices, tilt, duplicates, …
     public var warnings: [String] = []
     /// The DICOM header of the first image (without pixel data), for element access.

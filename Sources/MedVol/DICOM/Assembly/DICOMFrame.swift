@@ -143,6 +143,17 @@ enum FrameExtraction {
             }
             return [base]
         }
+        // An RT Dose grid (or any multi-frame file with a Grid Frame Offset Vector): frames along the
+        // normal at the offsets.
+        if dataSet.contains(.gridFrameOffsetVector), let offsets = try gridFrameOffsets(dataSet, base: base, frameCount: frameCount, path: path) {
+            return (0..<frameCount).map { number in
+                var frame = base
+                frame.frameNumber = number
+                frame.sopInstanceUID = base.sopInstanceUID.map { "\($0)#\(number + 1)" }
+                frame.position = base.position! + base.normal! * offsets[number]
+                return frame
+            }
+        }
         // A plain multi-frame file: frames stacked along the normal when the file gives a position,
         // an orientation and a slice spacing; otherwise frames without geometry.
         return (0..<frameCount).map { number in
@@ -160,6 +171,24 @@ enum FrameExtraction {
             if frame.position == nil { frame.instanceNumber = number + 1 }
             return frame
         }
+    }
+
+    /// The distance of each frame from Image Position (Patient) along the normal, from the Grid Frame
+    /// Offset Vector (PS3.3 C.8.8.3.2): relative offsets when the first is 0, else absolute coordinates
+    /// along the normal's axis (then the first frame is at Image Position, and each further one at its
+    /// offset's difference from the first, divided by the normal's component along that axis). nil when
+    /// the file gives no position or orientation; an error when the vector does not fit the frames.
+    static func gridFrameOffsets(_ dataSet: DICOMDataSet, base: DICOMFrame, frameCount: Int, path: String) throws -> [Double]? {
+        guard base.position != nil, let normal = base.normal else { return nil }
+        let values = dataSet.doubles(.gridFrameOffsetVector)
+        guard values.count == frameCount, values.allSatisfy(\.isFinite) else {
+            throw MedVolError.corrupt(path, "Grid Frame Offset Vector has \(values.count) usable values for \(frameCount) frames")
+        }
+        if values[0] == 0 { return values }
+        // Absolute: coordinates along the patient axis closest to the normal (z for axial grids).
+        let axis = [abs(normal.x), abs(normal.y), abs(normal.z)].enumerated().max { $0.element < $1.element }!.offset
+        guard abs(normal[axis]) > 1e-6 else { return nil }
+        return values.map { ($0 - values[0]) / normal[axis] }
     }
 
     /// The attributes every frame of the file shares (top-level data set).
@@ -324,7 +353,13 @@ enum FrameExtraction {
             return .lookupTable(try lookupTable(lut, format: format, path: path))
         }
         let slope = dataSet.double(.rescaleSlope), intercept = dataSet.double(.rescaleIntercept)
-        if slope == nil && intercept == nil { return fallback }
+        if slope == nil && intercept == nil {
+            // RT Dose: stored × Dose Grid Scaling = dose in Dose Units.
+            if let scaling = dataSet.double(.doseGridScaling), scaling.isFinite, scaling > 0 {
+                return .linear(slope: scaling, intercept: 0)
+            }
+            return fallback
+        }
         var s = slope ?? 1
         if !s.isFinite || s == 0 { s = 1 }
         let b = intercept.flatMap { $0.isFinite ? $0 : nil } ?? 0

@@ -167,6 +167,8 @@ public struct DICOMStack: Sendable {
         metadata.windows = DisplayWindow.windows(in: header)
         metadata.pixelPaddingValue = header.double(.pixelPaddingValue)
         metadata.valueTransform = valueTransformSummary(storedValues: storedValues)
+        // RT Dose: the unit of the scaled values (the stored integers have none).
+        if !storedValues, let units = header.string(.doseUnits), !units.isEmpty { metadata.valueUnits = units }
         metadata.warnings = warnings
         metadata.dicomHeader = header
         return metadata

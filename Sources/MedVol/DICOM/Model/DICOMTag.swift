@@ -208,6 +208,12 @@ extension DICOMTag {
     public static let rescaleIntercept = DICOMTag(0x0028, 0x1052)
     /// (0028,1053) Rescale Slope.
     public static let rescaleSlope = DICOMTag(0x0028, 0x1053)
+    /// (3004,0002) Dose Units: GY (gray) or RELATIVE.
+    public static let doseUnits = DICOMTag(0x3004, 0x0002)
+    /// (3004,000C) Grid Frame Offset Vector: where each frame of an RT Dose grid lies along the normal.
+    public static let gridFrameOffsetVector = DICOMTag(0x3004, 0x000C)
+    /// (3004,000E) Dose Grid Scaling: stored value × scaling = dose in Dose Units.
+    public static let doseGridScaling = DICOMTag(0x3004, 0x000E)
     /// (0028,1054) Rescale Type.
     public static let rescaleType = DICOMTag(0x0028, 0x1054)
     /// (0028,1055) Window Center & Width Explanation.
