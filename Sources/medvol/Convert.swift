@@ -34,6 +34,9 @@ struct Convert: ParsableCommand {
                                discussion: "Default \(VolumeWriteOptions.defaultCompressionLevel): files no larger than dcm2niix's default gives."))
     var level: Int?
 
+    @Option(help: "Value scaling where a vendor stores a second one: dicom (Modality LUT, as SimpleITK and pydicom) or philips-precise (Philips' private scale, as dcm2niix).")
+    var scaling: DICOMScaling = .dicom
+
     @Flag(name: .customLong("stored-values"), help: "Keep DICOM stored values (no rescale slope/intercept or modality LUT).")
     var storedValues = false
 
@@ -167,7 +170,7 @@ struct Convert: ParsableCommand {
     /// `DICOMStack.convert` (which streams slices straight into .mhd and .npy outputs).
     private func convert(_ stack: DICOMStack, to path: String, format: VolumeFileFormat, options: VolumeWriteOptions,
                          progress: ProgressDisplay, label: String? = nil) throws -> (paths: [String], info: VolumeInfo) {
-        let loadOptions = DICOMLoadOptions(storedValues: storedValues, control: progress.control)
+        let loadOptions = DICOMLoadOptions(storedValues: storedValues, scaling: scaling, control: progress.control)
         if format == .dicom {
             let volume = try stack.load(options: loadOptions)
             return (try write(volume, to: path, format: format, options: options, label: label), VolumeInfo(volume))
@@ -258,3 +261,5 @@ enum OutputNaming {
         return name
     }
 }
+
+extension DICOMScaling: ExpressibleByArgument {}

@@ -18,6 +18,9 @@ struct Info: ParsableCommand {
     @Flag(name: .customLong("stored-values"), help: "Describe the volume with DICOM stored values.")
     var storedValues = false
 
+    @Option(help: "Value scaling where a vendor stores a second one: dicom or philips-precise.")
+    var scaling: DICOMScaling = .dicom
+
     @Flag(help: "No progress on stderr.")
     var quiet = false
 
@@ -37,7 +40,7 @@ struct Info: ParsableCommand {
             let scan = try DICOMScan(paths: paths, control: progress.control)
             let chosen = try chooseStack(scan, selector: selection.series, inputDescription: describeInputs(paths),
                                          hint: "choose one with --series")
-            info = try chosen.volumeInfo(options: DICOMLoadOptions(storedValues: storedValues, control: progress.control))
+            info = try chosen.volumeInfo(options: DICOMLoadOptions(storedValues: storedValues, scaling: scaling, control: progress.control))
             stack = chosen
         }
         progress.finish()
@@ -73,6 +76,10 @@ struct Info: ParsableCommand {
         lines.append(("voxels", "\(info.pixelType.rawValue)" + (info.components > 1 ? " × \(info.components) components" : "")
                       + (info.metadata.valueTransform.map { ", \($0)" } ?? "")
                       + (info.metadata.valueUnits.map { ", in \($0)" } ?? "")))
+        if let scaling = info.metadata.valueScaling {
+            lines.append(("scaling", scaling + (info.metadata.otherValueScalings.isEmpty ? ""
+                : " (also available: " + info.metadata.otherValueScalings.map { "--scaling \($0)" }.joined(separator: ", ") + ")")))
+        }
         if let window = info.metadata.windows.first { lines.append(("window", "\(formatDecimal(window.center)) / \(formatDecimal(window.width))")) }
         if let padding = info.metadata.pixelPaddingValue { lines.append(("padding", formatDecimal(padding) + " (Pixel Padding Value, not applied)")) }
         for warning in info.metadata.warnings { lines.append(("warning", warning)) }

@@ -44,6 +44,8 @@ extension VolumeInfo {
         if let value = metadata.pixelPaddingValue { object["pixelPaddingValue"] = number(value) }
         if let value = metadata.valueTransform { object["valueTransform"] = .string(value) }
         if let value = metadata.valueUnits { object["valueUnits"] = .string(value) }
+        if let value = metadata.valueScaling { object["valueScaling"] = .string(value) }
+        if !metadata.otherValueScalings.isEmpty { object["otherValueScalings"] = .array(metadata.otherValueScalings.map { .string($0) }) }
         if let value = metadata.source { object["source"] = .string(value) }
         if !metadata.warnings.isEmpty { object["warnings"] = .array(metadata.warnings.map { .string($0) }) }
         return .object(object)
@@ -118,6 +120,7 @@ struct VolumeDescription {
         metadata.photometricInterpretation = try string("photometricInterpretation")
         metadata.valueTransform = try string("valueTransform")
         metadata.valueUnits = try string("valueUnits")
+        metadata.valueScaling = try string("valueScaling")
         metadata.source = try string("source")
         if let value = json["seriesNumber"], !value.isNull {
             guard let number = value.intValue else { throw bad("\"seriesNumber\" must be an integer") }

@@ -44,6 +44,10 @@ public struct VolumeMetadata: Sendable {
     public var valueTransform: String?
     /// The unit of the voxel values when the source names one (RT Dose: Dose Units, "GY").
     public var valueUnits: String?
+    /// The value scaling applied ("dicom", "philips-precise") when the source offers more than one.
+    public var valueScaling: String?
+    /// The scalings the source offers besides ``valueScaling`` (`--scaling` gives them).
+    public var otherValueScalings: [String] = []
     /// Things a careful user should know: uneven spacing, missing slices, tilt, duplicates, …
     public var warnings: [String] = []
     /// The DICOM header of the first image (without pixel data), for element access.

@@ -84,6 +84,9 @@ struct DICOMFrame: Sendable {
     // Pixels and values
     var format: StoredPixelFormat
     var mapping: ValueMapping
+    /// Philips' precise value mapping (its private Scale Slope/Intercept on top of the rescale), when the
+    /// file carries one: what `--scaling philips-precise` applies instead of ``mapping``.
+    var philipsPreciseMapping: ValueMapping?
     /// The palette of a PALETTE COLOR image.
     var palette: PaletteColorTables?
 
@@ -132,7 +135,8 @@ enum FrameExtraction {
         let path = file.path
         let format = try StoredPixelFormat(dataSet, path: path)
         let frameCount = try checkedFrameCount(max(1, dataSet.int(.numberOfFrames) ?? 1), file: file, format: format)
-        let base = try baseFrame(dataSet, format: format, fileIndex: fileIndex, path: path)
+        var base = try baseFrame(dataSet, format: format, fileIndex: fileIndex, path: path)
+        if format.samplesPerPixel == 1 { base.philipsPreciseMapping = philipsPreciseMapping([dataSet], dicom: base.mapping) }
 
         if let perFrame = dataSet.sequence(.perFrameFunctionalGroupsSequence) {
             return try enhancedFrames(dataSet, base: base, perFrame: perFrame, frameCount: frameCount, path: path)
@@ -215,6 +219,7 @@ enum FrameExtraction {
             gantryTilt: dataSet.double(.gantryDetectorTilt),
             format: format,
             mapping: try valueMapping(dataSet, format: format, path: path),
+            philipsPreciseMapping: nil,
             palette: format.isPalette ? try PaletteColorTables(dataSet, bits: format.paletteBits, path: path) : nil,
             instanceNumber: dataSet.int(.instanceNumber),
             acquisitionNumber: dataSet.int(.acquisitionNumber),
@@ -267,6 +272,9 @@ enum FrameExtraction {
             if let transform = group(.pixelValueTransformationSequence, groups) {
                 frame.mapping = try valueMapping(transform, format: frame.format, path: path, fallback: base.mapping)
             }
+            // Philips keeps its private scale in the frame's groups (in a private sequence) or at the top.
+            let privateItems = groups.elements.compactMap { $0.items?.first }
+            frame.philipsPreciseMapping = philipsPreciseMapping([groups] + privateItems + [dataSet], dicom: frame.mapping)
             if let content = groups.firstItem(.frameContentSequence) {
                 frame.temporalPositionIndex = content.int(.temporalPositionIndex)
                 frame.acquisitionNumber = content.int(.frameAcquisitionNumber) ?? frame.acquisitionNumber
@@ -342,6 +350,25 @@ enum FrameExtraction {
     static func positive(_ value: Double?) -> Double? {
         guard let value, value.isFinite, value > 0 else { return nil }
         return value
+    }
+
+    /// Philips' private scale: Scale Slope (2005,xx0E) and Scale Intercept (2005,xx0D) in the block of
+    /// "Philips MR Imaging DD 001", looked for in `places` in order (a frame's groups, then the file).
+    static let philipsCreator = "Philips MR Imaging DD 001"
+
+    /// The precise mapping dcm2niix applies by default: FP = (SV × RS + RI) / (RS × SS), that is
+    /// SV / SS + RI / (RS × SS), from the DICOM rescale `dicom` (RS, RI) and the private scale slope SS
+    /// (the private intercept is what dcm2niix also ignores: FP = DV / (RS × SS)). nil without a usable
+    /// private scale slope, or when the DICOM mapping is a lookup table.
+    static func philipsPreciseMapping(_ places: [DICOMDataSet], dicom: ValueMapping) -> ValueMapping? {
+        guard case .linear(let rescaleSlope, let rescaleIntercept) = dicom else { return nil }
+        for place in places {
+            guard let element = place.privateElement(group: 0x2005, element: 0x0E, creator: philipsCreator),
+                  let scale = place.double(element.tag) else { continue }
+            guard scale.isFinite, scale != 0, rescaleSlope != 0 else { return nil }
+            return .linear(slope: 1 / scale, intercept: rescaleIntercept / (rescaleSlope * scale))
+        }
+        return nil
     }
 
     /// The Modality LUT stage of a data set (or functional group item): a Modality LUT Sequence where

@@ -21,6 +21,10 @@ extension DICOMStack {
     /// `try load(options:).write(to:format:options:)` gives, and it appears whole or not at all.
     public func convert(to path: String, format: VolumeFileFormat? = nil, options: VolumeWriteOptions = VolumeWriteOptions(),
                         loadOptions: DICOMLoadOptions = DICOMLoadOptions()) throws -> ConversionResult {
+        let stack = scaled(loadOptions.scaling)
+        if stack.appliedScaling != appliedScaling {
+            return try stack.convert(to: path, format: format, options: options, loadOptions: loadOptions)
+        }
         guard let format = format ?? VolumeFileFormat(path: path) else {
             throw MedVolError(.invalidArgument, path: path,
                               reason: "cannot tell the format from the extension (use .mhd, .mha, .nii, .nii.gz, .nrrd, .nhdr, .npy or .npz)")

@@ -2,6 +2,8 @@
 public struct DICOMLoadOptions: Sendable {
     /// Keep stored values (no Rescale Slope/Intercept, no Modality LUT).
     public var storedValues: Bool
+    /// Which value scaling to apply where a vendor offers another than DICOM's (see ``DICOMScaling``).
+    public var scaling: DICOMScaling = .dicom
     /// Progress and cancellation.
     public var control: WorkControl
 
@@ -10,10 +12,21 @@ public struct DICOMLoadOptions: Sendable {
     /// - Parameters:
     ///   - storedValues: Keep stored values instead of applying Rescale Slope/Intercept or the Modality LUT.
     ///   - control: Progress reporting and cancellation.
-    public init(storedValues: Bool = false, control: WorkControl = .none) {
+    public init(storedValues: Bool = false, scaling: DICOMScaling = .dicom, control: WorkControl = .none) {
         self.storedValues = storedValues
+        self.scaling = scaling
         self.control = control
     }
+}
+
+/// How stored values become voxel values when a vendor stores a second scale.
+public enum DICOMScaling: String, Sendable, CaseIterable {
+    /// The DICOM Modality LUT stage (Rescale Slope/Intercept or the LUT): what SimpleITK and pydicom give.
+    case dicom
+    /// Philips' private Scale Slope (2005,xx0E) on top of the rescale, giving the scanner's floating-point
+    /// quantity: (stored × RS + RI) / (RS × SS) — what dcm2niix applies by default. Images without the
+    /// private scale keep the DICOM scaling.
+    case philipsPrecise = "philips-precise"
 }
 
 /// The images that make one volume: a series, or part of one (a localizer inside a series, the
@@ -48,7 +61,7 @@ public struct DICOMStack: Sendable {
     /// The volume's geometry (nil when `problem` is set).
     public let geometry: ImageGeometry?
 
-    let frames: [DICOMFrame]
+    private(set) var frames: [DICOMFrame]
     let files: FileTable
     let slots: [Int]
 
@@ -117,12 +130,40 @@ public struct DICOMStack: Sendable {
 
     /// Decodes every image into one volume.
     public func load(options: DICOMLoadOptions = DICOMLoadOptions()) throws -> Volume {
-        try StackLoader(stack: self, geometry: loadableGeometry(), options: options).load()
+        let stack = scaled(options.scaling)
+        return try StackLoader(stack: stack, geometry: stack.loadableGeometry(), options: options).load()
+    }
+
+    /// The stack with `scaling`'s value mappings in force (the same stack for ``DICOMScaling/dicom``).
+    func scaled(_ scaling: DICOMScaling) -> DICOMStack {
+        guard scaling == .philipsPrecise, frames.contains(where: { $0.philipsPreciseMapping != nil }) else { return self }
+        var copy = self
+        copy.frames = frames.map { frame in
+            var frame = frame
+            frame.mapping = frame.philipsPreciseMapping ?? frame.mapping
+            return frame
+        }
+        copy.appliedScaling = .philipsPrecise
+        return copy
+    }
+
+    /// The scaling whose mappings the frames carry.
+    private(set) var appliedScaling: DICOMScaling = .dicom
+
+    /// The scalings this stack's files offer besides the one applied.
+    var otherScalings: [DICOMScaling] {
+        let hasPhilips = frames.contains { $0.philipsPreciseMapping != nil }
+        switch appliedScaling {
+        case .dicom: return hasPhilips ? [.philipsPrecise] : []
+        case .philipsPrecise: return [.dicom]
+        }
     }
 
     /// The volume this stack makes, described from headers: geometry, voxel type and metadata. The
     /// pixels are read only when the voxel type depends on the values present (the SPEC's voxel-type rule).
     public func volumeInfo(options: DICOMLoadOptions = DICOMLoadOptions()) throws -> VolumeInfo {
+        let stack = scaled(options.scaling)
+        guard stack.appliedScaling == appliedScaling else { return try stack.volumeInfo(options: options) }
         let geometry = try loadableGeometry()
         let (format, _, plan) = voxelTypePlan(storedValues: options.storedValues)
         switch plan {
@@ -167,6 +208,10 @@ public struct DICOMStack: Sendable {
         metadata.windows = DisplayWindow.windows(in: header)
         metadata.pixelPaddingValue = header.double(.pixelPaddingValue)
         metadata.valueTransform = valueTransformSummary(storedValues: storedValues)
+        if !storedValues && (appliedScaling != .dicom || !otherScalings.isEmpty) {
+            metadata.valueScaling = appliedScaling.rawValue
+            metadata.otherValueScalings = otherScalings.map(\.rawValue)
+        }
         // RT Dose: the unit of the scaled values (the stored integers have none).
         if !storedValues, let units = header.string(.doseUnits), !units.isEmpty { metadata.valueUnits = units }
         metadata.warnings = warnings
