@@ -134,12 +134,10 @@ enum MetaImageWriter {
                     let dataFile = try WritableFile(creating: transaction.stagingPath(for: dataPath))
                     var compressedSize: Int?
                     if options.compress {
-                        var written = 0
-                        try Zlib.Deflater(wrapper: .zlib, level: 2).process(voxels, finish: true) { chunk in
+                        // One zlib stream, compressed in blocks on every core (see ParallelDeflate).
+                        compressedSize = try ParallelDeflate.compress([voxels], wrapper: .zlib, level: 2) { chunk in
                             try dataFile.write(chunk)
-                            written += chunk.count
-                        }
-                        compressedSize = written
+                        }.compressedCount
                     } else {
                         try dataFile.write(voxels)
                     }
@@ -151,7 +149,7 @@ enum MetaImageWriter {
                 } else {
                     // .mha: the header comes first and gives the compressed size, so the data is
                     // compressed in memory before anything is written.
-                    let compressed = options.compress ? try Zlib.deflate(voxels, wrapper: .zlib, level: 2) : nil
+                    let compressed = options.compress ? try ParallelDeflate.compress(voxels, wrapper: .zlib, level: 2) : nil
                     let header = Header(info: info, dataFile: "LOCAL", compressedDataSize: compressed?.count)
                     let file = try WritableFile(creating: transaction.stagingPath(for: path))
                     try file.write(header.text)

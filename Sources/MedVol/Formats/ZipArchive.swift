@@ -261,12 +261,8 @@ final class ZipWriter {
         let dataStart = offset
         var crc: UInt32 = 0
         if compress {
-            let deflater = try Zlib.Deflater(wrapper: .raw)
-            for (index, part) in parts.enumerated() {
-                crc = Zlib.crc32(part, continuing: crc)
-                try deflater.process(part, finish: index == parts.count - 1) { try append($0) }
-            }
-            if parts.isEmpty { try deflater.process(UnsafeRawBufferPointer(start: nil, count: 0), finish: true) { try append($0) } }
+            // One raw deflate stream, compressed in blocks on every core (see ParallelDeflate).
+            crc = try ParallelDeflate.compress(parts, wrapper: .raw, level: 6) { try append($0) }.crc32
         } else {
             for part in parts {
                 crc = Zlib.crc32(part, continuing: crc)

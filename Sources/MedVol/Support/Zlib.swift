@@ -86,13 +86,20 @@ enum Zlib {
         /// Compresses `input`; `finish` ends the stream. `emit` receives compressed bytes in order.
         func process(_ input: UnsafeRawBufferPointer, finish: Bool,
                      emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+            try process(input, flush: finish ? Z_FINISH : Z_NO_FLUSH, emit: emit)
+        }
+
+        /// Compresses `input`, then flushes as `flush` says (`Z_NO_FLUSH`, `Z_FULL_FLUSH`: byte-aligned
+        /// and independent of what follows, `Z_FINISH`: the end of the stream).
+        func process(_ input: UnsafeRawBufferPointer, flush finalFlush: Int32,
+                     emit: (UnsafeRawBufferPointer) throws -> Void) throws {
             var consumed = 0
             repeat {
                 let inputChunk = min(input.count - consumed, Int(UInt32.max >> 1))
                 let isLastInput = consumed + inputChunk == input.count
                 stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.advanced(by: consumed).assumingMemoryBound(to: UInt8.self))
                 stream.avail_in = UInt32(inputChunk)
-                let flush = finish && isLastInput ? Z_FINISH : Z_NO_FLUSH
+                let flush = isLastInput ? finalFlush : Z_NO_FLUSH
                 var status: Int32
                 repeat {
                     let capacity = chunk.count

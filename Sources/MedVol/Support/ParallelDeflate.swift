@@ -1,0 +1,86 @@
+private import _CZlib
+
+/// One deflate stream (raw, or zlib-wrapped) compressed on every core, pigz's way: the input is cut into
+/// blocks of about a MiB, each compressed by its own zlib stream ending in a full flush (byte-aligned,
+/// not final, no history carried over) except the last, which ends the stream; the blocks' checksums are
+/// combined (`crc32_combine`, `adler32_combine`). The result is an ordinary deflate stream that any
+/// inflater reads — for the outputs whose container wants one stream: MetaImage `.zraw` and compressed
+/// `.mha` (zlib), deflated `.npz` entries (raw deflate in zip).
+///
+/// Blocks are compressed a few per core at a time and emitted in order, so memory stays at a few
+/// compressed blocks whatever the size of the input.
+enum ParallelDeflate {
+    static let blockSize = 1 << 20
+
+    /// What a compression produced besides its bytes.
+    struct Summary {
+        /// CRC-32 of the input (zip and gzip's checksum).
+        var crc32: UInt32
+        /// Bytes emitted.
+        var compressedCount: Int
+    }
+
+    /// Compresses the concatenation of `parts` at zlib `level`; `emit` receives the stream in order
+    /// (for `.zlib`, with its 2-byte header and Adler-32 trailer).
+    @discardableResult
+    static func compress(_ parts: [UnsafeRawBufferPointer], wrapper: Zlib.Wrapper, level: Int32,
+                         emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Summary {
+        precondition(wrapper != .gzip, "gzip outputs are written by IndexedGzipWriter")
+        // Blocks: (part, range) of at most blockSize bytes; an empty input is one empty block.
+        var cut: [(part: Int, range: Range<Int>)] = []
+        for (index, part) in parts.enumerated() {
+            var start = 0
+            while start < part.count {
+                let end = min(part.count, start + blockSize)
+                cut.append((index, start..<end))
+                start = end
+            }
+        }
+        let blocks = cut.isEmpty ? [(part: 0, range: 0..<0)] : cut
+        let bases = parts.map { SendableRawPointer(UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!)) }
+        let hasParts = !parts.isEmpty
+        var summary = Summary(crc32: 0, compressedCount: 0)
+        var adler: UInt = 1
+        func put(_ bytes: [UInt8]) throws {
+            try bytes.withUnsafeBytes { try emit($0) }
+            summary.compressedCount += bytes.count
+        }
+        if wrapper == .zlib { try put([0x78, 0x9C]) }
+        let window = max(2, Parallel.processorCount * 2)
+        var first = 0
+        while first < blocks.count {
+            let count = min(window, blocks.count - first)
+            let batch = first
+            let results: [(bytes: [UInt8], crc: UInt, adler: UInt, length: Int)] = try Parallel.map(count) { offset in
+                let block = blocks[batch + offset]
+                let input = UnsafeRawBufferPointer(start: hasParts ? bases[block.part].base + block.range.lowerBound : nil,
+                                                   count: block.range.count)
+                let isLast = batch + offset == blocks.count - 1
+                var bytes: [UInt8] = []
+                try Zlib.Deflater(wrapper: .raw, level: level).process(input, flush: isLast ? Z_FINISH : Z_FULL_FLUSH) {
+                    bytes.append(contentsOf: $0)
+                }
+                let pointer = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
+                return (bytes, _CZlib.crc32(0, pointer, UInt32(input.count)), _CZlib.adler32(1, pointer, UInt32(input.count)), input.count)
+            }
+            for result in results {
+                try put(result.bytes)
+                summary.crc32 = UInt32(truncatingIfNeeded: crc32_combine(UInt(summary.crc32), result.crc, off_t(result.length)))
+                adler = adler32_combine(adler, result.adler, off_t(result.length))
+            }
+            first += count
+        }
+        if wrapper == .zlib {
+            let value = UInt32(truncatingIfNeeded: adler)
+            try put([UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)])
+        }
+        return summary
+    }
+
+    /// The whole stream in memory (for `.mha`, whose header gives the compressed size before the data).
+    static func compress(_ input: UnsafeRawBufferPointer, wrapper: Zlib.Wrapper, level: Int32) throws -> [UInt8] {
+        var output: [UInt8] = []
+        try compress([input], wrapper: wrapper, level: level) { output.append(contentsOf: $0) }
+        return output
+    }
+}
