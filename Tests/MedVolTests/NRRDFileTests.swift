@@ -58,3 +58,50 @@ struct NRRDFileTests {
         #expect(members.count > 2)
     }
 }
+
+@Suite("NRRD reading in Swift vs ITK 5.2")
+struct NRRDReadingTests {
+    @Test("the Swift reader gives ITK's voxels and geometry: raw and gzip, attached and detached, 60 geometries, every type")
+    func readerAgreesWithITK() throws {
+        let folder = TemporaryFolder()
+        let volumes = NIfTIFileTests.geometries(count: 60).map { FormatFixtures.volume(.float32, geometry: $0) }
+            + PixelType.allCases.map { FormatFixtures.volume($0) }
+        var read = 0
+        for (index, volume) in volumes.enumerated() {
+            for format in [VolumeFileFormat.nrrd, .nrrdDetached] {
+                for compress in [false, true] {
+                    // Files ITK wrote (one gzip member) and files medvol wrote (indexed members).
+                    for writer in ["itk", "medvol"] {
+                        let path = folder.file("\(writer)\(index)\(compress ? "z" : "").\(format.fileExtension)")
+                        if writer == "itk" {
+                            _ = try ITKImageFile.write(volume, to: path, format: format, options: VolumeWriteOptions(compress: compress))
+                        } else {
+                            try volume.write(to: path, options: VolumeWriteOptions(compress: compress))
+                        }
+                        let swift = try #require(try NRRDFile.read(path: path, file: ReadableFile(path: path)))
+                        let itk = try ITKImageFile.read(path: path, format: format)
+                        #expect(swift.geometry.size == itk.geometry.size)
+                        #expect(swift.geometry.spacing == itk.geometry.spacing, "\(path)")
+                        #expect(swift.geometry.origin == itk.geometry.origin)
+                        #expect(swift.geometry.direction.maximumDifference(to: itk.geometry.direction) == 0, "\(path)")
+                        #expect(swift.pixelType == itk.pixelType)
+                        #expect(FormatFixtures.bytes(of: swift) == FormatFixtures.bytes(of: itk))
+                        read += 1
+                    }
+                }
+            }
+        }
+        #expect(read == volumes.count * 8)
+    }
+
+    @Test("4D and RGB NRRD files are left to ITK")
+    func leftToITK() throws {
+        let folder = TemporaryFolder()
+        for volume in [FormatFixtures.volume(.int16, geometry: FormatFixtures.obliqueGeometry4D), FormatFixtures.volume(.uint8, components: 3)] {
+            let path = folder.file("x\(volume.components).nrrd")
+            try volume.write(to: path)
+            #expect(try NRRDFile.read(path: path, file: ReadableFile(path: path)) == nil)
+            expectSameVolume(try Volume(contentsOf: path), volume, coordinateTolerance: 1e-12, directionTolerance: 1e-12)
+        }
+    }
+}

@@ -10,11 +10,11 @@ enum GzipFile {
 
     /// The uncompressed size of a gzip file (all members), by inflating it. Throws a `.corruptFile`
     /// error naming the file when the compressed data is damaged or ends early.
-    static func uncompressedSize(of file: ReadableFile) throws -> Int {
+    static func uncompressedSize(of file: ReadableFile, startingAt start: Int = 0) throws -> Int {
         let chunk = 1 << 20
         var input = [UInt8](repeating: 0, count: chunk)
         var output = [UInt8](repeating: 0, count: chunk)
-        var position = 0, inputStart = 0, inputEnd = 0, total = 0
+        var position = start, inputStart = 0, inputEnd = 0, total = 0
         var inflater = try Zlib.Inflater(wrapper: .gzip)
         /// Reads the next piece of the file into `input`, once the previous one is used up.
         func refill() throws {

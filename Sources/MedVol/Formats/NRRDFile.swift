@@ -112,3 +112,138 @@ enum NRRDFile {
         return outputs
     }
 }
+
+// MARK: Reading
+
+extension NRRDFile {
+    /// The header fields the Swift reader understands, parsed from the text before the data.
+    struct Header {
+        var fields: [String: String] = [:]
+        /// Bytes of the header in its file, up to and including the empty line (attached data start there).
+        var byteCount: Int
+
+        /// Parses the first 64 KiB of `file`; nil when it does not start like a NRRD header.
+        init?(file: ReadableFile) throws {
+            let bytes = try file.read(count: min(file.size, 1 << 16), at: 0)
+            guard bytes.starts(with: Array("NRRD000".utf8)) else { return nil }
+            var lineStart = 0
+            var end: Int?
+            for index in bytes.indices where bytes[index] == UInt8(ascii: "\n") {
+                let line = String(decoding: bytes[lineStart..<index], as: UTF8.self).trimmingCharacters(in: "\r")
+                lineStart = index + 1
+                if line.isEmpty { end = lineStart; break }
+                if line.hasPrefix("#") || line.hasPrefix("NRRD") { continue }
+                guard let colon = line.firstRange(of: ": ") else { continue }
+                // "key:=value" lines are key/value pairs of the file's content, not fields.
+                if line[..<colon.lowerBound].contains(":=") { continue }
+                fields[String(line[..<colon.lowerBound])] = String(line[colon.upperBound...])
+            }
+            // A detached header may end at the end of its file without an empty line.
+            guard let end = end ?? (fields["data file"] != nil || fields["datafile"] != nil ? lineStart : nil) else { return nil }
+            byteCount = end
+        }
+    }
+
+    /// Teem's type names (and their usual synonyms) → medvol's voxel types.
+    static func pixelType(named name: String) -> PixelType? {
+        switch name {
+        case "unsigned char", "uchar", "uint8", "uint8_t": .uint8
+        case "signed char", "int8", "int8_t": .int8
+        case "unsigned short", "ushort", "uint16", "uint16_t", "unsigned short int": .uint16
+        case "short", "int16", "int16_t", "short int", "signed short", "signed short int": .int16
+        case "unsigned int", "uint", "uint32", "uint32_t": .uint32
+        case "int", "int32", "int32_t", "signed int": .int32
+        case "unsigned long long int", "ulonglong", "uint64", "uint64_t", "unsigned long long": .uint64
+        case "long long int", "longlong", "int64", "int64_t", "long long", "signed long long", "signed long long int": .int64
+        case "float": .float32
+        case "double": .float64
+        default: nil
+        }
+    }
+
+    /// Reads a 3D NRRD in LPS space the Swift way (raw or gzip, attached or detached, either endianness;
+    /// medvol's own gzip data inflated in parallel), or returns nil for what ITK's reader handles
+    /// instead: 4D, colour, other spaces, per-axis spacings without directions, skips, other encodings,
+    /// lists of data files.
+    static func read(path: String, file: ReadableFile) throws -> Volume? {
+        guard let header = try Header(file: file) else { return nil }
+        let f = header.fields
+        let known: Set<String> = ["type", "dimension", "space", "sizes", "space directions", "kinds", "endian", "encoding",
+                                  "space origin", "data file", "datafile", "content", "space units", "measurement frame"]
+        guard Set(f.keys).isSubset(of: known), f["dimension"] == "3", f["space"] == "left-posterior-superior",
+              let type = f["type"].flatMap(pixelType(named:)),
+              let encoding = f["encoding"], encoding == "raw" || encoding == "gzip" || encoding == "gz",
+              f["kinds"].map({ $0.split(separator: " ").allSatisfy { $0 == "domain" || $0 == "space" } }) ?? true,
+              f["space units"].map({ $0.split(separator: " ").allSatisfy { $0 == "\"mm\"" } }) ?? true,
+              let sizeText = f["sizes"], let directionText = f["space directions"], let originText = f["space origin"]
+        else { return nil }
+        let size = sizeText.split(separator: " ").compactMap { Int($0) }
+        guard size.count == 3, size.allSatisfy({ $0 >= 1 }) else { return nil }
+        let endian = f["endian"] ?? "little"
+        guard endian == "little" || endian == "big" || type.byteSize == 1 else { return nil }
+        func vector(_ text: Substring) -> [Double]? {
+            guard text.hasPrefix("("), text.hasSuffix(")") else { return nil }
+            let values = text.dropFirst().dropLast().split(separator: ",").compactMap { Double($0.trimmingCharacters(in: " ")) }
+            return values.count == 3 && values.allSatisfy(\.isFinite) ? values : nil
+        }
+        let vectors = directionText.split(separator: " ").map(vector)
+        guard vectors.count == 3, let origin = vector(Substring(originText)) else { return nil }
+        var axes: [SIMD3<Double>] = [], spacing: [Double] = []
+        for case let values? in vectors {
+            let axis = SIMD3(values[0], values[1], values[2])
+            let norm = (axis * axis).sum().squareRoot()
+            guard norm > 0 else { return nil }
+            axes.append(axis * (1 / norm))  // as ITK normalises (vnl: multiply by the reciprocal)
+            spacing.append(norm)
+        }
+        guard axes.count == 3 else { return nil }
+        let direction = DirectionMatrix(columns: axes[0], axes[1], axes[2])
+        guard direction.inverse != nil else { return nil }
+
+        // Where the data are.
+        let dataFile: ReadableFile
+        let dataStart: Int
+        if let name = f["data file"] ?? f["datafile"] {
+            guard !name.contains(" "), !name.hasPrefix("LIST") else { return nil }
+            let dataPath = name.hasPrefix("/") ? name : FileSystem.parentDirectory(of: path) + "/" + name
+            guard FileSystem.kind(of: dataPath) == .file else {
+                throw MedVolError.corrupt(path, "its data file \(dataPath) is missing")
+            }
+            dataFile = try ReadableFile(path: dataPath)
+            dataStart = 0
+        } else {
+            dataFile = file
+            dataStart = header.byteCount
+        }
+        guard let byteCount = VoxelMath.checkedByteCount(elementBytes: type.byteSize, extents: size) else {
+            throw MedVolError.corrupt(path, "impossible image size \(size)")
+        }
+        if encoding == "raw" {
+            guard dataFile.size - dataStart >= byteCount else {
+                throw MedVolError.corrupt(dataFile.path, "truncated: \(byteCount) bytes of voxels expected from byte \(dataStart), only \(dataFile.size - dataStart) there")
+            }
+        } else if try IndexedGzip.members(of: dataFile)?.first?.fileOffset != dataStart,
+                  try GzipFile.trailerSize(of: dataFile) != UInt32(truncatingIfNeeded: byteCount) {
+            // Not medvol's indexed data, nor one gzip member of exactly the voxels: inflate it all to be
+            // sure it is complete (a damaged end is an error, not ignored).
+            let available = try GzipFile.uncompressedSize(of: dataFile, startingAt: dataStart)
+            guard available >= byteCount else {
+                throw MedVolError.corrupt(dataFile.path, "truncated: \(byteCount) bytes of voxels expected, the compressed data hold \(available)")
+            }
+        }
+        try checkVoxelBufferFitsInMemory(byteCount, path: path)
+        let storage = VoxelStorage(byteCount: byteCount)
+        let voxels = UnsafeMutableRawBufferPointer(start: storage.bytes, count: byteCount)
+        if encoding == "raw" {
+            try dataFile.read(into: voxels, at: dataStart)
+        } else {
+            try IndexedGzip.read(dataFile, startingAt: dataStart, uncompressedOffset: 0, into: voxels)
+        }
+        if endian == "big" && type.byteSize > 1 { VoxelMath.swapBytes(voxels, width: type.byteSize) }
+        var metadata = VolumeMetadata()
+        metadata.source = path
+        let geometry = ImageGeometry(size: size, spacing: SIMD3(spacing[0], spacing[1], spacing[2]),
+                                     origin: SIMD3(origin[0], origin[1], origin[2]), direction: direction)
+        return Volume(pixelType: type, components: 1, geometry: geometry, metadata: metadata, storage: storage)
+    }
+}

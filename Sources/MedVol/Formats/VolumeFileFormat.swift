@@ -116,7 +116,11 @@ extension Volume {
             let file = try ReadableFile(path: path)
             self = try NIfTIFile.read(path: path, file: file, compressed: format == .niftiCompressed)
                 ?? ITKImageFile.read(path: path, format: format)
-        case .metaImage, .metaImageSingleFile, .nrrd, .nrrdDetached:
+        case .nrrd, .nrrdDetached:
+            // medvol's own reader for 3D LPS raw/gzip files; ITK's for the rest of NRRD.
+            let file = try ReadableFile(path: path)
+            self = try NRRDFile.read(path: path, file: file) ?? ITKImageFile.read(path: path, format: format)
+        case .metaImage, .metaImageSingleFile:
             self = try ITKImageFile.read(path: path, format: format)
         case .numpy:
             self = try NumPyFile.read(path: path)
