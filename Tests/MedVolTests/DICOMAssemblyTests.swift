@@ -482,6 +482,7 @@ struct StreamingConversionTests {
         try check(axialSeries(3), format: .nifti, expectStreamed: true, expectType: .int16)
         try check(axialSeries(3), format: .niftiCompressed, expectStreamed: true, expectType: .int16)
         try check(axialSeries(3), format: .nrrd, expectStreamed: false, expectType: .int16)
+        try check(axialSeries(3), format: .nrrdDetached, expectStreamed: true, expectType: .int16)
     }
 
     @Test("an existing output is refused and left untouched; nothing is left behind")

@@ -3,11 +3,13 @@
 /// place in the file (the way `cat` moves bytes), and the header, which depends on the voxel type that
 /// the values decide, is written once they are all in.
 ///
-/// Four layouts qualify: MetaImage `.mhd` + `.raw` (the header is a file of its own), NumPy `.npy`
+/// Five layouts qualify: MetaImage `.mhd` + `.raw` and NRRD `.nhdr` + `.raw`/`.raw.gz` (the header is a
+/// file of its own), NumPy `.npy`
 /// (the header's length depends only on the shape: every dtype name has three characters), NIfTI `.nii`
 /// (a 352-byte header before the voxels) and `.nii.gz` (slices gathered into blocks that are compressed
 /// on every core as they fill, the header stored in a first gzip member of known size, see
-/// ``IndexedGzip``). Compressed or single-file MetaImage and NRRD are written from a loaded volume.
+/// ``IndexedGzip``). Compressed or single-file MetaImage and single-file NRRD (whose header length
+/// depends on the voxel type's name) are written from a loaded volume.
 struct StreamedVolumeFile {
     enum Layout {
         case metaImage
@@ -15,6 +17,8 @@ struct StreamedVolumeFile {
         case nifti
         /// `.nii.gz` at a libdeflate level.
         case niftiCompressed(level: Int)
+        /// `.nhdr` with `.raw` (or `.raw.gz` at a libdeflate level): the data file streamed, the header last.
+        case nrrdDetached(compressLevel: Int?)
     }
 
     let layout: Layout
@@ -28,6 +32,7 @@ struct StreamedVolumeFile {
         case .numpy: layout = .numpy
         case .nifti: layout = .nifti
         case .niftiCompressed: layout = .niftiCompressed(level: options.effectiveCompressionLevel)
+        case .nrrdDetached: layout = .nrrdDetached(compressLevel: options.compress ? options.effectiveCompressionLevel : nil)
         default: return nil
         }
         self.path = path
@@ -39,6 +44,7 @@ struct StreamedVolumeFile {
         case .metaImage: [MetaImageWriter.dataFile(for: path, compress: false), path]
         case .numpy: [path, NumPyFile.sidecarPath(for: path)]
         case .nifti, .niftiCompressed: [path]
+        case .nrrdDetached(let level): [NRRDFile.dataFile(for: path, compress: level != nil), path]
         }
     }
 
@@ -48,7 +54,7 @@ struct StreamedVolumeFile {
     /// Where the voxels start in the (uncompressed) data, for a volume of `size` and `components`.
     func dataOffset(size: [Int], components: Int) -> Int {
         switch layout {
-        case .metaImage: 0
+        case .metaImage, .nrrdDetached: 0
         case .numpy: NumPyArray.header(descriptor: PixelType.int16.numpyDescriptor, shape: NumPyFile.arrayShape(size: size, components: components)).count
         case .nifti, .niftiCompressed: NIfTIFile.voxelOffset
         }
@@ -58,7 +64,7 @@ struct StreamedVolumeFile {
     /// along an axis, one component or RGB).
     func checkHolds(geometry: ImageGeometry, components: Int) throws {
         switch layout {
-        case .metaImage, .numpy: break
+        case .metaImage, .numpy, .nrrdDetached: break
         case .nifti, .niftiCompressed:
             _ = try NIfTIFile.header(for: VolumeInfo(geometry: geometry, pixelType: components == 3 ? .uint8 : .int16,
                                                      components: components), path: path)
@@ -68,8 +74,10 @@ struct StreamedVolumeFile {
     /// Where slots go: their place in `dataFile`, or (`.nii.gz`) blocks compressed into it as they fill.
     func sink(dataFile: WritableFile, geometry: ImageGeometry, components: Int, slotBytes: Int, slotCount: Int) -> SlotSink {
         switch layout {
-        case .metaImage, .numpy, .nifti:
+        case .metaImage, .numpy, .nifti, .nrrdDetached(nil):
             return .file(dataFile, dataOffset: dataOffset(size: geometry.size, components: components))
+        case .nrrdDetached(let level?):
+            return .compressed(GzipSlotCollector(file: dataFile, headerCount: 0, slotBytes: slotBytes, slotCount: slotCount, level: level))
         case .niftiCompressed(let level):
             return .compressed(GzipSlotCollector(file: dataFile, headerCount: NIfTIFile.voxelOffset, slotBytes: slotBytes,
                                                  slotCount: slotCount, level: level))
@@ -97,6 +105,12 @@ struct StreamedVolumeFile {
         case .niftiCompressed:
             guard case .compressed(let collector) = sink else { preconditionFailure("a .nii.gz streams into blocks") }
             try collector.finish(header: NIfTIFile.header(for: info, path: path))
+        case .nrrdDetached(let level):
+            if case .compressed(let collector) = sink { try collector.finish(header: []) }
+            let text = NRRDFile.header(for: info, gzip: level != nil, dataFile: FileSystem.lastComponent(of: dataPath))
+            let file = try WritableFile(creating: transaction.stagingPath(for: path))
+            try file.write(text)
+            try file.close()
         }
     }
 }
