@@ -138,6 +138,37 @@ def nifti_inputs(ctx: core.Context, series: Path) -> dict[str, Path]:
     return made
 
 
+MEMORY_HEADER = ["path", "wall s", "peak RSS MB", "peak ÷ volume", "(peak − start-up) ÷ volume"]
+MEMORY_FORMATS = [("mhd", []), ("mhd", ["--compress"]), ("mha", []), ("nii", []), ("nii.gz", []), ("nrrd", []),
+                  ("nrrd", ["--compress"]), ("nhdr", []), ("nhdr", ["--compress"]), ("npy", []), ("npz", []),
+                  ("npz", ["--compress"])]
+
+
+def memory_table(ctx: core.Context, series: Path, slices: int) -> list[list[str]]:
+    """Peak RSS of DICOM → every format and of reading each back to .npy, against the volume's bytes."""
+    volume = 512 * 512 * slices * 2
+    startup = core.baseline_rss(ctx) * 1024   # `medvol --help`: runtime and libraries, before any voxel
+    scratch = ctx.out / "memory"
+    rows = []
+    for extension, flags in MEMORY_FORMATS:
+        core.fresh(scratch)
+        label = f".{extension}" + (" --compress" if flags else "")
+        target = scratch / f"v.{extension}"
+        write = core.Tool("medvol", lambda case, out, t=target, f=flags: [ctx.medvol, "convert", str(series), str(t), *f, "--quiet"],
+                          lambda *a: "")
+        case = core.Case(label, "convert", label, series)
+        run = core.time_run(write, case, scratch)
+        rows.append([f"DICOM → {label}", f"{run.wall:.2f}", f"{run.max_rss_kib * 1024 / core.MB:.0f}",
+                     f"{run.max_rss_kib * 1024 / volume:.2f}×", f"{(run.max_rss_kib * 1024 - startup) / volume:.2f}×"])
+        back = core.Tool("medvol", lambda case, out, t=target: [ctx.medvol, "convert", str(t), str(scratch / "back.npy"), "--quiet"],
+                         lambda *a: "")
+        run = core.time_run(back, case, scratch)
+        rows.append([f"{label} → .npy", f"{run.wall:.2f}", f"{run.max_rss_kib * 1024 / core.MB:.0f}",
+                     f"{run.max_rss_kib * 1024 / volume:.2f}×", f"{(run.max_rss_kib * 1024 - startup) / volume:.2f}×"])
+    core.fresh(scratch)
+    return rows
+
+
 def rows_with_sizes(result: core.CaseResult) -> list[list[str]]:
     rows = core.case_rows(result)
     return rows
@@ -181,6 +212,10 @@ def main() -> int:
         print(core.text_table(rows_with_sizes(result), core.HEADER))
     load_end = os.getloadavg()
 
+    memory_rows = memory_table(ctx, series, args.slices)
+    print("\nPeak memory of every medvol path (one run each)")
+    print(core.text_table(memory_rows, MEMORY_HEADER))
+
     lines = [
         "# NIfTI benchmark (benchmarks/formats.py)", "",
         f"Run {started} on {os.cpu_count()} cores, load average {load_start[0]:.2f} → {load_end[0]:.2f}; "
@@ -193,6 +228,10 @@ def main() -> int:
     for result in results:
         lines += [f"## {result.case.name}", "", result.case.description + ".", "",
                   core.markdown_table(rows_with_sizes(result), core.HEADER), ""]
+    lines += ["## Peak memory of every medvol path", "",
+              f"One run each; the volume is 512×512×{args.slices} int16 ({512 * 512 * args.slices * 2 / core.MB:.0f} MB). "
+              "DICOM → format writes the format from the series; format → .npy reads that file back.", "",
+              core.markdown_table(memory_rows, MEMORY_HEADER), ""]
     Path(args.report).write_text("\n".join(lines))
     print(f"\nreport: {args.report}")
     return 0
