@@ -176,3 +176,22 @@ def test_other_manufacturers_are_not_cut_as_uih(medvol, tmp_path):
                      manufacturer="ACME")
     listing = medvol("series", tmp_path / "dicom", "--json").json()
     assert listing["stacks"] == [] and "mosaic image without a slice count" in listing["skipped"][0]["reason"], listing
+
+
+def test_uih_slice_direction_where_dcm2niix_guesses(medvol, tmp_path):
+    """A documented difference (docs/dcm2niix-differences.md): with nothing in a UIH header to tell the
+    slice direction, dcm2niix guesses from the sign of the normal's components and, when they sum below
+    zero, stacks the slices from the first one along −(row × column). medvol stacks them along row × column,
+    DICOM's slice normal: the same voxels and first slice, the slice axis reversed."""
+    row, column = (0.0, 1.0, 0.0), (1.0, 0.0, 0.0)          # normal (0, 0, -1)
+    truth = pattern(5, 8, 10, seed=9)[None]
+    write_uih_series(tmp_path / "dicom", truth, origin=(4.0, 5.0, 6.0), row=row, column=column, spacing=(1.0, 1.0, 2.0))
+    array, geometry = medvol_volume(medvol, tmp_path / "dicom", tmp_path / "medvol")
+    assert np.array_equal(array, truth[0])
+    assert_true_geometry(geometry, origin=(4.0, 5.0, 6.0), row=row, column=column, spacing=(1.0, 1.0, 2.0), size=(10, 8, 5))
+    image = dcm2niix(tmp_path / "dicom", tmp_path / "dcm2niix")
+    with pytest.raises(AssertionError):
+        assert_same_as_dcm2niix(array, geometry, image)
+    reversed_axis = dict(geometry)
+    reversed_axis["direction"] = list((np.array(geometry["direction"]).reshape(3, 3) * [1, 1, -1]).ravel())
+    assert_same_as_dcm2niix(array, reversed_axis, image)
