@@ -41,12 +41,14 @@ struct DICOMPixelsTests {
         #expect(plain.photometric(declared: "RGB", baseline: true) == "RGB")   // GDCM's YCbCr labelled RGB stays as stored
     }
 
-    @Test("a JPEG-LS stream is complete when it ends with EOI, zero padding allowed")
+    @Test("a JPEG-LS stream is complete when an EOI lies in its last 16 bytes (entropy data never hold FF D9), whatever padding follows")
     func endOfImage() {
         #expect(JPEGCodestreamHeader.endsWithEOI([0xFF, 0xD8, 1, 2, 0xFF, 0xD9]))
         #expect(JPEGCodestreamHeader.endsWithEOI([0xFF, 0xD8, 1, 2, 0xFF, 0xD9, 0x00]))
         #expect(!JPEGCodestreamHeader.endsWithEOI([0xFF, 0xD8, 1, 2, 3, 4]))
-        #expect(!JPEGCodestreamHeader.endsWithEOI([0xFF, 0xD9] + Array(repeating: 0, count: 9)))
+        #expect(JPEGCodestreamHeader.endsWithEOI([0xFF, 0xD9] + Array(repeating: 0, count: 9)))
+        #expect(JPEGCodestreamHeader.endsWithEOI([0xFF, 0xD8, 0xFF, 0xD9, 0xFF, 0xFF]))
+        #expect(!JPEGCodestreamHeader.endsWithEOI([0xFF, 0xD9] + Array(repeating: 0, count: 15)))
         #expect(!JPEGCodestreamHeader.endsWithEOI([]))
     }
 
@@ -97,7 +99,7 @@ struct DICOMPixelsTests {
                               ([0, 0, 0], "all zero"), ([itemSize, 3 * itemSize, 5 * itemSize], "second fragments"),
                               ([0, 4 * itemSize, 2 * itemSize], "descending"), ([0, 99_999, 199_999], "past the end")] as [([UInt32], String)] {
             let bytes = Self.encapsulated(table: table, fragments: Self.jpegFragments)
-            let frames = try EncapsulatedPixelData.frameFragments(source: .memory(bytes, path: "f"), start: 0, frameCount: 3)
+            let frames = try EncapsulatedPixelData.frameFragments(source: PixelByteSource.memory(bytes, path: "f"), start: 0, frameCount: 3)
             let firstFragment = 8 + 4 * table.count + 8
             let indices = frames.map { $0.map { ($0.lowerBound - firstFragment) / Int(itemSize) } }
             #expect(indices == truth, "\(what)")
@@ -109,7 +111,7 @@ struct DICOMPixelsTests {
         let fragments: [[UInt8]] = [[1, 0, 0, 0], [2, 0, 0, 0], [3, 0, 0, 0], [4, 0, 0, 0]]
         let bytes = Self.encapsulated(table: [0, 0], fragments: fragments)
         #expect(throws: MedVolError.self) {
-            _ = try EncapsulatedPixelData.frameFragments(source: .memory(bytes, path: "f"), start: 0, frameCount: 2)
+            _ = try EncapsulatedPixelData.frameFragments(source: PixelByteSource.memory(bytes, path: "f"), start: 0, frameCount: 2)
         }
     }
 

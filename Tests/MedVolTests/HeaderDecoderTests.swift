@@ -249,6 +249,15 @@ private struct ScanAgreement {
             }
         }
 
+        // A United Imaging mosaic: the slice count and the first slice's position (its Image Position).
+        if isMosaic, MosaicLayout.isUnitedImaging(top),
+           let count = top.privateElement(group: 0x0065, element: 0x50, creator: "Image Private Header") {
+            expect(Double(frames.count), top.typedValue(count.tag), path, "UIH MRNumberOfSliceInVolume")
+            if let position = numbers(top.typedValue(.imagePositionPatient)), position.count == 3 {
+                expect(position, frames[0].position.map { [$0.x, $0.y, $0.z] }, path, "ImagePositionPatient of a UIH mosaic")
+            }
+        }
+
         // Geometry, frame by frame.
         for frame in frames where !isMosaic {
             let groups = perFrame.map { $0[frame.frameNumber] }
@@ -361,6 +370,11 @@ struct ScanAgreementTests {
             let output = folder.file("recoded-\(name)")
             #expect(runTool(command + [source, output]), "\(command.joined(separator: " ")) failed (DCMTK and GDCM's tools are test dependencies)")
             paths.append(output)
+        }
+        // United Imaging mosaics, the slice count sent as DS, as UN, and in implicit VR.
+        for (name, unknown, implicit) in [("ds", false, false), ("un", true, false), ("implicit", false, true)] {
+            paths.append(try folder.write("made/uih-\(name).dcm", unitedImagingMosaicFile(count: 5, tileRows: 4, tileColumns: 6,
+                                                                                       unknownVR: unknown, implicitVR: implicit)))
         }
         paths += try DICOMSeriesWriter.write(Phantom.mr(size: [8, 8, 3]), toDirectory: folder.file("written/mr"),
                                              options: .init(storageClass: .mr)).paths

@@ -53,7 +53,7 @@ func formatNumber(_ value: Double) -> String {
 
 /// One 2D image as assembly sees it: where its pixels are, where it is in the patient, how its values
 /// map, and what identifies and orders it. A single-frame file gives one; a multi-frame file one per
-/// frame; a Siemens mosaic one per tile.
+/// frame; a mosaic (Siemens, United Imaging) one per tile.
 struct DICOMFrame: Sendable {
     /// Index of the source file in the scan's file table.
     var fileIndex: Int
@@ -116,7 +116,7 @@ struct DICOMFrame: Sendable {
     var height: Int { tile?.rows ?? format.rows }
 }
 
-/// Where one slice lies inside a Siemens mosaic frame.
+/// Where one slice lies inside a mosaic frame.
 struct MosaicTile: Hashable, Sendable {
     var index: Int
     var rows: Int

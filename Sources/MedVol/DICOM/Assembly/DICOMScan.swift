@@ -62,39 +62,46 @@ public struct DICOMScan: Sendable {
             return Self.scanFile(files[index], fileIndex: index)
         }
         var headers: [DICOMFile?] = Array(repeating: nil, count: total)
+        var pixelProblems: [Int: String] = [:]
         var frames: [DICOMFrame] = []
         var skipped = alreadySkipped
         for (index, outcome) in results.enumerated() {
             switch outcome {
-            case .image(let header, let fileFrames):
+            case .image(let header, let fileFrames, let pixelProblem):
                 headers[index] = header
+                pixelProblems[index] = pixelProblem
                 frames += fileFrames
             case .skipped(let reason):
                 skipped.append(SkippedFile(path: files[index], reason: reason))
             }
         }
-        let table = FileTable(headers: headers)
+        let table = FileTable(headers: headers, pixelProblems: pixelProblems)
         self.stacks = StackFormation.stacks(from: frames, files: table)
         self.skipped = skipped
         self.examinedFileCount = total
     }
 
     private enum ScanOutcome: Sendable {
-        case image(DICOMFile, [DICOMFrame])
+        /// An image file, and why its pixel data cannot be decoded when its headers show it.
+        case image(DICOMFile, [DICOMFrame], pixelProblem: String?)
         case skipped(String)
     }
 
     /// Reads one file's header and its frames; any failure becomes a reason to skip the file.
     private static func scanFile(_ path: String, fileIndex: Int) -> ScanOutcome {
         do {
-            let header = try DICOMFile.read(path: path, extent: .headerOnly).compacted()
+            let file = try ReadableFile(path: path)
+            let header = try DICOMFile.read(file: file, extent: .headerOnly).compacted()
             if header.isDirectory { return .skipped("DICOMDIR (a file-set directory; give its path to read through it)") }
             guard let pixelData = header.pixelDataElement else {
                 return .skipped("not an image: \(sopClassName(header.sopClassUID)) has no Pixel Data")
             }
             let frames = try FrameExtraction.frames(of: header, fileIndex: fileIndex)
-            try checkPixelDataLength(pixelData, header: header, format: frames[0].format, frameCount: Set(frames.map(\.frameNumber)).count)
-            return .image(header, frames)
+            let frameCount = Set(frames.map(\.frameNumber)).count
+            try checkPixelDataLength(pixelData, header: header, format: frames[0].format, frameCount: frameCount)
+            // Encapsulated frames: item headers and codestream headers only (a few KiB per frame).
+            let pixelProblem = try EncapsulatedPixelData.problem(header: header, opened: file, format: frames[0].format, frameCount: frameCount)
+            return .image(header, frames, pixelProblem: pixelProblem)
         } catch let error as MedVolError {
             return .skipped(error.reason)
         } catch {
@@ -135,7 +142,12 @@ public struct DICOMScan: Sendable {
 /// The headers of the scanned files, shared by the stacks (index = the frames' `fileIndex`).
 final class FileTable: Sendable {
     let headers: [DICOMFile?]
-    init(headers: [DICOMFile?]) { self.headers = headers }
+    /// Why a file's pixel data cannot be decoded (by file index), when its headers already show it.
+    let pixelProblems: [Int: String]
+    init(headers: [DICOMFile?], pixelProblems: [Int: String] = [:]) {
+        self.headers = headers
+        self.pixelProblems = pixelProblems
+    }
     subscript(index: Int) -> DICOMFile { headers[index]! }
 }
 

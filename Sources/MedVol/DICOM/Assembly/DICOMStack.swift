@@ -56,10 +56,14 @@ public struct DICOMStack: Sendable {
     public let formation: String
     /// Irregularities found: missing slices, uneven spacing, tilt, duplicates, …
     public private(set) var warnings: [String]
-    /// Why the stack cannot become a volume (nil when it can).
+    /// Why the stack cannot become a volume (nil when it can): its images make no volume, or the pixel
+    /// data of one of its files cannot be decoded (then the text begins with that file's path).
     public let problem: String?
-    /// The volume's geometry (nil when `problem` is set).
+    /// The volume's geometry (nil when the images make no volume; set even when pixel data cannot be
+    /// decoded, as the headers tell the geometry).
     public let geometry: ImageGeometry?
+    /// The error ``problem`` stands for, naming the file concerned.
+    private let problemError: MedVolError?
 
     private(set) var frames: [DICOMFrame]
     let files: FileTable
@@ -80,23 +84,39 @@ public struct DICOMStack: Sendable {
         patientID = header.string(.patientID)
         imageCount = frames.count
         fileCount = Set(frames.map(\.fileIndex)).count
+        let path = files[frames[0].fileIndex].path
+        var layoutError: MedVolError?
         do {
-            let layout = try StackLayout.make(frames, path: files[frames[0].fileIndex].path)
+            let layout = try StackLayout.make(frames, path: path)
             slots = layout.slots
             geometry = layout.geometry
             warnings = layout.warnings
-            problem = nil
-        } catch let error as MedVolError {
-            slots = []
-            geometry = nil
-            warnings = []
-            problem = error.reason
         } catch {
             slots = []
             geometry = nil
             warnings = []
-            problem = "\(error)"
+            layoutError = error as? MedVolError ?? MedVolError(.inconsistentSeries, path: path, reason: "\(error)")
         }
+        if let layoutError {
+            problem = layoutError.reason
+            problemError = MedVolError(.inconsistentSeries, path: path, reason: layoutError.reason)
+        } else if let pixelError = Self.pixelDataError(frames: frames, files: files) {
+            problem = pixelError.description
+            problemError = pixelError
+        } else {
+            problem = nil
+            problemError = nil
+        }
+    }
+
+    /// The first file of the stack (in file order) whose pixel data the scan found undecodable, with the
+    /// reason, and how many more there are.
+    private static func pixelDataError(frames: [DICOMFrame], files: FileTable) -> MedVolError? {
+        guard !files.pixelProblems.isEmpty else { return nil }
+        let bad = Set(frames.map(\.fileIndex)).filter { files.pixelProblems[$0] != nil }.sorted()
+        guard let first = bad.first, let reason = files.pixelProblems[first] else { return nil }
+        let more = bad.count > 1 ? " (and \(bad.count - 1) more file\(bad.count == 2 ? "" : "s") of this stack whose pixel data cannot be decoded)" : ""
+        return MedVolError(.corruptFile, path: files[first].path, reason: "pixel data cannot be decoded: \(reason)\(more)")
     }
 
     mutating func addWarnings(_ more: [String]) { warnings += more }
@@ -177,8 +197,9 @@ public struct DICOMStack: Sendable {
 
     /// The geometry of a stack that can become a volume; throws why when it cannot.
     func loadableGeometry() throws -> ImageGeometry {
-        guard let geometry, problem == nil else {
-            throw MedVolError(.inconsistentSeries, path: files[frames[0].fileIndex].path, reason: problem ?? "stack cannot be loaded")
+        if let problemError { throw problemError }
+        guard let geometry else {
+            throw MedVolError(.inconsistentSeries, path: files[frames[0].fileIndex].path, reason: "stack cannot be loaded")
         }
         return geometry
     }

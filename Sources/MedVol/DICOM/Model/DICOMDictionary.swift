@@ -86,13 +86,32 @@ public final class DICOMDictionary: Sendable {
     public func tag(forKeyword keyword: String) -> DICOMTag? { byKeyword[keyword] }
 
     /// A private element's entry, known by GDCM for its creator (e.g. "SIEMENS CSA HEADER").
+    /// A private element's entry, known by GDCM for its creator (e.g. "SIEMENS CSA HEADER"), or one of
+    /// the few medvol knows beyond GDCM's dictionary (``supplementaryPrivateEntries``).
     public func privateEntry(for tag: DICOMTag, creator: String) -> Entry? {
         var raw = mv_dictionary_entry()
         guard mv_dictionary_private(tag.group, tag.element, creator, &raw) == 1,
-              let entry = Self.entry(from: raw) else { return nil }
+              let entry = Self.entry(from: raw) else {
+            return Self.supplementaryPrivateEntries[PrivateKey(group: tag.group, element: UInt8(tag.element & 0xFF), creator: creator)]
+                .map { Entry(tag: tag, keyword: $0.keyword, name: $0.name, vrs: $0.vrs, multiplicity: $0.multiplicity, isRetired: false) }
+        }
         return Entry(tag: tag, keyword: entry.keyword, name: entry.name, vrs: entry.vrs,
                      multiplicity: entry.multiplicity, isRetired: entry.isRetired)
     }
+
+    private struct PrivateKey: Hashable {
+        var group: UInt16
+        var element: UInt8
+        var creator: String
+    }
+
+    /// Private elements medvol reads that GDCM 3.0's dictionary does not name, so that they decode with
+    /// their VR when a file sends them as UN (implicit VR): the slice count of a United Imaging mosaic
+    /// ("grid") image, (0065,xx50) of creator "Image Private Header", a DS (as dcm2niix reads it).
+    private static let supplementaryPrivateEntries: [PrivateKey: (keyword: String, name: String, vrs: [DICOMVR], multiplicity: String)] = [
+        PrivateKey(group: 0x0065, element: 0x50, creator: "Image Private Header"):
+            ("MRNumberOfSliceInVolume", "MR Number Of Slice In Volume", [.DS], "1"),
+    ]
 
     /// Every public entry, in tag order.
     public var allEntries: [Entry] { byTag.values.sorted { $0.tag < $1.tag } }

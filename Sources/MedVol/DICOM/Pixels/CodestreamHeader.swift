@@ -56,12 +56,11 @@ struct JPEGCodestreamHeader: Equatable {
         return declared
     }
 
-    /// Whether `bytes` end with the EOI marker (0xFFD9), allowing for the zero padding that makes a
-    /// fragment even. A JPEG-LS stream without it is truncated, and CharLS 2 loops for ever on some
-    /// truncated streams.
+    /// Whether `bytes` end with the EOI marker (0xFFD9), whatever padding follows it (the rule of
+    /// ``CodestreamCheck/endsWithEOI(_:)``, which the scan applies). A JPEG-LS stream without it is
+    /// truncated, and CharLS 2 loops for ever on some truncated streams.
     static func endsWithEOI(_ bytes: [UInt8]) -> Bool {
-        var end = bytes.count
-        while end > 0 && bytes[end - 1] == 0 && bytes.count - end < 8 { end -= 1 }
-        return end >= 2 && bytes[end - 2] == 0xFF && bytes[end - 1] == 0xD9
+        var frame = FrameBytes(bytes)
+        return (try? CodestreamCheck.endsWithEOI(&frame)) ?? false
     }
 }

@@ -3,7 +3,7 @@ enum EncapsulatedPixelData {
     /// The value byte ranges (in the source) of the items of encapsulated pixel data starting at `start`
     /// (the basic offset table item first, then the fragments), and the offset just after the sequence
     /// delimiter. Only the 8-byte item headers are read.
-    static func items(source: PixelByteSource, start: Int) throws -> (items: [Range<Int>], end: Int) {
+    static func items(source: some PixelByteReader, start: Int) throws -> (items: [Range<Int>], end: Int) {
         var items: [Range<Int>] = []
         var offset = start
         while true {
@@ -22,7 +22,7 @@ enum EncapsulatedPixelData {
     }
 
     /// Byte ranges (in the source) of the fragments of every frame, in frame order.
-    static func frameFragments(source: PixelByteSource, start: Int, frameCount: Int) throws -> [[Range<Int>]] {
+    static func frameFragments(source: some PixelByteReader, start: Int, frameCount: Int) throws -> [[Range<Int>]] {
         let path = source.path
         let items = try Self.items(source: source, start: start).items
         guard let offsetTable = items.first else {
