@@ -249,6 +249,29 @@ private struct ScanAgreement {
             }
         }
 
+        // RT Dose: Dose Grid Scaling as the mapping; every frame at Image Position + normal × its offset.
+        if perFrame == nil, frames.count > 1, let offsets = numbers(top.typedValue(.gridFrameOffsetVector)), offsets.count == frames.count,
+           let position = numbers(top.typedValue(.imagePositionPatient)), position.count == 3, let normal = frames[0].normal {
+            if top.typedValue(.rescaleSlope) == nil, let scaling = numbers(top.typedValue(.doseGridScaling))?.first, scaling > 0 {
+                expectEqual("\(frames[0].mapping)", "\(ValueMapping.linear(slope: scaling, intercept: 0))", path, "DoseGridScaling")
+            }
+            for frame in frames {
+                let distance = offsets[0] == 0 ? offsets[frame.frameNumber] : nil
+                if let distance {
+                    let expected = SIMD3(position[0], position[1], position[2]) + normal * distance
+                    expect([expected.x, expected.y, expected.z], frame.position.map { [$0.x, $0.y, $0.z] }, path,
+                           "GridFrameOffsetVector position of frame \(frame.frameNumber)")
+                }
+            }
+        }
+        // Philips' private scale: the precise mapping from Scale Slope and the rescale.
+        if let element = top.privateElement(group: 0x2005, element: 0x0E, creator: FrameExtraction.philipsCreator),
+           perFrame == nil, let scale = numbers(top.typedValue(element.tag))?.first, scale != 0,
+           case .linear(let slope, let intercept) = frames[0].mapping {
+            expectEqual("\(frames[0].philipsPreciseMapping.map { "\($0)" } ?? "none")",
+                        "\(ValueMapping.linear(slope: 1 / scale, intercept: intercept / (slope * scale)))", path, "Philips Scale Slope")
+        }
+
         // A United Imaging mosaic: the slice count and the first slice's position (its Image Position).
         if isMosaic, MosaicLayout.isUnitedImaging(top),
            let count = top.privateElement(group: 0x0065, element: 0x50, creator: "Image Private Header") {
@@ -376,6 +399,9 @@ struct ScanAgreementTests {
             paths.append(try folder.write("made/uih-\(name).dcm", unitedImagingMosaicFile(count: 5, tileRows: 4, tileColumns: 6,
                                                                                        unknownVR: unknown, implicitVR: implicit)))
         }
+        // RT Dose grids (offsets and scaling as DS and as UN) and Philips' private scale in two blocks.
+        for unknown in [false, true] { paths.append(try folder.write("made/dose-\(unknown).dcm", rtDoseFile(unknownVR: unknown))) }
+        for block: UInt16 in [0x10, 0x13] { paths.append(try folder.write("made/philips-\(block).dcm", philipsScaledFile(block: block))) }
         paths += try DICOMSeriesWriter.write(Phantom.mr(size: [8, 8, 3]), toDirectory: folder.file("written/mr"),
                                              options: .init(storageClass: .mr)).paths
         if let sharedDataFolder {
@@ -395,5 +421,63 @@ struct ScanAgreementTests {
         #expect(agreement.mismatches.isEmpty, "\(agreement.mismatches.prefix(20).joined(separator: "\n"))")
         #expect(agreement.comparedFiles >= (sharedDataFolder == nil ? 20 : 200))
         #expect(agreement.comparedValues > agreement.comparedFiles * 15)
+    }
+}
+
+/// An RT Dose grid (multi-frame, Grid Frame Offset Vector, Dose Grid Scaling), its numbers as UN when
+/// `unknownVR`, for the scan-vs-full-parse agreement.
+func rtDoseFile(unknownVR: Bool) -> [UInt8] {
+    let frames = 3, rows = 2, columns = 3
+    let pixels = (0..<(frames * rows * columns)).flatMap { value in withUnsafeBytes(of: UInt16(value * 100).littleEndian) { Array($0) } }
+    func text(_ value: String) -> [UInt8] { Array(value.utf8) + (value.utf8.count % 2 == 1 ? [0x20] : []) }
+    return DICOMBytes.part10(transferSyntax: "1.2.840.10008.1.2.1") { data in
+        data.text(0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.481.2", pad: 0)
+        data.text(0x0008, 0x0018, "UI", "1.2.3.4.9.1", pad: 0)
+        data.text(0x0008, 0x0060, "CS", "RTDOSE")
+        data.text(0x0020, 0x000E, "UI", "1.2.3.9", pad: 0)
+        data.text(0x0020, 0x0032, "DS", "-10\\20.5\\-30")
+        data.text(0x0020, 0x0037, "DS", "1\\0\\0\\0\\1\\0")
+        data.us(0x0028, 0x0002, 1)
+        data.text(0x0028, 0x0004, "CS", "MONOCHROME2")
+        data.text(0x0028, 0x0008, "IS", "\(frames)")
+        data.us(0x0028, 0x0010, UInt16(rows))
+        data.us(0x0028, 0x0011, UInt16(columns))
+        data.text(0x0028, 0x0030, "DS", "2.5\\2")
+        data.us(0x0028, 0x0100, 16)
+        data.us(0x0028, 0x0101, 16)
+        data.us(0x0028, 0x0102, 15)
+        data.us(0x0028, 0x0103, 0)
+        data.text(0x3004, 0x0002, "CS", "GY")
+        data.element(0x3004, 0x000C, unknownVR ? "UN" : "DS", text("0\\3\\6"))
+        data.element(0x3004, 0x000E, unknownVR ? "UN" : "DS", text("0.0001"))
+        data.element(0x7FE0, 0x0010, "OW", pixels)
+    }
+}
+
+/// A Philips MR image with its private scale (2005,xx0E/xx0D in a block reserved at `block`).
+func philipsScaledFile(block: UInt16) -> [UInt8] {
+    let pixels = (0..<6).flatMap { value in withUnsafeBytes(of: UInt16(value * 7).littleEndian) { Array($0) } }
+    return DICOMBytes.part10(transferSyntax: "1.2.840.10008.1.2.1") { data in
+        data.text(0x0008, 0x0018, "UI", "1.2.3.4.8.1", pad: 0)
+        data.text(0x0008, 0x0060, "CS", "MR")
+        data.text(0x0008, 0x0070, "LO", "Philips")
+        data.text(0x0020, 0x000E, "UI", "1.2.3.8", pad: 0)
+        data.text(0x0020, 0x0032, "DS", "0\\0\\0")
+        data.text(0x0020, 0x0037, "DS", "1\\0\\0\\0\\1\\0")
+        data.us(0x0028, 0x0002, 1)
+        data.text(0x0028, 0x0004, "CS", "MONOCHROME2")
+        data.us(0x0028, 0x0010, 2)
+        data.us(0x0028, 0x0011, 3)
+        data.text(0x0028, 0x0030, "DS", "1\\1")
+        data.us(0x0028, 0x0100, 16)
+        data.us(0x0028, 0x0101, 12)
+        data.us(0x0028, 0x0102, 11)
+        data.us(0x0028, 0x0103, 0)
+        data.text(0x0028, 0x1052, "DS", "-5")
+        data.text(0x0028, 0x1053, "DS", "2.5")
+        data.text(0x2005, block, "LO", "Philips MR Imaging DD 001")
+        data.element(0x2005, block << 8 | 0x0D, "FL", withUnsafeBytes(of: Float(1.5).bitPattern.littleEndian) { Array($0) })
+        data.element(0x2005, block << 8 | 0x0E, "FL", withUnsafeBytes(of: Float(0.125).bitPattern.littleEndian) { Array($0) })
+        data.element(0x7FE0, 0x0010, "OW", pixels)
     }
 }
