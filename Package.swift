@@ -4,12 +4,15 @@
 // between DICOM, MetaImage, NumPy, NIfTI and NRRD. See docs/architecture.md for the map.
 import PackageDescription
 
-/// ITK 5.2 and GDCM 3.0 libraries the C++ bridge calls (Debian: libinsighttoolkit5-dev, libgdcm-dev).
+/// ITK 5.2, GDCM 3.0, CharLS and OpenJPEG libraries the C++ bridge calls (Debian: libinsighttoolkit5-dev,
+/// libgdcm-dev, libcharls-dev, libopenjp2-7-dev).
 /// Both live in default linker paths, so no `-L` (and no `unsafeFlags`) is needed.
 let itkAndGDCMLibraries: [LinkerSetting] = [
     "ITKIOMeta-5.2", "ITKIONIFTI-5.2", "ITKIONRRD-5.2", "ITKIOJPEG-5.2", "ITKIOImageBase-5.2", "ITKCommon-5.2",
     "itksys-5.2", "itkvnl_algo-5.2", "itkvnl-5.2",
     "gdcmMSFF", "gdcmDSED", "gdcmDICT", "gdcmCommon",
+    // CharLS 2.4 (JPEG-LS) and OpenJPEG 2.5 (JPEG 2000, HTJ2K), called directly (libcharls-dev, libopenjp2-7-dev).
+    "charls", "openjp2",
     // SwiftPM adds -lstdc++ but not -lm; clients that do not import Foundation need it.
     "m",
 ].map { .linkedLibrary($0) }
@@ -61,7 +64,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]
         ),
 
-        /// The thin C++ shim over ITK and GDCM (built as libMedVolBridge.so). ITK and GDCM headers are
+        /// The thin C++ shim over ITK, GDCM, CharLS and OpenJPEG (built as libMedVolBridge.so). Their headers are
         /// included by its `.cpp` files alone; `system/` holds symbolic links to the system include
         /// folders so that no `unsafeFlags` are needed; `shared/` links to the C API it implements.
         .target(

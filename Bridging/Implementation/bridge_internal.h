@@ -47,6 +47,13 @@ inline std::string shortened_itk_message(const std::string &message) {
     return text;
 }
 
+/// One JPEG-LS frame through CharLS (direct_codecs.cpp); arguments as mvi_codec_decode_frame's.
+mv_status decode_jpegls_frame(const mv_frame_description *frame, const void *encoded, uint64_t encoded_length,
+                              void *decoded, uint64_t decoded_length, mv_frame_decoding *result);
+/// One JPEG 2000 or HTJ2K frame through OpenJPEG (direct_codecs.cpp).
+mv_status decode_jpeg2000_frame(const mv_frame_description *frame, const void *encoded, uint64_t encoded_length,
+                                void *decoded, uint64_t decoded_length, mv_frame_decoding *result);
+
 } // namespace medvol_bridge
 
 #endif

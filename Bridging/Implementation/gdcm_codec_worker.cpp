@@ -1,10 +1,11 @@
-// gdcm_codec_worker.cpp — GDCM's decoders run in worker processes, so that a damaged stream cannot take
-// the caller's process down with it.
+// gdcm_codec_worker.cpp — the frame decoders (CharLS, OpenJPEG, GDCM's JPEG; see gdcm_codecs.cpp) run in
+// worker processes, so that a damaged stream cannot take the caller's process down with it.
 //
 // Why: GDCM 3.0.21 is built with assertions on (Debian), and damaged JPEG streams fail them (SIGABRT);
-// damaged JPEG 2000 streams crash OpenJPEG or GDCM's wrapper (SIGSEGV, heap corruption); truncated
-// JPEG-LS streams make CharLS 2 loop for ever. None of these can be caught in process. A worker that dies
-// or hangs costs one frame and one respawn; the caller gets a failure status naming what happened.
+// damaged JPEG 2000 streams crash OpenJPEG 2.5.0 (SIGSEGV, heap corruption); truncated JPEG-LS streams
+// make CharLS 2 loop for ever. These are the libraries' own faults — called directly, without GDCM, they
+// remain — and none of them can be caught in process. A worker that dies or hangs costs one frame and
+// one respawn; the caller gets a failure status naming what happened.
 //
 // How: a worker is the caller's own executable (/proc/self/exe) started with MEDVOL_CODEC_WORKER=1 in
 // its environment. The bridge's loader sees the variable before `main` runs, loads this library and calls
@@ -56,7 +57,7 @@ constexpr uint64_t largest_frame = 8ull << 30;
 struct request_header {
     uint32_t magic;
     uint32_t rows, columns, samples_per_pixel, bits_allocated, bits_stored, pixel_representation,
-        planar_configuration;
+        planar_configuration, decoder_threads;
     char transfer_syntax[68];
     char photometric[36];
     uint64_t encoded_length;
@@ -117,7 +118,7 @@ bool write_all(int fd, const void *buffer, size_t length) {
         const mv_frame_description description{request.rows, request.columns, request.samples_per_pixel,
                                                request.bits_allocated, request.bits_stored,
                                                request.pixel_representation, request.planar_configuration,
-                                               request.photometric};
+                                               request.photometric, request.decoder_threads};
         response_header response{};
         response.magic = response_magic;
         response.status = mvi_codec_decode_frame(request.transfer_syntax, &description, encoded.data(), encoded.size(),
@@ -132,7 +133,7 @@ bool write_all(int fd, const void *buffer, size_t length) {
 /// so the worker never reaches the program's own `main`.
 extern "C" void mvi_codec_worker_main(void) {
 #if defined(__GLIBC__)
-    // GDCM copies every frame through vectors and string streams of a few MB; by default glibc maps and
+    // A frame's buffers (and OpenJPEG's 32-bit component planes) are a few MB; by default glibc maps and
     // unmaps each one, and every frame then faults its pages in afresh (and on a VM that returns freed
     // memory to the host, expensively). A worker is a short-lived process of our own: keep the memory.
     mallopt(M_MMAP_THRESHOLD, 256 << 20);
@@ -355,6 +356,7 @@ extern "C" mv_status mvi_codec_decode_frame_isolated(const char *transfer_syntax
         request.bits_stored = frame->bits_stored;
         request.pixel_representation = frame->pixel_representation;
         request.planar_configuration = frame->planar_configuration;
+        request.decoder_threads = frame->decoder_threads;
         copy_text(request.transfer_syntax, sizeof request.transfer_syntax, transfer_syntax_uid);
         copy_text(request.photometric, sizeof request.photometric, frame->photometric);
         request.encoded_length = encoded_length;

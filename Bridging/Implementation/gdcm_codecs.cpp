@@ -1,4 +1,5 @@
-// gdcm_codecs.cpp — GDCM's JPEG, JPEG-LS and JPEG 2000 decoders applied to one frame.
+// gdcm_codecs.cpp — one compressed frame: JPEG-LS, JPEG 2000 and HTJ2K go to CharLS and OpenJPEG directly
+// (direct_codecs.cpp); JPEG baseline, extended and lossless to GDCM's JPEG decoder.
 //
 // Swift parses the DICOM file, finds the frame's fragments and checks the header; this file only wraps
 // the compressed bytes the way GDCM's codecs expect (a sequence of one fragment) and copies the decoded
@@ -27,19 +28,22 @@ void silence_gdcm_once() {
 }
 
 std::unique_ptr<gdcm::ImageCodec> codec_for(const gdcm::TransferSyntax &syntax) {
-    {
-        auto codec = std::make_unique<gdcm::JPEGCodec>();
-        if (codec->CanDecode(syntax)) return codec;
-    }
-    {
-        auto codec = std::make_unique<gdcm::JPEGLSCodec>();
-        if (codec->CanDecode(syntax)) return codec;
-    }
-    {
-        auto codec = std::make_unique<gdcm::JPEG2000Codec>();
-        if (codec->CanDecode(syntax)) return codec;
-    }
+    auto codec = std::make_unique<gdcm::JPEGCodec>();
+    if (codec->CanDecode(syntax)) return codec;
     return nullptr;
+}
+
+enum class direct_codec { none, jpegls, jpeg2000 };
+
+/// The syntaxes decoded by CharLS or OpenJPEG called directly.
+direct_codec direct_codec_for(const std::string &uid) {
+    if (uid == "1.2.840.10008.1.2.4.80" || uid == "1.2.840.10008.1.2.4.81") return direct_codec::jpegls;
+    if (uid == "1.2.840.10008.1.2.4.90" || uid == "1.2.840.10008.1.2.4.91" ||   // JPEG 2000
+        uid == "1.2.840.10008.1.2.4.201" || uid == "1.2.840.10008.1.2.4.202" ||  // HTJ2K lossless (RPCL)
+        uid == "1.2.840.10008.1.2.4.203") {                                      // HTJ2K
+        return direct_codec::jpeg2000;
+    }
+    return direct_codec::none;
 }
 
 } // namespace
@@ -52,14 +56,23 @@ extern "C" mv_status mvi_codec_decode_frame(const char *transfer_syntax_uid, con
         *result = mv_frame_decoding{};
         result->stream_bits = -1;
         result->stream_signed = -1;
+        if (encoded_length == 0 || encoded_length > 0xFFFFFFF0ull) return failure("compressed frame has an impossible length");
+
+        switch (direct_codec_for(transfer_syntax_uid)) {
+        case direct_codec::jpegls:
+            return medvol_bridge::decode_jpegls_frame(frame, encoded, encoded_length, decoded, decoded_length, result);
+        case direct_codec::jpeg2000:
+            return medvol_bridge::decode_jpeg2000_frame(frame, encoded, encoded_length, decoded, decoded_length, result);
+        case direct_codec::none:
+            break;
+        }
 
         const gdcm::TransferSyntax syntax = gdcm::TransferSyntax::GetTSType(transfer_syntax_uid);
         if (syntax == gdcm::TransferSyntax::TS_END) {
             return failure(std::string("unknown transfer syntax ") + transfer_syntax_uid);
         }
         std::unique_ptr<gdcm::ImageCodec> codec = codec_for(syntax);
-        if (!codec) return failure(std::string("GDCM has no decoder for transfer syntax ") + transfer_syntax_uid);
-        if (encoded_length == 0 || encoded_length > 0xFFFFFFF0ull) return failure("compressed frame has an impossible length");
+        if (!codec) return failure(std::string("no decoder for transfer syntax ") + transfer_syntax_uid);
 
         const uint64_t expected = uint64_t(frame->rows) * frame->columns * frame->samples_per_pixel *
                                   (frame->bits_allocated / 8);
@@ -112,7 +125,6 @@ extern "C" mv_status mvi_codec_decode_frame(const char *transfer_syntax_uid, con
         result->planar_configuration = codec->GetPlanarConfiguration();
         const gdcm::PixelFormat &stream = codec->GetPixelFormat();
         result->stream_bits = stream.GetBitsStored();
-        if (dynamic_cast<gdcm::JPEG2000Codec *>(codec.get())) result->stream_signed = stream.GetPixelRepresentation();
         result->lossy = codec->IsLossy() ? 1 : 0;
         return success();
     });

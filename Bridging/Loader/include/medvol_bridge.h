@@ -5,9 +5,10 @@
  *  - mv_image_*:      ITK's ImageIO classes read and write MetaImage, NIfTI and NRRD exactly as
  *                     SimpleITK does (the geometry contract is "as ITK reads and writes them").
  *                     Voxels go straight between the file and memory that Swift owns.
- *  - mv_codec_*:      GDCM's JPEG (baseline/extended/lossless), JPEG-LS and JPEG 2000 decoders, used on
- *                     one frame's compressed bytes that Swift has already located in the file — in a
- *                     worker process, because damaged streams make GDCM 3.0.21 abort, crash or hang.
+ *  - mv_codec_*:      one frame's compressed bytes, which Swift has already located in the file, decoded
+ *                     by CharLS 2.4 (JPEG-LS), OpenJPEG 2.5 (JPEG 2000, HTJ2K) or GDCM 3.0 (JPEG
+ *                     baseline/extended/lossless) — in a worker process, because damaged streams make
+ *                     these libraries abort, crash or loop.
  *  - mv_dictionary_*: GDCM's DICOM data dictionary (names, keywords, VRs; private creators).
  *
  * Rules: plain C only (no C++ types cross), every symbol prefixed `mv_`, every function catches every
@@ -90,7 +91,7 @@ mv_status mv_image_write(const char *path, mv_image_format format, const mv_imag
                          const void *buffer, int compress);
 
 /* ------------------------------------------------------------------------------------------------ */
-/* GDCM codecs: decode one frame                                                                     */
+/* Codecs: decode one frame (CharLS, OpenJPEG, GDCM's JPEG)                                          */
 /* ------------------------------------------------------------------------------------------------ */
 
 /// What the DICOM header says about a frame; the decoder checks the stream against it.
@@ -103,6 +104,7 @@ typedef struct mv_frame_description {
     uint32_t pixel_representation;   ///< 0 unsigned, 1 signed
     uint32_t planar_configuration;   ///< 0 interleaved, 1 planar
     const char *photometric;         ///< e.g. "MONOCHROME2", "YBR_FULL_422"
+    uint32_t decoder_threads;        ///< threads one frame may use (JPEG 2000); 0 or 1: one
 } mv_frame_description;
 
 /// What the decoder learnt from the stream itself.
@@ -115,13 +117,15 @@ typedef struct mv_frame_decoding {
 } mv_frame_decoding;
 
 /// Decodes one frame whose compressed bytes (all fragments of the frame, concatenated) are `encoded`,
-/// into `decoded` (exactly rows*columns*samples*bits_allocated/8 bytes).
+/// into `decoded` (exactly rows*columns*samples*bits_allocated/8 bytes): JPEG-LS with CharLS, JPEG 2000
+/// and HTJ2K with OpenJPEG (called directly, writing into `decoded`), JPEG with GDCM. The stream's
+/// declared size and components are checked against `frame` before anything is decoded.
 mv_status mv_codec_decode_frame(const char *transfer_syntax_uid, const mv_frame_description *frame,
                                 const void *encoded, uint64_t encoded_length,
                                 void *decoded, uint64_t decoded_length, mv_frame_decoding *result);
 
 /// Like mv_codec_decode_frame, but in a worker process (the running program restarted as a decoder, kept
-/// in a pool and reused), so that a stream that makes GDCM abort, crash or loop costs only this frame:
+/// in a pool and reused), so that a stream that makes a decoder abort, crash or loop costs only this frame:
 /// the status then says what happened to the worker. A worker that has not answered after
 /// `timeout_seconds` is killed. Where workers are not available, decodes in process.
 mv_status mv_codec_decode_frame_isolated(const char *transfer_syntax_uid, const mv_frame_description *frame,

@@ -157,7 +157,7 @@ func sopClassName(_ uid: String?) -> String {
     return uidName(uid) ?? uid
 }
 
-/// GDCM's name for a UID.
+/// GDCM's name for a UID, or medvol's for the transfer syntaxes GDCM 3.0 does not know (HTJ2K).
 func uidName(_ uid: String) -> String? {
-    mv_uid_name(uid).map { String(cString: $0) }
+    mv_uid_name(uid).map { String(cString: $0) } ?? TransferSyntax.knownName(uid)
 }

@@ -6,10 +6,15 @@ public struct TransferSyntax: Hashable, Sendable, CustomStringConvertible {
         case native
         /// RLE Lossless (PS3.5 Annex G), decoded by medvol itself.
         case rle
-        /// A JPEG family stream decoded by GDCM (JPEG baseline/extended/lossless, JPEG-LS, JPEG 2000).
-        case gdcmCodec
-        /// Encapsulated data no decoder here understands (MPEG, HTJ2K, …).
+        /// A JPEG family stream decoded by a codec library, in a worker process: JPEG-LS by CharLS,
+        /// JPEG 2000 and HTJ2K by OpenJPEG, JPEG baseline/extended/lossless by GDCM.
+        case codec
+        /// Encapsulated data no decoder here understands (MPEG, HEVC, JPEG XL, …).
         case unsupported
+
+        /// The former name of ``codec`` (when GDCM decoded every JPEG family stream).
+        @available(*, deprecated, renamed: "codec")
+        public static var gdcmCodec: PixelEncoding { .codec }
     }
 
     /// The transfer syntax UID, e.g. `1.2.840.10008.1.2.1`, without trailing padding.
@@ -47,6 +52,13 @@ public struct TransferSyntax: Hashable, Sendable, CustomStringConvertible {
     public static let jpeg2000Lossless = TransferSyntax(uid: "1.2.840.10008.1.2.4.90")
     /// JPEG 2000 Image Compression, lossless or lossy (`1.2.840.10008.1.2.4.91`).
     public static let jpeg2000 = TransferSyntax(uid: "1.2.840.10008.1.2.4.91")
+    /// High-Throughput JPEG 2000 Image Compression (Lossless Only) (`1.2.840.10008.1.2.4.201`).
+    public static let htj2kLossless = TransferSyntax(uid: "1.2.840.10008.1.2.4.201")
+    /// High-Throughput JPEG 2000 with RPCL Options Image Compression (Lossless Only)
+    /// (`1.2.840.10008.1.2.4.202`).
+    public static let htj2kLosslessRPCL = TransferSyntax(uid: "1.2.840.10008.1.2.4.202")
+    /// High-Throughput JPEG 2000 Image Compression, lossless or lossy (`1.2.840.10008.1.2.4.203`).
+    public static let htj2k = TransferSyntax(uid: "1.2.840.10008.1.2.4.203")
 
     /// Whether elements carry their VR: true for every syntax but Implicit VR Little Endian.
     public var isExplicitVR: Bool { self != .implicitVRLittleEndian }
@@ -60,18 +72,19 @@ public struct TransferSyntax: Hashable, Sendable, CustomStringConvertible {
           || self == .deflatedExplicitVRLittleEndian)
     }
 
-    /// How this syntax's pixel data are decoded: natively, by the built-in RLE decoder, by GDCM, or not
-    /// at all.
+    /// How this syntax's pixel data are decoded: natively, by the built-in RLE decoder, by a codec library
+    /// (CharLS, OpenJPEG, GDCM), or not at all.
     public var pixelEncoding: PixelEncoding {
         if !isEncapsulated { return .native }
         if self == .rleLossless { return .rle }
-        if Self.gdcmDecodable.contains(uid) { return .gdcmCodec }
+        if Self.codecDecodable.contains(uid) { return .codec }
         return .unsupported
     }
 
-    private static let gdcmDecodable: Set<String> = [
+    private static let codecDecodable: Set<String> = [
         "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70",
         "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",
+        "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203",
     ]
 
     private static let names: [String: String] = [
@@ -90,11 +103,16 @@ public struct TransferSyntax: Hashable, Sendable, CustomStringConvertible {
         "1.2.840.10008.1.2.4.91": "JPEG 2000",
         "1.2.840.10008.1.2.4.100": "MPEG2 Main Profile / Main Level",
         "1.2.840.10008.1.2.4.201": "High-Throughput JPEG 2000 Lossless",
+        "1.2.840.10008.1.2.4.202": "High-Throughput JPEG 2000 Lossless (RPCL)",
         "1.2.840.10008.1.2.4.203": "High-Throughput JPEG 2000",
     ]
 
     /// The standard's name for the syntax, or its UID when unknown.
     public var name: String { Self.names[uid] ?? uid }
+
+    /// The name of a transfer syntax UID medvol knows, or nil (for UIDs that GDCM 3.0's table lacks:
+    /// the HTJ2K syntaxes).
+    static func knownName(_ uid: String) -> String? { names[uid] }
 
     /// The syntax's ``name``.
     public var description: String { name }

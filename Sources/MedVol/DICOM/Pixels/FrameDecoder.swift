@@ -7,8 +7,9 @@ private import _MedVolBridge
 
 /// Decodes the frames of one file into memory: monochrome frames as stored samples unpacked to whole
 /// bytes (1-bit samples to one byte each) in native byte order; colour frames (RGB, YBR, palette) as
-/// interleaved RGB of 8, 16 or 32 bits. JPEG, JPEG-LS and JPEG 2000 frames are decoded by GDCM in worker
-/// processes (``CodecIsolation``).
+/// interleaved RGB of 8, 16 or 32 bits. JPEG-LS frames are decoded by CharLS, JPEG 2000 and HTJ2K frames
+/// by OpenJPEG (both called directly by the bridge), JPEG frames by GDCM — in worker processes
+/// (``CodecIsolation``).
 struct FrameDecoder {
     let header: DICOMFile
     let format: StoredPixelFormat
@@ -17,6 +18,9 @@ struct FrameDecoder {
     private let pixelData: DICOMElement
     /// Fragment byte ranges per frame (encapsulated data only).
     private var fragments: [[Range<Int>]]?
+    /// Threads one frame's decoder may use (OpenJPEG): more than one only when the frames are fewer than
+    /// the cores, or a frame is large.
+    var decoderThreads = 1
 
     init(header: DICOMFile, format: StoredPixelFormat, palette: PaletteColorTables?, fragments: [[Range<Int>]]? = nil) throws {
         self.header = header
@@ -70,10 +74,10 @@ struct FrameDecoder {
                                       bytesPerSample: max(1, format.bitsAllocated / 8), into: stored, path: header.path)
                 return (photometric: format.photometric, planar: false)
             }
-        case .gdcmCodec:
+        case .codec:
             let bytes = try encapsulatedFrame(number)
             try withStoredLayout(output) { stored in
-                let (layout, bits) = try decodeWithGDCM(bytes, into: stored)
+                let (layout, bits) = try decodeWithCodec(bytes, into: stored)
                 if let bits { valueBits = bits }
                 return layout
             }
@@ -124,10 +128,10 @@ struct FrameDecoder {
         return try EncapsulatedPixelData.frameBytes(source: source, fragments: fragments[number])
     }
 
-    /// Decodes a JPEG, JPEG-LS or JPEG 2000 frame with GDCM, in a worker process (see
-    /// ``CodecIsolation``). Returns the colour space and layout of the decoded samples, and for JPEG 2000
+    /// Decodes a JPEG-LS (CharLS), JPEG 2000 or HTJ2K (OpenJPEG) or JPEG (GDCM) frame, in a worker process
+    /// (see ``CodecIsolation``). Returns the colour space and layout of the decoded samples, and for JPEG 2000
     /// and JPEG-LS the precision of the stream.
-    private func decodeWithGDCM(_ encoded: [UInt8], into stored: UnsafeMutableRawBufferPointer) throws
+    private func decodeWithCodec(_ encoded: [UInt8], into stored: UnsafeMutableRawBufferPointer) throws
         -> (layout: (photometric: String, planar: Bool), valueBits: Int?) {
         let syntax = header.transferSyntax
         let family = CodecFamily(syntax)
@@ -152,7 +156,7 @@ struct FrameDecoder {
                 rows: UInt32(format.rows), columns: UInt32(format.columns), samples_per_pixel: UInt32(format.samplesPerPixel),
                 bits_allocated: UInt32(format.bitsAllocated), bits_stored: UInt32(format.bitsStored),
                 pixel_representation: format.isSigned ? 1 : 0, planar_configuration: UInt32(format.planarConfiguration),
-                photometric: declared)
+                photometric: declared, decoder_threads: UInt32(max(1, decoderThreads)))
             return syntax.uid.withCString { uid in
                 encoded.withUnsafeBytes { input in
                     if CodecIsolation.enabled {
@@ -175,8 +179,9 @@ struct FrameDecoder {
         case .jpegLS:
             return ((photometric, format.samplesPerPixel == 3 && result.planar_configuration == 1), streamBits(result))
         case .jpeg2000:
-            // OpenJPEG undoes the reversible and irreversible colour transforms itself, and GDCM interleaves
-            // the components whatever Planar Configuration says (PS3.5 8.2.4: it is irrelevant for J2K).
+            // OpenJPEG undoes the reversible and irreversible colour transforms itself, and the bridge
+            // interleaves the components whatever Planar Configuration says (PS3.5 8.2.4: it is irrelevant
+            // for J2K).
             if photometric == "YBR_RCT" || photometric == "YBR_ICT" { photometric = "RGB" }
             return ((photometric, false), streamBits(result))
         }
@@ -248,23 +253,24 @@ struct FrameDecoder {
     }
 }
 
-/// The decoders GDCM provides, by how their output must be read.
+/// The codec libraries' decoders, by how their output must be read.
 enum CodecFamily {
     case jpeg, jpegLS, jpeg2000
 
     init(_ syntax: TransferSyntax) {
         switch syntax {
         case .jpegLSLossless, .jpegLSNearLossless: self = .jpegLS
-        case .jpeg2000Lossless, .jpeg2000: self = .jpeg2000
+        case .jpeg2000Lossless, .jpeg2000, .htj2kLossless, .htj2kLosslessRPCL, .htj2k: self = .jpeg2000
         default: self = .jpeg
         }
     }
 }
 
-/// Whether GDCM's decoders run in worker processes (see `Bridging/Implementation/gdcm_codec_worker.cpp`;
-/// on a platform without them the bridge decodes in process), and how long a frame may take. GDCM
-/// 3.0.21 aborts (failed assertions) on damaged JPEG streams, crashes on damaged JPEG 2000 streams and
-/// loops on truncated JPEG-LS ones; in a worker, that costs one frame.
+/// Whether the codec libraries' decoders run in worker processes (see
+/// `Bridging/Implementation/gdcm_codec_worker.cpp`; on a platform without them the bridge decodes in
+/// process), and how long a frame may take. GDCM 3.0.21 aborts (failed assertions) on damaged JPEG
+/// streams, OpenJPEG 2.5.0 crashes on damaged JPEG 2000 streams and CharLS 2 loops on truncated JPEG-LS
+/// ones; in a worker, that costs one frame.
 ///
 /// `MEDVOL_CODEC_ISOLATION=0` decodes in process (faster to debug, unsafe on damaged data);
 /// `MEDVOL_CODEC_TIMEOUT=SECONDS` changes the time a frame may take (default: 30 s, plus 1 s per

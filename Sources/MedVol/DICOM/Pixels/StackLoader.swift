@@ -122,6 +122,7 @@ struct StackLoader {
             return (multiFrameFiles[index], try FrameDecoder.frameFragments(header: file, frameCount: file.dataSet.int(.numberOfFrames) ?? 1) ?? [])
         }).filter { !$0.value.isEmpty }
 
+        let threads = Self.decoderThreads(jobs: jobs.count, pixelsPerFrame: format.pixelsPerFrame)
         let progress = ProgressCounter(stage: "decoding", total: jobs.count, control: control)
         let outcomes: [JobOutcome] = try Parallel.map(jobs.count) { index in
             try control.checkCancellation()
@@ -130,7 +131,8 @@ struct StackLoader {
             let header = files[job.fileIndex]
             do {
                 return try Self.run(job, header: header, frames: frames, fragments: tables[job.fileIndex],
-                                    output: output, storedValues: storedValues, sink: sink, slotBytes: slotBytes)
+                                    output: output, storedValues: storedValues, sink: sink, slotBytes: slotBytes,
+                                    decoderThreads: threads)
             } catch let error as MedVolError {
                 throw error.at(header.path)
             }
@@ -138,6 +140,16 @@ struct StackLoader {
         let ranges = outcomes.compactMap(\.range)
         let range = ranges.isEmpty ? nil : ranges.map(\.lowerBound).min()!...ranges.map(\.upperBound).max()!
         return (range, outcomes.allSatisfy(\.fits))
+    }
+
+    /// Threads each frame's decoder may use (OpenJPEG; the others use one): frames are decoded in
+    /// parallel, one per core, so a frame gets more than one thread only when there are fewer frames than
+    /// cores, or when it is large (4 Mpixel or more: a whole-slide tile, a large radiograph), where
+    /// OpenJPEG's code-block threads also even out the end of the run.
+    static func decoderThreads(jobs: Int, pixelsPerFrame: Int) -> Int {
+        let cores = Parallel.processorCount
+        if jobs < cores { return max(1, (cores + max(1, jobs) - 1) / max(1, jobs)) }
+        return pixelsPerFrame >= 4 << 20 ? cores : 1
     }
 
     /// Refuses, before anything is allocated, a volume whose size overflows or which, with a frame's
@@ -182,9 +194,11 @@ struct StackLoader {
 
     /// Decodes one frame and converts it into every slot it feeds.
     private static func run(_ job: Job, header: DICOMFile, frames: [DICOMFrame], fragments: [[Range<Int>]]?,
-                            output: PixelType, storedValues: Bool, sink: SlotSink, slotBytes: Int) throws -> JobOutcome {
+                            output: PixelType, storedValues: Bool, sink: SlotSink, slotBytes: Int,
+                            decoderThreads: Int) throws -> JobOutcome {
         let first = frames[job.targets[0].frame]
         var decoder = try FrameDecoder(header: header, format: first.format, palette: first.palette, fragments: fragments)
+        decoder.decoderThreads = decoderThreads
         let decodedBytes = decoder.decodedBytesPerFrame
 
         // Fast path: one target of the decoded size: decode in place, and convert monochrome samples in
