@@ -280,7 +280,7 @@ extension EncapsulatedPixelData {
     static func problem(header: DICOMFile, opened file: ReadableFile? = nil, format: StoredPixelFormat, frameCount: Int) throws -> String? {
         guard case .encapsulatedPixelData(let offset) = header.pixelDataElement?.value else { return nil }
         let syntax = header.transferSyntax
-        guard syntax.pixelEncoding == .gdcmCodec else { return nil }
+        guard syntax.pixelEncoding == .codec else { return nil }
         let source = WindowedPixelReader(try PixelByteSource(header, opened: file))
         let fragments: [[Range<Int>]]
         do {
