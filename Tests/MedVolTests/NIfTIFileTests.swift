@@ -6,21 +6,9 @@ import Testing
 /// they replace: the same header bytes, the same voxels, the same geometry.
 @Suite("NIfTI in Swift vs ITK 5.2")
 struct NIfTIFileTests {
-    /// A deterministic pseudo-random generator (SplitMix64), so that failures reproduce.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Geometries of every kind: axial, permuted axes, flips, rotations near 180°, left-handed, oblique.
     static func geometries(count: Int, fourDimensional: Bool = false) -> [ImageGeometry] {
-        var random = SplitMix(state: 20261206)
+        var random = SplitMix64(seed: 20261206)  // reproducible
         var result: [ImageGeometry] = []
         for index in 0..<count {
             var direction: DirectionMatrix
