@@ -356,7 +356,9 @@ CRAFTED = {
     "palette descriptor infinite": ("explicit", _palette_descriptor_inf, "palette descriptor"),
     # 65535 × 65535 compressed frames: a 16 GiB volume and its decoding buffers were allocated.
     "RLE claiming 65535 × 65535": ("rle_pydicom", lambda ds: (setattr(ds, "Rows", 65535), setattr(ds, "Columns", 65535)), "memory"),
-    "J2K claiming 65535 × 65535": ("j2k_gdcm", lambda ds: (setattr(ds, "Rows", 65535), setattr(ds, "Columns", 65535)), "memory"),
+    # The header check (CodestreamCheck) now refuses it before any allocation: the codestream's own size differs.
+    "J2K claiming 65535 × 65535": ("j2k_gdcm", lambda ds: (setattr(ds, "Rows", 65535), setattr(ds, "Columns", 65535)),
+                                   "codestream is 18×16, the header says 65535×65535"),
 }
 
 
