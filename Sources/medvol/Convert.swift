@@ -10,7 +10,7 @@ struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Convert DICOM, MetaImage, NumPy, NIfTI or NRRD input to another format.",
         discussion: """
-            The output format follows OUTPUT's extension (.mhd, .mha, .nii, .nii.gz, .nrrd, .nhdr, .npy, .npz) \
+            The output format follows OUTPUT's extension (.mhd, .mha, .nii, .nii.gz, .hdr, .nrrd, .nhdr, .npy, .npz) \
             or --format (dicom writes a series into the folder OUTPUT). When INPUT holds several stacks, \
             --series picks one; with an OUTPUT folder and --format, every stack is converted and named by \
             --name (fields: {SeriesNumber} {SeriesDescription} {PatientID} {StudyDate} {Modality} {SeriesUID} {Index}).
@@ -21,7 +21,7 @@ struct Convert: ParsableCommand {
 
     @OptionGroup var selection: StackSelection
 
-    @Option(help: "Output format: dicom, mhd, mha, nii, nii.gz, nrrd, nhdr, npy or npz.")
+    @Option(help: "Output format: dicom, mhd, mha, nii, nii.gz, hdr, nrrd, nhdr, npy or npz.")
     var format: String?
 
     @Option(help: "File name pattern when converting every stack into a folder.")
@@ -49,7 +49,7 @@ struct Convert: ParsableCommand {
     func validate() throws {
         guard paths.count >= 2 else { throw ValidationError("give an INPUT and an OUTPUT") }
         if let format, VolumeFileFormat(name: format) == nil {
-            throw ValidationError("unknown --format '\(format)' (dicom, mhd, mha, nii, nii.gz, nrrd, nhdr, npy, npz)")
+            throw ValidationError("unknown --format '\(format)' (dicom, mhd, mha, nii, nii.gz, hdr, nrrd, nhdr, npy, npz)")
         }
         if let level, !(1...12).contains(level) {
             throw ValidationError("--level \(level) is not a deflate level (1 to 12)")
@@ -191,7 +191,7 @@ struct Convert: ParsableCommand {
     }
 
     private func formatUnknown(_ output: String) -> ValidationError {
-        ValidationError("cannot tell the output format from '\(output)': end it with .mhd, .mha, .nii, .nii.gz, .nrrd, .nhdr, .npy or .npz, or give --format")
+        ValidationError("cannot tell the output format from '\(output)': end it with .mhd, .mha, .nii, .nii.gz, .hdr, .nrrd, .nhdr, .npy or .npz, or give --format")
     }
 
     private func report(_ warnings: [String]) { Terminal.warnings(warnings, quiet: quiet) }

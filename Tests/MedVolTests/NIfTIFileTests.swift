@@ -106,6 +106,39 @@ struct NIfTIFileTests {
         }
     }
 
+    @Test("a .hdr/.img pair: both files byte-identical to ITK's, for 60 geometries (3D and 4D) and every voxel type")
+    func pairBytesEqualITK() throws {
+        let folder = TemporaryFolder()
+        let volumes = (Self.geometries(count: 40) + Self.geometries(count: 20, fourDimensional: true))
+            .map { FormatFixtures.volume(.int16, geometry: $0) }
+            + PixelType.allCases.map { FormatFixtures.volume($0) } + [FormatFixtures.volume(.uint8, components: 3)]
+        for (index, volume) in volumes.enumerated() {
+            let itkPath = folder.file("itk\(index).hdr")
+            let itkWritten = try ITKImageFile.write(volume, to: itkPath, format: .niftiPair, options: VolumeWriteOptions())
+            #expect(itkWritten == [folder.file("itk\(index).img"), itkPath])
+            let swiftPath = folder.file("swift\(index).hdr")
+            let written = try volume.write(to: swiftPath)
+            #expect(written == [folder.file("swift\(index).img"), swiftPath])
+            for (swiftFile, itkFile) in zip(written, itkWritten) {
+                let swiftBytes = try Data(contentsOf: URL(fileURLWithPath: swiftFile))
+                let itkBytes = try Data(contentsOf: URL(fileURLWithPath: itkFile))
+                #expect(swiftBytes == itkBytes, "volume \(index) \(volume.pixelType): \(swiftFile) differs from ITK's")
+            }
+            // Read back from either name, the Swift way, exactly as ITK reads it.
+            let itk = try ITKImageFile.read(path: swiftPath, format: .niftiPair)
+            for path in written {
+                let swift = try Volume(contentsOf: path)
+                #expect(swift.geometry.size == itk.geometry.size && swift.geometry.timeSpacing == itk.geometry.timeSpacing)
+                #expect(swift.geometry.origin == itk.geometry.origin && swift.geometry.spacing == itk.geometry.spacing)
+                #expect(swift.geometry.direction.maximumDifference(to: itk.geometry.direction) == 0, "volume \(index)")
+                #expect(swift.pixelType == itk.pixelType && swift.components == itk.components)
+                #expect(FormatFixtures.bytes(of: swift) == FormatFixtures.bytes(of: volume))
+                #expect(FormatFixtures.bytes(of: itk) == FormatFixtures.bytes(of: volume))
+            }
+            #expect(try NIfTIFile.readPair(NIfTIFile.PairPaths(swiftPath)) != nil, "read by the Swift reader, not ITK's")
+        }
+    }
+
     @Test(".nii.gz from medvol is an indexed multi-member gzip that zlib reads as one stream")
     func compressedLayout() throws {
         let folder = TemporaryFolder()

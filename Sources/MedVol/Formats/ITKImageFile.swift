@@ -40,7 +40,7 @@ enum ITKImageFile {
     static func formatName(_ format: VolumeFileFormat) -> String {
         switch format {
         case .metaImage, .metaImageSingleFile: "MetaImage"
-        case .nifti, .niftiCompressed: "NIfTI"
+        case .nifti, .niftiCompressed, .niftiPair: "NIfTI"
         case .nrrd, .nrrdDetached: "NRRD"
         default: format.rawValue
         }
@@ -49,7 +49,7 @@ enum ITKImageFile {
     private static func bridgeFormat(_ format: VolumeFileFormat) -> mv_image_format {
         switch format {
         case .metaImage, .metaImageSingleFile: MV_IMAGE_FORMAT_METAIMAGE
-        case .nifti, .niftiCompressed: MV_IMAGE_FORMAT_NIFTI
+        case .nifti, .niftiCompressed, .niftiPair: MV_IMAGE_FORMAT_NIFTI
         case .nrrd, .nrrdDetached: MV_IMAGE_FORMAT_NRRD
         default: preconditionFailure("\(format) is not read through ITK")
         }
@@ -102,8 +102,10 @@ enum ITKImageFile {
             }
         }
         var nifti: NIfTIHeader?
-        if format == .nifti || format == .niftiCompressed {
+        if format == .nifti || format == .niftiCompressed || format == .niftiPair {
             nifti = try NIfTIHeader.read(file: file, compressed: format == .niftiCompressed)
+            // An Analyze 7.5 header (a pair without the NIfTI magic) has no qform or sform to check.
+            if format == .niftiPair, nifti?.isPair != true { nifti = nil }
             if let field = nifti?.unusableGeometryField {
                 throw MedVolError.corrupt(path, "damaged NIfTI header: \(field) is not a usable number")
             }
@@ -192,7 +194,12 @@ enum ITKImageFile {
     private static func checkNIfTI(_ nifti: NIfTIHeader, path: String, file: ReadableFile, format: VolumeFileFormat,
                                    dimensions: Int, geometry: inout ImageGeometry, metadata: inout VolumeMetadata) throws {
         if let needed = nifti.storedByteCount {
-            if format == .nifti {
+            if format == .niftiPair {
+                let image = try ReadableFile(path: NIfTIFile.PairPaths(path).image)
+                guard image.size >= needed else {
+                    throw MedVolError.corrupt(image.path, "truncated: the header announces \(needed) bytes, the file has \(image.size)")
+                }
+            } else if format == .nifti {
                 guard file.size >= needed else {
                     throw MedVolError.corrupt(path, "truncated: the header announces \(needed) bytes, the file has \(file.size)")
                 }
@@ -234,6 +241,7 @@ enum ITKImageFile {
     /// The data file ITK writes beside a detached NRRD header (`NAME.raw`, `NAME.raw.gz`), or nil for
     /// single-file formats.
     static func dataFile(for path: String, format: VolumeFileFormat, compress: Bool) -> String? {
+        if format == .niftiPair { return NIfTIFile.PairPaths(path).image }
         guard format == .nrrdDetached else { return nil }
         return String(path.dropLast(format.fileExtension.count + 1)) + (compress ? ".raw.gz" : ".raw")
     }
@@ -243,7 +251,7 @@ enum ITKImageFile {
     static func write(_ volume: Volume, to path: String, format: VolumeFileFormat,
                       options: VolumeWriteOptions) throws -> [String] {
         let name = formatName(format)
-        let compress = options.compress && format != .nifti
+        let compress = options.compress && format != .nifti && format != .niftiPair
         let companion = dataFile(for: path, format: format, compress: compress)
         let outputs = (companion.map { [$0] } ?? []) + [path]
 
@@ -274,7 +282,7 @@ enum ITKImageFile {
             guard status.ok != 0 else {
                 throw MedVolError(.io, path: path, reason: "ITK could not write this \(name) file: \(tidy(message(of: status)))")
             }
-            if format == .nifti || format == .niftiCompressed {
+            if format == .nifti || format == .niftiCompressed || format == .niftiPair {
                 try markTimeUnitsAsSeconds(itkPath)
             }
             if format == .niftiCompressed {
@@ -409,6 +417,10 @@ private final class LowercaseAlias {
         path = folder + "/" + base + "." + format.fileExtension
         let absolute = FileSystem.absolutePath(original)
         try Self.link(path, to: absolute)
+        // A NIfTI pair's voxels are in the .img of the same name.
+        if format == .niftiPair {
+            try Self.link(String(path.dropLast(4)) + ".img", to: FileSystem.absolutePath(NIfTIFile.PairPaths(original).image))
+        }
         // A detached NRRD header names its data file relative to itself: link that too.
         if format == .nrrdDetached, let dataName = Self.nrrdDataFile(of: file) {
             try Self.link(folder + "/" + dataName, to: FileSystem.parentDirectory(of: absolute) + "/" + dataName)

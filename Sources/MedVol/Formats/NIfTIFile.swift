@@ -1,11 +1,12 @@
-/// NIfTI-1 single files (`.nii`, `.nii.gz`) read and written in Swift, the header exactly as ITK 5.2's
-/// NiftiImageIO writes it, the voxels streamed: a DICOM conversion writes each slice to its place (see
-/// ``StreamedVolumeFile``) and a `.nii.gz` is compressed and inflated in independent blocks on every
-/// core (see ``IndexedGzip``).
+/// NIfTI-1 single files (`.nii`, `.nii.gz`) and pairs (`.hdr` + `.img`) read and written in Swift, the
+/// header exactly as ITK 5.2's NiftiImageIO writes it, the voxels streamed: a DICOM conversion writes each
+/// slice to its place (see ``StreamedVolumeFile``) and a `.nii.gz` is compressed and inflated in
+/// independent blocks on every core (see ``IndexedGzip``).
 ///
 /// The header medvol writes (every other field zero):
 /// - `sizeof_hdr` 348, `regular` "r", `magic` "n+1", `vox_offset` 352 (the header, then four zero bytes:
-///   no extensions), little endian;
+///   no extensions), little endian; for a pair, `magic` "ni1" and `vox_offset` 0 in a 352-byte `.hdr`
+///   (the same four zero bytes), the voxels alone in the `.img`;
 /// - `dim` = [3 or 4, nx, ny, nz, nt, 1, 1, 1]; `pixdim` = [qfac, sx, sy, sz, Δt or 0, 0, 0, 0];
 /// - `datatype`/`bitpix` from the voxel type (RGB24 for 3-component uint8, as ITK writes RGB pixels;
 ///   `intent_code` stays 0);
@@ -17,6 +18,27 @@
 enum NIfTIFile {
     /// Bytes before the voxels in a file medvol writes.
     static let voxelOffset = 352
+
+    /// The two files of a NIfTI pair, from either's path: `NAME.hdr` and `NAME.img`, in the capitals of
+    /// the extension given (`SCAN.HDR` and `SCAN.IMG`); a path with neither extension is the header's.
+    struct PairPaths: Equatable {
+        var header: String
+        var image: String
+
+        init(_ path: String) {
+            let name = FileSystem.lastComponent(of: path)
+            let suffix = String(name.suffix(4))
+            guard name.count > 4, [".hdr", ".img"].contains(suffix.lowercased()) else {
+                header = path
+                image = path + ".img"
+                return
+            }
+            let stem = String(path.dropLast(4))
+            let capitals = suffix == suffix.uppercased()
+            header = stem + (capitals ? ".HDR" : ".hdr")
+            image = stem + (capitals ? ".IMG" : ".img")
+        }
+    }
 
     // MARK: Data types
 
@@ -67,9 +89,10 @@ enum NIfTIFile {
 
     // MARK: Writing
 
-    /// The 352 bytes before the voxels of a NIfTI-1 file for `info`, or an `.unsupported` error for a
-    /// volume NIfTI cannot hold (a component count other than 1 or 3, a size beyond 32767).
-    static func header(for info: VolumeInfo, path: String) throws -> [UInt8] {
+    /// The 352 bytes before the voxels of a NIfTI-1 file for `info` (or, `pair`, of its `.hdr`), or an
+    /// `.unsupported` error for a volume NIfTI cannot hold (a component count other than 1 or 3, a size
+    /// beyond 32767).
+    static func header(for info: VolumeInfo, path: String, pair: Bool = false) throws -> [UInt8] {
         guard let dataType = DataType(pixelType: info.pixelType, components: info.components) else {
             throw MedVolError.unsupported(path, "NIfTI holds one component or RGB (3 × uint8), not \(info.components) × \(info.pixelType)")
         }
@@ -95,7 +118,7 @@ enum NIfTIFile {
         let pixdim: [Float] = [orientation.qfac, Float(geometry.spacing.x), Float(geometry.spacing.y), Float(geometry.spacing.z),
                                geometry.isFourDimensional ? Float(geometry.timeSpacing ?? 1) : 0, 0, 0, 0]
         for (index, value) in pixdim.enumerated() { put(value, at: 76 + 4 * index) }
-        put(Float(voxelOffset), at: 108)
+        put(Float(pair ? 0 : voxelOffset), at: 108)
         put(Float(1), at: 112)  // scl_slope
         put(Float(0), at: 116)  // scl_inter
         bytes[123] = 10          // xyzt_units: NIFTI_UNITS_MM | NIFTI_UNITS_SEC
@@ -107,8 +130,23 @@ enum NIfTIFile {
         for row in 0..<3 {
             for column in 0..<4 { put(orientation.sform[row][column], at: 280 + 16 * row + 4 * column) }
         }
-        bytes.replaceSubrange(344..<348, with: Array("n+1".utf8) + [0])
+        bytes.replaceSubrange(344..<348, with: Array((pair ? "ni1" : "n+1").utf8) + [0])
         return bytes
+    }
+
+    /// Writes `volume` as a NIfTI pair: the voxels in `paths.image`, then the header in `paths.header`.
+    static func writePair(_ volume: Volume, to paths: PairPaths, options: VolumeWriteOptions) throws -> [String] {
+        let header = try header(for: VolumeInfo(volume), path: paths.header, pair: true)
+        let outputs = [paths.image, paths.header]
+        try OutputTransaction.write(outputs: outputs, overwrite: options.overwrite, filesOnly: true) { transaction in
+            let image = try WritableFile(creating: transaction.stagingPath(for: paths.image))
+            try volume.withUnsafeBytes { try image.write($0, at: 0) }
+            try image.close()
+            let file = try WritableFile(creating: transaction.stagingPath(for: paths.header))
+            try header.withUnsafeBytes { try file.write($0, at: 0) }
+            try file.close()
+        }
+        return outputs
     }
 
     /// Writes `volume` as `.nii` (or gzip-compressed `.nii.gz`, blocks on every core at `level`).
@@ -141,7 +179,7 @@ enum NIfTIFile {
         if let field = header.unusableGeometryField {
             throw MedVolError.corrupt(path, "damaged NIfTI header: \(field) is not a usable number")
         }
-        guard let layout = try SwiftReadable(header: header, path: path) else { return nil }
+        guard let layout = try SwiftReadable(header: header, path: path, pair: false) else { return nil }
         let needed = layout.voxelOffset + layout.storedByteCount
         if !compressed {
             guard file.size >= needed else {
@@ -156,15 +194,43 @@ enum NIfTIFile {
                 throw MedVolError.corrupt(path, "truncated: the header announces \(needed) bytes, the file holds \(available) uncompressed")
             }
         }
+        return try volume(layout, header: header, path: path) { stored in
+            if compressed {
+                try IndexedGzip.read(file, uncompressedOffset: layout.voxelOffset, into: stored)
+            } else {
+                try file.read(into: stored, at: layout.voxelOffset)
+            }
+        }
+    }
+
+    /// Reads a NIfTI pair (`.hdr` with magic "ni1", voxels in the `.img`) the Swift way, or returns nil
+    /// when it needs ITK's reader (Analyze 7.5, and what ``read(path:file:compressed:)`` leaves to it).
+    static func readPair(_ paths: PairPaths) throws -> Volume? {
+        let headerFile = try ReadableFile(path: paths.header)
+        guard let header = try NIfTIHeader.read(file: headerFile, compressed: false), header.isPair else { return nil }
+        if let field = header.unusableGeometryField {
+            throw MedVolError.corrupt(paths.header, "damaged NIfTI header: \(field) is not a usable number")
+        }
+        guard let layout = try SwiftReadable(header: header, path: paths.header, pair: true) else { return nil }
+        let image = try ReadableFile(path: paths.image)
+        let needed = layout.voxelOffset + layout.storedByteCount
+        guard image.size >= needed else {
+            throw MedVolError.corrupt(paths.image, "truncated: the header \(FileSystem.lastComponent(of: paths.header)) announces \(needed) bytes, the file has \(image.size)")
+        }
+        return try volume(layout, header: header, path: paths.header) { stored in
+            try image.read(into: stored, at: layout.voxelOffset)
+        }
+    }
+
+    /// The volume a readable header describes, its stored voxels put at the start of the buffer by
+    /// `readStored`, then byte-swapped and scaled as the header says.
+    private static func volume(_ layout: SwiftReadable, header: NIfTIHeader, path: String,
+                               readStored: (UnsafeMutableRawBufferPointer) throws -> Void) throws -> Volume {
         try checkVoxelBufferFitsInMemory(layout.byteCount, path: path)
         let storage = VoxelStorage(byteCount: layout.byteCount)
         // The stored voxels go to the start of the buffer; scaled values (as wide or wider) replace them.
         let stored = UnsafeMutableRawBufferPointer(start: storage.bytes, count: layout.storedByteCount)
-        if compressed {
-            try IndexedGzip.read(file, uncompressedOffset: layout.voxelOffset, into: stored)
-        } else {
-            try file.read(into: stored, at: layout.voxelOffset)
-        }
+        try readStored(stored)
         if header.isBigEndian && layout.storedType.byteSize > 1 {
             VoxelMath.swapBytes(stored, width: layout.storedType.byteSize)
         }
@@ -195,9 +261,10 @@ enum NIfTIFile {
         /// `scl_slope`, `scl_inter`, when ITK would apply them.
         var scale: (slope: Double, intercept: Double)?
 
-        /// nil when the file is one for ITK's reader (see ``NIfTIFile/read(path:file:compressed:)``).
-        init?(header: NIfTIHeader, path: String) throws {
-            guard header.isSingleFile, header.spatialUnits == 2 || header.spatialUnits == 0,
+        /// nil when the file is one for ITK's reader (see ``NIfTIFile/read(path:file:compressed:)``);
+        /// `pair`: the header of a `.hdr`/`.img` pair, whose voxels start at `vox_offset` in the `.img`.
+        init?(header: NIfTIHeader, path: String, pair: Bool) throws {
+            guard pair ? header.isPair : header.isSingleFile, header.spatialUnits == 2 || header.spatialUnits == 0,
                   let dataType = DataType(rawValue: header.dataType), header.bitsPerVoxel == dataType.bitsPerVoxel
             else { return nil }
             if header.isScaled {
@@ -228,7 +295,7 @@ enum NIfTIFile {
             pixelType = scale == nil ? storedType : (storedType == .float64 ? .float64 : .float32)
             geometry = ImageGeometry(size: size, spacing: steps, origin: origin, direction: direction, timeSpacing: timeSpacing)
             guard let bytes = VoxelMath.checkedByteCount(elementBytes: pixelType.byteSize * components, extents: size),
-                  header.voxelOffset.isFinite, header.voxelOffset >= 348, header.voxelOffset < 1e12 else {
+                  header.voxelOffset.isFinite, header.voxelOffset >= (pair ? 0 : 348), header.voxelOffset < 1e12 else {
                 throw MedVolError.corrupt(path, "impossible image size \(size) or voxel offset \(header.voxelOffset)")
             }
             byteCount = bytes

@@ -28,6 +28,8 @@ struct NIfTIHeader {
     var isBigEndian: Bool
     /// `magic` is "n+1": header and voxels in one file (not "ni1", a .hdr/.img pair, nor Analyze).
     var isSingleFile: Bool
+    /// `magic` is "ni1": the header of a `.hdr`/`.img` pair.
+    var isPair: Bool
 
     static let byteCount = 348
 
@@ -76,6 +78,7 @@ struct NIfTIHeader {
         timeUnits = bytes[123] & 0x38
         timeOffset = f32(136)
         isSingleFile = Array(bytes[344..<348]) == Array("n+1".utf8) + [0]
+        isPair = Array(bytes[344..<348]) == Array("ni1".utf8) + [0]
         qformCode = i16(252)
         sformCode = i16(254)
         quaternion = (f32(256), f32(260), f32(264))

@@ -3,18 +3,20 @@
 /// place in the file (the way `cat` moves bytes), and the header, which depends on the voxel type that
 /// the values decide, is written once they are all in.
 ///
-/// Five layouts qualify: MetaImage `.mhd` + `.raw` and NRRD `.nhdr` + `.raw`/`.raw.gz` (the header is a
-/// file of its own), NumPy `.npy`
+/// Six layouts qualify: MetaImage `.mhd` + `.raw`, NIfTI `.hdr` + `.img` and NRRD `.nhdr` + `.raw`/`.raw.gz`
+/// (the header is a file of its own), NumPy `.npy`
 /// (the header's length depends only on the shape: every dtype name has three characters), NIfTI `.nii`
 /// (a 352-byte header before the voxels) and `.nii.gz` (slices gathered into blocks that are compressed
 /// on every core as they fill, the header stored in a first gzip member of known size, see
 /// ``IndexedGzip``). Compressed or single-file MetaImage and single-file NRRD (whose header length
 /// depends on the voxel type's name) are written from a loaded volume.
 struct StreamedVolumeFile {
-    enum Layout {
+    enum Layout: Equatable {
         case metaImage
         case numpy
         case nifti
+        /// `.hdr` (written last) with the voxels in `.img`.
+        case niftiPair
         /// `.nii.gz` at a libdeflate level.
         case niftiCompressed(level: Int)
         /// `.nhdr` with `.raw` (or `.raw.gz` at a libdeflate level): the data file streamed, the header last.
@@ -22,7 +24,7 @@ struct StreamedVolumeFile {
     }
 
     let layout: Layout
-    /// The path the caller asked for (`x.mhd` or `x.npy`).
+    /// The path of the header (`x.mhd`, `x.npy`, `x.hdr`, …).
     let path: String
 
     /// The streamed layout for `format`, or nil when the format cannot be written this way.
@@ -31,11 +33,12 @@ struct StreamedVolumeFile {
         case .metaImage where !options.compress: layout = .metaImage
         case .numpy: layout = .numpy
         case .nifti: layout = .nifti
+        case .niftiPair: layout = .niftiPair
         case .niftiCompressed: layout = .niftiCompressed(level: options.effectiveCompressionLevel)
         case .nrrdDetached: layout = .nrrdDetached(compressLevel: options.compress ? options.effectiveCompressionLevel : nil)
         default: return nil
         }
-        self.path = path
+        self.path = layout == .niftiPair ? NIfTIFile.PairPaths(path).header : path
     }
 
     /// Every output, data files before the headers that name them.
@@ -44,6 +47,7 @@ struct StreamedVolumeFile {
         case .metaImage: [MetaImageWriter.dataFile(for: path, compress: false), path]
         case .numpy: [path, NumPyFile.sidecarPath(for: path)]
         case .nifti, .niftiCompressed: [path]
+        case .niftiPair: [NIfTIFile.PairPaths(path).image, path]
         case .nrrdDetached(let level): [NRRDFile.dataFile(for: path, compress: level != nil), path]
         }
     }
@@ -54,7 +58,7 @@ struct StreamedVolumeFile {
     /// Where the voxels start in the (uncompressed) data, for a volume of `size` and `components`.
     func dataOffset(size: [Int], components: Int) -> Int {
         switch layout {
-        case .metaImage, .nrrdDetached: 0
+        case .metaImage, .nrrdDetached, .niftiPair: 0
         case .numpy: NumPyArray.header(descriptor: PixelType.int16.numpyDescriptor, shape: NumPyFile.arrayShape(size: size, components: components)).count
         case .nifti, .niftiCompressed: NIfTIFile.voxelOffset
         }
@@ -65,7 +69,7 @@ struct StreamedVolumeFile {
     func checkHolds(geometry: ImageGeometry, components: Int) throws {
         switch layout {
         case .metaImage, .numpy, .nrrdDetached: break
-        case .nifti, .niftiCompressed:
+        case .nifti, .niftiCompressed, .niftiPair:
             _ = try NIfTIFile.header(for: VolumeInfo(geometry: geometry, pixelType: components == 3 ? .uint8 : .int16,
                                                      components: components), path: path)
         }
@@ -74,7 +78,7 @@ struct StreamedVolumeFile {
     /// Where slots go: their place in `dataFile`, or (`.nii.gz`) blocks compressed into it as they fill.
     func sink(dataFile: WritableFile, geometry: ImageGeometry, components: Int, slotBytes: Int, slotCount: Int) -> SlotSink {
         switch layout {
-        case .metaImage, .numpy, .nifti, .nrrdDetached(nil):
+        case .metaImage, .numpy, .nifti, .niftiPair, .nrrdDetached(nil):
             return .file(dataFile, dataOffset: dataOffset(size: geometry.size, components: components))
         case .nrrdDetached(let level?):
             return .compressed(GzipSlotCollector(file: dataFile, headerCount: 0, slotBytes: slotBytes, slotCount: slotCount, level: level))
@@ -102,6 +106,10 @@ struct StreamedVolumeFile {
             try sidecar.close()
         case .nifti:
             try NIfTIFile.header(for: info, path: path).withUnsafeBytes { try dataFile.write($0, at: 0) }
+        case .niftiPair:
+            let file = try WritableFile(creating: transaction.stagingPath(for: path))
+            try NIfTIFile.header(for: info, path: path, pair: true).withUnsafeBytes { try file.write($0, at: 0) }
+            try file.close()
         case .niftiCompressed:
             guard case .compressed(let collector) = sink else { preconditionFailure("a .nii.gz streams into blocks") }
             try collector.finish(header: NIfTIFile.header(for: info, path: path))

@@ -10,6 +10,9 @@ public enum VolumeFileFormat: String, Sendable, CaseIterable {
     case nifti
     /// NIfTI-1, gzip-compressed, `.nii.gz`.
     case niftiCompressed
+    /// NIfTI-1 as a pair of files: the header `.hdr` (magic "ni1") and the voxels `.img`. Read also
+    /// when the path names the `.img`; an Analyze 7.5 `.hdr` is read through ITK.
+    case niftiPair
     /// NRRD in one file, `.nrrd`.
     case nrrd
     /// NRRD header `.nhdr` with its voxels in `.raw` (`.raw.gz` when compressed).
@@ -25,12 +28,17 @@ public enum VolumeFileFormat: String, Sendable, CaseIterable {
         // Longest extension first, so that "x.nii.gz" is not taken for something ending in ".gz".
         let byLength = Self.allCases.filter { $0 != .dicom }.sorted { $0.fileExtension.count > $1.fileExtension.count }
         guard let format = byLength.first(where: { name.hasSuffix("." + $0.fileExtension) && name.count > $0.fileExtension.count + 1 })
-        else { return nil }
+        else {
+            // The voxel file of a pair names the pair too.
+            guard name.hasSuffix(".img"), name.count > 4 else { return nil }
+            self = .niftiPair
+            return
+        }
         self = format
     }
 
     /// The format named by a `--format` value: "dicom", "mhd", "mha", "nii", "nii.gz", "nifti", "nrrd",
-    /// "nhdr", "npy", "npz" (case-insensitive, a leading dot allowed).
+    /// "nhdr", "hdr" (or "img"), "npy", "npz" (case-insensitive, a leading dot allowed).
     public init?(name: String) {
         var key = name.lowercased()
         if key.hasPrefix(".") { key.removeFirst() }
@@ -40,6 +48,7 @@ public enum VolumeFileFormat: String, Sendable, CaseIterable {
         case "mha": self = .metaImageSingleFile
         case "nii", "nifti": self = .nifti
         case "nii.gz": self = .niftiCompressed
+        case "hdr", "img": self = .niftiPair
         case "nrrd": self = .nrrd
         case "nhdr": self = .nrrdDetached
         case "npy": self = .numpy
@@ -56,6 +65,7 @@ public enum VolumeFileFormat: String, Sendable, CaseIterable {
         case .metaImageSingleFile: "mha"
         case .nifti: "nii"
         case .niftiCompressed: "nii.gz"
+        case .niftiPair: "hdr"
         case .nrrd: "nrrd"
         case .nrrdDetached: "nhdr"
         case .numpy: "npy"
@@ -101,7 +111,7 @@ extension Volume {
     public init(contentsOf path: String, format: VolumeFileFormat? = nil) throws {
         guard let format = format ?? VolumeFileFormat(path: path) else {
             throw MedVolError(.unrecognizedFormat, path: path,
-                              reason: "unknown file extension (medvol reads .mhd, .mha, .nii, .nii.gz, .nrrd, .nhdr, .npy, .npz)")
+                              reason: "unknown file extension (medvol reads .mhd, .mha, .nii, .nii.gz, .hdr/.img, .nrrd, .nhdr, .npy, .npz)")
         }
         switch format {
         case .dicom:
@@ -117,6 +127,9 @@ extension Volume {
             let file = try ReadableFile(path: path)
             self = try NIfTIFile.read(path: path, file: file, compressed: format == .niftiCompressed)
                 ?? ITKImageFile.read(path: path, format: format)
+        case .niftiPair:
+            let paths = NIfTIFile.PairPaths(path)
+            self = try NIfTIFile.readPair(paths) ?? ITKImageFile.read(path: paths.header, format: format)
         case .nrrd, .nrrdDetached:
             // medvol's own reader for 3D LPS raw/gzip files; ITK's for the rest of NRRD.
             let file = try ReadableFile(path: path)
@@ -143,7 +156,7 @@ extension Volume {
         let named = VolumeFileFormat(path: path)
         guard let format = format ?? named else {
             throw MedVolError(.invalidArgument, path: path,
-                              reason: "cannot tell the format from the extension (use .mhd, .mha, .nii, .nii.gz, .nrrd, .nhdr, .npy or .npz)")
+                              reason: "cannot tell the format from the extension (use .mhd, .mha, .nii, .nii.gz, .hdr, .nrrd, .nhdr, .npy or .npz)")
         }
         if let named, named != format {
             throw MedVolError(.invalidArgument, path: path,
@@ -153,7 +166,8 @@ extension Volume {
             // A series: one file per slice in the folder `path` (see DICOMSeriesWriter for the options).
             return try DICOMSeriesWriter.write(self, toDirectory: path, options: DICOMSeriesWriteOptions(overwrite: options.overwrite)).paths
         }
-        let target = named == nil ? path + "." + format.fileExtension : path
+        var target = named == nil ? path + "." + format.fileExtension : path
+        if format == .niftiPair { target = NIfTIFile.PairPaths(target).header }
         switch format {
         case .dicom:
             preconditionFailure("handled above")
@@ -162,6 +176,8 @@ extension Volume {
         case .nifti, .niftiCompressed:
             return try NIfTIFile.write(self, to: target, compressed: format == .niftiCompressed,
                                        level: options.effectiveCompressionLevel, options: options)
+        case .niftiPair:
+            return try NIfTIFile.writePair(self, to: NIfTIFile.PairPaths(target), options: options)
         case .nrrd, .nrrdDetached:
             return try NRRDFile.write(self, to: target, detached: format == .nrrdDetached, compress: options.compress,
                                       level: options.effectiveCompressionLevel, options: options)

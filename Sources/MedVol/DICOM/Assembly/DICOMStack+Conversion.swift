@@ -27,7 +27,7 @@ extension DICOMStack {
         }
         guard let format = format ?? VolumeFileFormat(path: path) else {
             throw MedVolError(.invalidArgument, path: path,
-                              reason: "cannot tell the format from the extension (use .mhd, .mha, .nii, .nii.gz, .nrrd, .nhdr, .npy or .npz)")
+                              reason: "cannot tell the format from the extension (use .mhd, .mha, .nii, .nii.gz, .hdr, .nrrd, .nhdr, .npy or .npz)")
         }
         var reloaded: Volume?
         if VolumeFileFormat(path: path) == format, let streamed = StreamedVolumeFile(path: path, format: format, options: options) {
