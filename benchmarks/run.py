@@ -327,7 +327,9 @@ def build_tools(ctx: Context) -> dict[str, list[Tool]]:
 
 CODECS = {"rle": ("--rle", "1.2.840.10008.1.2.5", "RLE Lossless"),
           "jpegls": ("--jpegls", "1.2.840.10008.1.2.4.80", "JPEG-LS lossless"),
-          "j2k": ("--j2k", "1.2.840.10008.1.2.4.90", "JPEG 2000 lossless")}
+          "j2k": ("--j2k", "1.2.840.10008.1.2.4.90", "JPEG 2000 lossless"),
+          # GDCM 3.0 has no HTJ2K encoder: OpenJPH's ojph_compress through tools/htj2k_series.py.
+          "htj2k": (None, "1.2.840.10008.1.2.4.201", "HTJ2K lossless")}
 
 
 def dicom_files(directory: Path) -> list[Path]:
@@ -367,19 +369,24 @@ def compressed_series(ctx: Context, source: Path, codec: str) -> Path:
     flag, uid, _ = CODECS[codec]
     name = f"{source.name}-{codec}"
     directory = ctx.data / name
-    gdcmconv = shutil.which("gdcmconv")
-    if not gdcmconv:
-        raise SystemExit("gdcmconv not found: apt-get install libgdcm-tools")
-    recipe = {"source": source.name, "command": ["gdcmconv", flag, "IN", "OUT"],
-              "source_stamp": _stamp(ctx, source.name).read_text()}
+    tool = "gdcmconv" if flag else "ojph_compress"
+    executable = shutil.which(tool)
+    if not executable:
+        raise SystemExit(f"{tool} not found: apt-get install {'libgdcm-tools' if flag else 'openjph-tools'}")
+    command = ["gdcmconv", flag, "IN", "OUT"] if flag else ["python", "benchmarks/tools/htj2k_series.py", "IN", "OUT"]
+    recipe = {"source": source.name, "command": command, "source_stamp": _stamp(ctx, source.name).read_text()}
     if _cached(ctx, name, recipe):
         return directory
-    log(f"generating {name}: gdcmconv {flag} on every file of {source.name}, {os.cpu_count()} at a time")
+    log(f"generating {name}: {shlex.join(command)} on every file of {source.name}, {os.cpu_count()} at a time")
     _stamp(ctx, name).unlink(missing_ok=True)
     staging = ctx.data / f".{name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     inputs = dicom_files(source)
+    if not flag:
+        subprocess.run([ctx.python, str(TOOLS_DIR / "htj2k_series.py"), str(source), str(staging)], check=True)
+        inputs = []
+    gdcmconv = executable
 
     def convert(path: Path) -> None:
         subprocess.run([gdcmconv, flag, str(path), str(staging / path.name)], check=True,
@@ -389,9 +396,12 @@ def compressed_series(ctx: Context, source: Path, codec: str) -> Path:
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         list(pool.map(convert, inputs))
     import pydicom
-    meta = pydicom.dcmread(str(staging / inputs[0].name), stop_before_pixels=True).file_meta
+    written = dicom_files(staging)
+    if len(written) != len(dicom_files(source)):
+        raise SystemExit(f"{shlex.join(command)} wrote {len(written)} files for {len(dicom_files(source))}")
+    meta = pydicom.dcmread(str(written[0]), stop_before_pixels=True).file_meta
     if meta.TransferSyntaxUID != uid:
-        raise SystemExit(f"gdcmconv {flag} wrote transfer syntax {meta.TransferSyntaxUID}, expected {uid}")
+        raise SystemExit(f"{shlex.join(command)} wrote transfer syntax {meta.TransferSyntaxUID}, expected {uid}")
     shutil.rmtree(directory, ignore_errors=True)
     staging.rename(directory)
     _finish(ctx, name, recipe)
