@@ -8,8 +8,9 @@ private import _MedVolBridge
 /// MetaImage (.mhd/.raw, .mha), NIfTI (.nii, .nii.gz) and NRRD (.nrrd, .nhdr/.raw) through ITK 5.2's
 /// ImageIO classes, so that geometry is read and written exactly as ITK (and SimpleITK) do.
 ///
-/// What goes through ITK today: reading MetaImage headers and NRRD files, and reading the NIfTI files
-/// medvol's Swift reader leaves to it (NIfTI-2, Analyze, 2D, other units; see ``NIfTIFile``). Every
+/// What goes through ITK today: reading the MetaImage, NIfTI and NRRD files medvol's Swift readers leave
+/// to it (MetaImage headers with other fields, see ``MetaImageReader``; NIfTI-2, Analyze, 2D, other
+/// units, see ``NIfTIFile``; 4D, colour and other NRRD, see ``NRRDFile``). Every
 /// format is *written* in Swift (``MetaImageWriter``, ``NIfTIFile``, ``NRRDFile``); ``write(_:to:format:options:)``
 /// stays as the reference those writers are tested against, byte for byte.
 ///
@@ -325,7 +326,7 @@ enum ITKImageFile {
 
 /// Where binary MetaImage voxels are (one data file, or LOCAL in the header file), checked to hold
 /// every byte before anything is allocated; read straight into the volume's memory.
-private struct MetaImageVoxels {
+struct MetaImageVoxels {
     let file: ReadableFile
     let offset: Int
     /// Bytes of zlib data, for compressed voxels.

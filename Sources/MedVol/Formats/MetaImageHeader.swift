@@ -1,5 +1,6 @@
-/// The fields of a MetaImage header (`Key = Value` lines up to `ElementDataFile`) that say where the
-/// voxels are. ITK reads the geometry; medvol reads binary voxels itself because ITK 5.2's MetaImage
+/// The fields of a MetaImage header (`Key = Value` lines up to `ElementDataFile`) and where the voxels
+/// are. ``MetaImageReader`` reads the geometry from them for the headers ITK and medvol write (ITK reads
+/// the others); medvol reads binary voxels itself in both cases because ITK 5.2's MetaImage
 /// reader accepts a truncated data file or a damaged compressed stream without an error (it prints
 /// "data not read completely" or "Uncompress failed" and leaves the rest of the buffer as it was).
 struct MetaImageHeader {
@@ -15,6 +16,9 @@ struct MetaImageHeader {
 
     var fields: [String: String] = [:]
     var location: DataLocation = .other
+    /// Every line before `ElementDataFile` was `Key = Value` (nothing the MetaIO library might read
+    /// some other way).
+    var onlyFieldLines = true
 
     var isCompressed: Bool { fields["CompressedData"]?.lowercased() == "true" }
     var isBigEndian: Bool {
@@ -51,6 +55,9 @@ struct MetaImageHeader {
             let lineEnd = text[lineStart...].firstIndex(of: 0x0A) ?? text.count
             let line = String(decoding: text[lineStart..<lineEnd], as: UTF8.self)
             let next = lineEnd + 1
+            if line.firstIndex(of: "=") == nil && !line.trimmingCharacters(in: " \t\r").isEmpty {
+                onlyFieldLines = false
+            }
             if let equals = line.firstIndex(of: "=") {
                 let key = line[..<equals].trimmingCharacters(in: " \t\r")
                 let value = line[line.index(after: equals)...].trimmingCharacters(in: " \t\r")

@@ -135,7 +135,8 @@ extension Volume {
             let file = try ReadableFile(path: path)
             self = try NRRDFile.read(path: path, file: file) ?? ITKImageFile.read(path: path, format: format)
         case .metaImage, .metaImageSingleFile:
-            self = try ITKImageFile.read(path: path, format: format)
+            // medvol's own reader for the headers ITK and medvol write; ITK's for the rest of MetaImage.
+            self = try MetaImageReader.read(path: path) ?? ITKImageFile.read(path: path, format: format)
         case .numpy:
             self = try NumPyFile.read(path: path)
         case .numpyArchive:
