@@ -37,7 +37,8 @@ struct FormatsDetectionTests {
 
     @Test func fileExtensions() {
         let extensions = VolumeFileFormat.allCases.map(\.fileExtension)
-        #expect(extensions == ["", "mhd", "mha", "nii", "nii.gz", "nrrd", "nhdr", "npy", "npz"])
+        #expect(extensions == ["", "mhd", "mha", "nii", "nii.gz", "hdr", "nrrd", "nhdr", "npy", "npz"])
+        #expect(VolumeFileFormat(path: "pair.IMG") == .niftiPair, "the image file of a pair names the pair")
         for format in VolumeFileFormat.allCases where format != .dicom {
             #expect(VolumeFileFormat(path: "x." + format.fileExtension) == format)
             #expect(VolumeFileFormat(name: format.fileExtension) == format)
@@ -66,12 +67,12 @@ struct FormatsDetectionTests {
 
     @Test func unknownExtensionIsRefused() throws {
         let folder = TemporaryFolder()
-        let writeError = medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("x.img")) }
+        let writeError = medVolError { try FormatFixtures.volume(.int16).write(to: folder.file("x.png")) }
         #expect(writeError?.code == .invalidArgument)
-        #expect(writeError?.description.hasPrefix(folder.file("x.img") + ": cannot tell the format") == true)
-        let readError = medVolError { _ = try Volume(contentsOf: folder.file("x.img")) }
+        #expect(writeError?.description.hasPrefix(folder.file("x.png") + ": cannot tell the format") == true)
+        let readError = medVolError { _ = try Volume(contentsOf: folder.file("x.png")) }
         #expect(readError?.code == .unrecognizedFormat)
-        #expect(readError?.path == folder.file("x.img"))
+        #expect(readError?.path == folder.file("x.png"))
     }
 
     @Test("DICOM through Volume(contentsOf:) and write(to:): a series folder, read back the same")
