@@ -61,10 +61,11 @@ struct NRRDFileTests {
 
 @Suite("NRRD reading in Swift vs ITK 5.2")
 struct NRRDReadingTests {
-    @Test("the Swift reader gives ITK's voxels and geometry: raw and gzip, attached and detached, 60 geometries, every type")
+    @Test("the Swift reader gives ITK's voxels and geometry: raw and gzip, attached and detached, 60 geometries, 20 in 4D, every type")
     func readerAgreesWithITK() throws {
         let folder = TemporaryFolder()
         let volumes = NIfTIFileTests.geometries(count: 60).map { FormatFixtures.volume(.float32, geometry: $0) }
+            + NIfTIFileTests.geometries(count: 20, fourDimensional: true).map { FormatFixtures.volume(.int16, geometry: $0) }
             + PixelType.allCases.map { FormatFixtures.volume($0) }
         var read = 0
         for (index, volume) in volumes.enumerated() {
@@ -83,6 +84,8 @@ struct NRRDReadingTests {
                         #expect(swift.geometry.size == itk.geometry.size)
                         #expect(swift.geometry.spacing == itk.geometry.spacing, "\(path)")
                         #expect(swift.geometry.origin == itk.geometry.origin)
+                        #expect(swift.geometry.timeSpacing == itk.geometry.timeSpacing, "\(path)")
+                        #expect(swift.metadata.warnings == itk.metadata.warnings)
                         #expect(swift.geometry.direction.maximumDifference(to: itk.geometry.direction) == 0, "\(path)")
                         #expect(swift.pixelType == itk.pixelType)
                         #expect(FormatFixtures.bytes(of: swift) == FormatFixtures.bytes(of: itk))
@@ -94,10 +97,43 @@ struct NRRDReadingTests {
         #expect(read == volumes.count * 8)
     }
 
-    @Test("4D and RGB NRRD files are left to ITK")
+    @Test("a 4D file whose time axis starts later reads with ITK's warning; one whose time axis mixes with space is left to ITK")
+    func fourDimensionalEdges() throws {
+        let folder = TemporaryFolder()
+        let volume = FormatFixtures.volume(.int16, geometry: FormatFixtures.obliqueGeometry4D)
+        let path = folder.file("x.nrrd")
+        try volume.write(to: path)
+        let written = try String(contentsOfFile: path, encoding: .isoLatin1)
+        let headerEnd = try #require(written.range(of: "\n\n"))
+        let header = String(written[..<headerEnd.lowerBound])
+        let voxels = try Data(contentsOf: URL(fileURLWithPath: path)).dropFirst(header.utf8.count)
+        func edited(_ name: String, _ edit: (String) -> String) throws -> String {
+            let editedPath = folder.file(name)
+            try (Data(edit(header).utf8) + voxels).write(to: URL(fileURLWithPath: editedPath))
+            return editedPath
+        }
+        let lateStart = try edited("late.nrrd") { text in
+            let origin = try! #require(text.split(separator: "\n").first { $0.hasPrefix("space origin: ") })
+            return text.replacingOccurrences(of: origin, with: origin.dropLast(2) + "2.5)")
+        }
+        let swift = try #require(try NRRDFile.read(path: lateStart, file: ReadableFile(path: lateStart)))
+        let itk = try ITKImageFile.read(path: lateStart, format: .nrrd)
+        #expect(swift.metadata.warnings == ["the fourth axis starts at 2.5, not 0; medvol keeps only its spacing"])
+        #expect(swift.metadata.warnings == itk.metadata.warnings)
+        #expect(swift.geometry.origin == itk.geometry.origin)
+        let mixed = try edited("mixed.nrrd") { text in
+            let line = try! #require(text.split(separator: "\n").first { $0.hasPrefix("space directions: ") })
+            let fixed = line.replacingOccurrences(of: ",0) ", with: ",0.25) ", options: [], range: line.range(of: ",0) "))
+            return text.replacingOccurrences(of: line, with: fixed)
+        }
+        #expect(try String(contentsOfFile: mixed, encoding: .isoLatin1).contains(",0.25) "))
+        #expect(try NRRDFile.read(path: mixed, file: ReadableFile(path: mixed)) == nil)
+    }
+
+    @Test("RGB NRRD files are left to ITK")
     func leftToITK() throws {
         let folder = TemporaryFolder()
-        for volume in [FormatFixtures.volume(.int16, geometry: FormatFixtures.obliqueGeometry4D), FormatFixtures.volume(.uint8, components: 3)] {
+        for volume in [FormatFixtures.volume(.uint8, components: 3)] {
             let path = folder.file("x\(volume.components).nrrd")
             try volume.write(to: path)
             #expect(try NRRDFile.read(path: path, file: ReadableFile(path: path)) == nil)

@@ -10,7 +10,7 @@ private import _MedVolBridge
 ///
 /// What goes through ITK today: reading the MetaImage, NIfTI and NRRD files medvol's Swift readers leave
 /// to it (MetaImage headers with other fields, see ``MetaImageReader``; NIfTI-2, Analyze, 2D, other
-/// units, see ``NIfTIFile``; 4D, colour and other NRRD, see ``NRRDFile``). Every
+/// units, see ``NIfTIFile``; colour and other NRRD, see ``NRRDFile``). Every
 /// format is *written* in Swift (``MetaImageWriter``, ``NIfTIFile``, ``NRRDFile``); ``write(_:to:format:options:)``
 /// stays as the reference those writers are tested against, byte for byte.
 ///

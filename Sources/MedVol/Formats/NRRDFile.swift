@@ -161,16 +161,26 @@ extension NRRDFile {
         }
     }
 
-    /// Reads a 3D NRRD in LPS space the Swift way (raw or gzip, attached or detached, either endianness;
-    /// medvol's own gzip data inflated in parallel), or returns nil for what ITK's reader handles
-    /// instead: 4D, colour, other spaces, per-axis spacings without directions, skips, other encodings,
-    /// lists of data files.
+    /// Reads a 3D NRRD in LPS space, or a 4D one in a 4D space with a time axis as medvol and ITK write
+    /// it, the Swift way (raw or gzip, attached or detached, either endianness; medvol's own gzip data
+    /// inflated in parallel), or returns nil for what ITK's reader handles instead: colour, other spaces,
+    /// per-axis spacings without directions, a fourth axis that mixes with space, skips, other
+    /// encodings, lists of data files.
     static func read(path: String, file: ReadableFile) throws -> Volume? {
         guard let header = try Header(file: file) else { return nil }
         let f = header.fields
-        let known: Set<String> = ["type", "dimension", "space", "sizes", "space directions", "kinds", "endian", "encoding",
-                                  "space origin", "data file", "datafile", "content", "space units", "measurement frame"]
-        guard Set(f.keys).isSubset(of: known), f["dimension"] == "3", f["space"] == "left-posterior-superior",
+        let known: Set<String> = ["type", "dimension", "space", "space dimension", "sizes", "space directions", "kinds",
+                                  "endian", "encoding", "space origin", "data file", "datafile", "content",
+                                  "space units", "measurement frame"]
+        // 3D: `space: left-posterior-superior`; 4D: `space dimension: 4` and no named space (ITK's
+        // reading of a 4D space leaves the coordinates as they are).
+        let dimensions: Int
+        switch (f["dimension"], f["space"], f["space dimension"]) {
+        case ("3", "left-posterior-superior", nil): dimensions = 3
+        case ("4", nil, "4"): dimensions = 4
+        default: return nil
+        }
+        guard Set(f.keys).isSubset(of: known),
               let type = f["type"].flatMap(pixelType(named:)),
               let encoding = f["encoding"], encoding == "raw" || encoding == "gzip" || encoding == "gz",
               f["kinds"].map({ $0.split(separator: " ").allSatisfy { $0 == "domain" || $0 == "space" } }) ?? true,
@@ -178,18 +188,20 @@ extension NRRDFile {
               let sizeText = f["sizes"], let directionText = f["space directions"], let originText = f["space origin"]
         else { return nil }
         let size = sizeText.split(separator: " ").compactMap { Int($0) }
-        guard size.count == 3, size.allSatisfy({ $0 >= 1 }) else { return nil }
+        guard size.count == dimensions, size.allSatisfy({ $0 >= 1 }) else { return nil }
         let endian = f["endian"] ?? "little"
         guard endian == "little" || endian == "big" || type.byteSize == 1 else { return nil }
         func vector(_ text: Substring) -> [Double]? {
             guard text.hasPrefix("("), text.hasSuffix(")") else { return nil }
             let values = text.dropFirst().dropLast().split(separator: ",").compactMap { Double($0.trimmingCharacters(in: " ")) }
-            return values.count == 3 && values.allSatisfy(\.isFinite) ? values : nil
+            return values.count == dimensions && values.allSatisfy(\.isFinite) ? values : nil
         }
         let vectors = directionText.split(separator: " ").map(vector)
-        guard vectors.count == 3, let origin = vector(Substring(originText)) else { return nil }
+        guard vectors.count == dimensions, let origin = vector(Substring(originText)) else { return nil }
         var axes: [SIMD3<Double>] = [], spacing: [Double] = []
-        for case let values? in vectors {
+        for case let values? in vectors.prefix(3) {
+            // A spatial axis with a time component is a rotation in 4D: ITK's reading is the rule.
+            guard dimensions == 3 || values[3] == 0 else { return nil }
             let axis = SIMD3(values[0], values[1], values[2])
             let norm = (axis * axis).sum().squareRoot()
             guard norm > 0 else { return nil }
@@ -197,6 +209,12 @@ extension NRRDFile {
             spacing.append(norm)
         }
         guard axes.count == 3 else { return nil }
+        var timeSpacing: Double?
+        if dimensions == 4 {
+            // The time axis along the fourth coordinate only, pointing forwards, as medvol and ITK write it.
+            guard let time = vectors[3], time[0] == 0, time[1] == 0, time[2] == 0, time[3] > 0 else { return nil }
+            timeSpacing = time[3]
+        }
         let direction = DirectionMatrix(columns: axes[0], axes[1], axes[2])
         guard direction.inverse != nil else { return nil }
 
@@ -242,8 +260,12 @@ extension NRRDFile {
         if endian == "big" && type.byteSize > 1 { VoxelMath.swapBytes(voxels, width: type.byteSize) }
         var metadata = VolumeMetadata()
         metadata.source = path
+        if dimensions == 4 && origin[3] != 0 {
+            metadata.warnings.append("the fourth axis starts at \(origin[3]), not 0; medvol keeps only its spacing")
+        }
         let geometry = ImageGeometry(size: size, spacing: SIMD3(spacing[0], spacing[1], spacing[2]),
-                                     origin: SIMD3(origin[0], origin[1], origin[2]), direction: direction)
+                                     origin: SIMD3(origin[0], origin[1], origin[2]), direction: direction,
+                                     timeSpacing: timeSpacing)
         return Volume(pixelType: type, components: 1, geometry: geometry, metadata: metadata, storage: storage)
     }
 }
