@@ -31,6 +31,8 @@ struct Anonymize: ParsableCommand {
     @Flag(help: "No progress or summary on stderr.")
     var quiet = false
 
+    @OptionGroup var reading: ReadingOptions
+
     func run() throws {
         let progress = ProgressDisplay(quiet: quiet)
         defer { progress.finish() }

@@ -62,6 +62,8 @@ struct Convert: ParsableCommand {
         case everyStack(folder: String, format: VolumeFileFormat)
     }
 
+    @OptionGroup var reading: ReadingOptions
+
     func run() throws {
         let inputs = Array(paths.dropLast())
         let output = paths.last!

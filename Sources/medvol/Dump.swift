@@ -27,6 +27,8 @@ struct Dump: ParsableCommand {
     @Option(help: ArgumentHelp("Keep only elements whose keyword or name (or private creator) contains TEXT, ignoring case; the sequences around matching elements are kept.", valueName: "text"))
     var grep: String?
 
+    @OptionGroup var reading: ReadingOptions
+
     func run() throws {
         let dump = try DICOMDump(path: file, grep: grep)
         if let grep, dump.isEmpty {

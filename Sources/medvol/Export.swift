@@ -67,6 +67,8 @@ struct Export: ParsableCommand {
         if let name, name.isEmpty || name.hasPrefix("/") { throw ValidationError("--name is a relative file name pattern") }
     }
 
+    @OptionGroup var reading: ReadingOptions
+
     func run() throws {
         let started = ProgressDisplay.now()
         let outputFolder = paths.last!

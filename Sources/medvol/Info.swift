@@ -28,6 +28,8 @@ struct Info: ParsableCommand {
         guard !inputs.isEmpty else { throw ValidationError("give an INPUT") }
     }
 
+    @OptionGroup var reading: ReadingOptions
+
     func run() throws {
         let progress = ProgressDisplay(quiet: quiet)
         defer { progress.finish() }

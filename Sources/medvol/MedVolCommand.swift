@@ -27,6 +27,7 @@ enum Main {
         var command: ParsableCommand?
         do {
             command = try MedVolCommand.parseAsRoot()
+            (command as? ReadsInputs)?.reading.apply()
             try command?.run()
         } catch var error as MedVolError {
             // Every error names a path: one that names no file is about the command's input.

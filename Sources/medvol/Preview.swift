@@ -40,6 +40,8 @@ struct Preview: ParsableCommand {
         return nil
     }
 
+    @OptionGroup var reading: ReadingOptions
+
     func run() throws {
         let started = ProgressDisplay.now()
         let output = paths.last!

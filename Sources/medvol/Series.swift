@@ -23,6 +23,8 @@ struct Series: ParsableCommand {
         guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT") }
     }
 
+    @OptionGroup var reading: ReadingOptions
+
     func run() throws {
         if inputs.count == 1, !openFiles, DICOMDirectory.isDirectory(inputs[0]) {
             try listDirectoryRecords(inputs[0])

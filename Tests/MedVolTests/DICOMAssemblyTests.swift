@@ -227,14 +227,21 @@ struct DICOMAssemblyTests {
         #expect(scan.skipped.contains { $0.path.hasSuffix("report.dcm") && $0.reason == "not an image: Basic Text SR Storage has no Pixel Data" })
     }
 
-    @Test("truncated pixel data: the file is skipped and the reason given")
+    @Test("truncated pixel data: the file's stack cannot be loaded, and says why (never a slice left out)")
     func truncatedPixelData() throws {
         let folder = TemporaryFolder()
-        let bytes = axialSeries(1)[0].bytes()
-        _ = try folder.write("cut.dcm", Array(bytes.dropLast(4)))
+        let slices = axialSeries(3)
+        for (index, slice) in slices.enumerated() {
+            let bytes = slice.bytes()
+            _ = try folder.write("s\(index).dcm", index == 1 ? Array(bytes.dropLast(4)) : bytes)
+        }
         let scan = try DICOMScan(paths: [folder.path])
-        #expect(scan.stacks.isEmpty)
-        #expect(scan.skipped.first?.reason.contains("pixel data") == true)
+        #expect(scan.skipped.isEmpty)
+        let stack = try #require(scan.stacks.first)
+        let problem = try #require(stack.problem)
+        #expect(problem.contains("s1.dcm: pixel data truncated: "))
+        #expect(problem.hasSuffix(" bytes present"))
+        #expect(throws: MedVolError.self) { try stack.load() }
     }
 
     @Test("images without position or orientation: origin 0, identity, by instance number")

@@ -8,9 +8,16 @@ enum GzipFile {
         return bytes.reversed().reduce(0) { $0 << 8 | UInt32($1) }
     }
 
-    /// The uncompressed size of a gzip file (all members), by inflating it. Throws a `.corruptFile`
-    /// error naming the file when the compressed data is damaged or ends early.
-    static func uncompressedSize(of file: ReadableFile, startingAt start: Int = 0) throws -> Int {
+    /// How far past the bytes a caller needs ``uncompressedSize(of:startingAt:enough:)`` goes on
+    /// inflating: far enough to reach the end of an honest stream (and find a damaged or cut-off end),
+    /// not so far that a stream that goes on for GiB is inflated whole.
+    static let checkedPastEnough = 16 << 20
+
+    /// The uncompressed size of a gzip file (all members), by inflating it — but no further than
+    /// ``checkedPastEnough`` bytes past `enough`: the caller needs to know that the data hold that many,
+    /// and a few MiB of gzip can hold GiB. Throws a `.corruptFile` error naming the file when the
+    /// compressed data is damaged or ends early within that reach.
+    static func uncompressedSize(of file: ReadableFile, startingAt start: Int = 0, enough: Int = Int.max) throws -> Int {
         let chunk = 1 << 20
         var input = [UInt8](repeating: 0, count: chunk)
         var output = [UInt8](repeating: 0, count: chunk)
@@ -36,6 +43,7 @@ enum GzipFile {
             }
             inputStart += consumed
             total += produced
+            if total - checkedPastEnough >= enough { return total }
             if inflater.isFinished {
                 // Another member may follow (concatenated gzip); anything else ends the data.
                 if inputStart == inputEnd && position < file.size { try refill() }

@@ -101,6 +101,13 @@ enum ITKImageFile {
             if let field = metaImage?.unusableField {
                 throw MedVolError.corrupt(path, "damaged MetaImage header: \(field) = \(metaImage?.fields[field] ?? "(missing)")")
             }
+            // Before ITK sees the header: its data file must be a regular file inside the header's folder.
+            if case .file(let dataPath)? = metaImage?.location {
+                let folder = FileSystem.parentDirectory(of: path)
+                if let problem = FileSystem.referenceProblem(dataPath, within: folder) {
+                    throw MedVolError.corrupt(path, problem.reason(subject: "its data file", file: dataPath, folder: folder))
+                }
+            }
         }
         var nifti: NIfTIHeader?
         if format == .nifti || format == .niftiCompressed || format == .niftiPair {
@@ -206,7 +213,7 @@ enum ITKImageFile {
                 }
             } else if try GzipFile.trailerSize(of: file) != UInt32(truncatingIfNeeded: needed) {
                 // Not the single gzip member of exactly that size that writers make: inflate to be sure.
-                let available = try GzipFile.uncompressedSize(of: file)
+                let available = try GzipFile.uncompressedSize(of: file, enough: needed)
                 guard available >= needed else {
                     throw MedVolError.corrupt(path, "truncated: the header announces \(needed) bytes, the file holds \(available) uncompressed")
                 }
@@ -352,8 +359,9 @@ struct MetaImageVoxels {
         case .other:
             return nil
         }
-        guard FileSystem.kind(of: dataPath) == .file else {
-            throw MedVolError.corrupt(headerPath, "its data file \(dataPath) is missing")
+        if !isLocal, let problem = FileSystem.referenceProblem(dataPath, within: FileSystem.parentDirectory(of: headerPath)) {
+            throw MedVolError.corrupt(headerPath, problem.reason(subject: "its data file", file: dataPath,
+                                                                folder: FileSystem.parentDirectory(of: headerPath)))
         }
         let file = isLocal ? headerFile : try ReadableFile(path: dataPath)
         if header.headerSize > 0 {

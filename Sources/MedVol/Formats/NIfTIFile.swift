@@ -181,6 +181,7 @@ enum NIfTIFile {
         }
         guard let layout = try SwiftReadable(header: header, path: path, pair: false) else { return nil }
         let needed = layout.voxelOffset + layout.storedByteCount
+        try checkVoxelBufferFitsInMemory(layout.byteCount, path: path)
         if !compressed {
             guard file.size >= needed else {
                 throw MedVolError.corrupt(path, "truncated: the header announces \(needed) bytes, the file has \(file.size)")
@@ -189,7 +190,7 @@ enum NIfTIFile {
                   try GzipFile.trailerSize(of: file) != UInt32(truncatingIfNeeded: needed) {
             // Not medvol's indexed file, nor the single member of exactly that size other writers make:
             // inflate the whole file to be sure it is complete (a damaged end is an error, not ignored).
-            let available = try GzipFile.uncompressedSize(of: file)
+            let available = try GzipFile.uncompressedSize(of: file, enough: needed)
             guard available >= needed else {
                 throw MedVolError.corrupt(path, "truncated: the header announces \(needed) bytes, the file holds \(available) uncompressed")
             }

@@ -224,8 +224,9 @@ extension NRRDFile {
         if let name = f["data file"] ?? f["datafile"] {
             guard !name.contains(" "), !name.hasPrefix("LIST") else { return nil }
             let dataPath = name.hasPrefix("/") ? name : FileSystem.parentDirectory(of: path) + "/" + name
-            guard FileSystem.kind(of: dataPath) == .file else {
-                throw MedVolError.corrupt(path, "its data file \(dataPath) is missing")
+            let folder = FileSystem.parentDirectory(of: path)
+            if let problem = FileSystem.referenceProblem(dataPath, within: folder) {
+                throw MedVolError.corrupt(path, problem.reason(subject: "its data file", file: dataPath, folder: folder))
             }
             dataFile = try ReadableFile(path: dataPath)
             dataStart = 0
@@ -236,6 +237,7 @@ extension NRRDFile {
         guard let byteCount = VoxelMath.checkedByteCount(elementBytes: type.byteSize, extents: size) else {
             throw MedVolError.corrupt(path, "impossible image size \(size)")
         }
+        try checkVoxelBufferFitsInMemory(byteCount, path: path)
         if encoding == "raw" {
             guard dataFile.size - dataStart >= byteCount else {
                 throw MedVolError.corrupt(dataFile.path, "truncated: \(byteCount) bytes of voxels expected from byte \(dataStart), only \(dataFile.size - dataStart) there")
@@ -244,12 +246,11 @@ extension NRRDFile {
                   try GzipFile.trailerSize(of: dataFile) != UInt32(truncatingIfNeeded: byteCount) {
             // Not medvol's indexed data, nor one gzip member of exactly the voxels: inflate it all to be
             // sure it is complete (a damaged end is an error, not ignored).
-            let available = try GzipFile.uncompressedSize(of: dataFile, startingAt: dataStart)
+            let available = try GzipFile.uncompressedSize(of: dataFile, startingAt: dataStart, enough: byteCount)
             guard available >= byteCount else {
                 throw MedVolError.corrupt(dataFile.path, "truncated: \(byteCount) bytes of voxels expected, the compressed data hold \(available)")
             }
         }
-        try checkVoxelBufferFitsInMemory(byteCount, path: path)
         let storage = VoxelStorage(byteCount: byteCount)
         let voxels = UnsafeMutableRawBufferPointer(start: storage.bytes, count: byteCount)
         if encoding == "raw" {

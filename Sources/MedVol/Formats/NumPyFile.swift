@@ -45,6 +45,7 @@ enum NumPyFile {
         }
         if metadata.source == nil { metadata.source = path }
 
+        try checkVoxelBufferFitsInMemory(header.dataByteCount, path: path)
         let storage = VoxelStorage(byteCount: header.dataByteCount)
         try NumPyArray.readData(header, from: stream,
                                 into: UnsafeMutableRawBufferPointer(start: storage.bytes, count: storage.byteCount))

@@ -190,9 +190,11 @@ extension Volume {
     }
 }
 
-/// Refuses a voxel buffer larger than the machine's physical memory: a damaged header could otherwise
-/// ask for an allocation that fails, which ends the process instead of throwing.
+/// Refuses a voxel buffer larger than ``ReadingLimits/maximumMemory`` (or the machine's physical memory):
+/// a damaged or hostile header could otherwise ask for an allocation that fails, which ends the process
+/// instead of throwing, or fills the machine's memory.
 func checkVoxelBufferFitsInMemory(_ byteCount: Int, path: String) throws {
+    try ReadingLimits.checkAllocation(byteCount, path: path)
     guard let memory = VoxelMath.physicalMemory, byteCount > memory else { return }
     throw MedVolError.unsupported(path, "the voxels take \(byteCount) bytes, more than this machine's \(memory) bytes of memory")
 }

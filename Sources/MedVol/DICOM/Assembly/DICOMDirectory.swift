@@ -77,6 +77,18 @@ public struct DICOMDirectory: Sendable {
     static func referencedFilesIfDirectory(_ path: String) throws -> (files: [String], missing: [SkippedFile])? {
         guard let file = directoryFile(path) else { return nil }
         let (present, missing) = locate(try DICOMDirectory(file: file).referencedFiles)
+        // Only regular files, inside the DICOMDIR's folder (unless allowed), are opened.
+        let folder = FileSystem.parentDirectory(of: path)
+        for reference in present + missing {
+            guard let problem = FileSystem.referenceProblem(FileSystem.caseInsensitiveMatch(reference) ?? reference, within: folder),
+                  problem != .missing else { continue }
+            let reason = switch problem {
+            case .outside: "references \(reference), outside the folder \(folder) (allow it with --allow-outside-references)"
+            case .notRegular(let kind): "references \(reference), which is not a regular file (\(kind))"
+            default: "references \(reference), a symbolic link loop"
+            }
+            throw MedVolError.corrupt(path, reason)
+        }
         return (present, missing.map { SkippedFile(path: $0, reason: "referenced by \(path) but missing") })
     }
 

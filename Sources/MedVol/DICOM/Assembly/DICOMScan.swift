@@ -91,14 +91,23 @@ public struct DICOMScan: Sendable {
     private static func scanFile(_ path: String, fileIndex: Int) -> ScanOutcome {
         do {
             let file = try ReadableFile(path: path)
-            let header = try DICOMFile.read(file: file, extent: .headerOnly).compacted()
+            let header = try DICOMFile.read(file: file, extent: .headerOnly, pixelDataMayBeShort: true).compacted()
             if header.isDirectory { return .skipped("DICOMDIR (a file-set directory; give its path to read through it)") }
             guard let pixelData = header.pixelDataElement else {
                 return .skipped("not an image: \(sopClassName(header.sopClassUID)) has no Pixel Data")
             }
             let frames = try FrameExtraction.frames(of: header, fileIndex: fileIndex)
             let frameCount = Set(frames.map(\.frameNumber)).count
-            try checkPixelDataLength(pixelData, header: header, format: frames[0].format, frameCount: frameCount)
+            // Short pixel data (the file cut inside them, or fewer bytes than the frames need) fail the
+            // file's stack: leaving the file out would silently drop its slices.
+            if case .deferred(let offset, let length) = pixelData.value, header.inflatedDataSet == nil, offset + length > file.size {
+                return .image(header, frames, pixelProblem: "pixel data truncated: \(max(0, file.size - offset)) of \(length) bytes present")
+            }
+            do {
+                try checkPixelDataLength(pixelData, header: header, format: frames[0].format, frameCount: frameCount)
+            } catch let error as MedVolError {
+                return .image(header, frames, pixelProblem: error.reason)
+            }
             // Encapsulated frames: item headers and codestream headers only (a few KiB per frame).
             let pixelProblem = try EncapsulatedPixelData.problem(header: header, opened: file, format: frames[0].format, frameCount: frameCount)
             return .image(header, frames, pixelProblem: pixelProblem)

@@ -116,7 +116,9 @@ public struct DICOMStack: Sendable {
         let bad = Set(frames.map(\.fileIndex)).filter { files.pixelProblems[$0] != nil }.sorted()
         guard let first = bad.first, let reason = files.pixelProblems[first] else { return nil }
         let more = bad.count > 1 ? " (and \(bad.count - 1) more file\(bad.count == 2 ? "" : "s") of this stack whose pixel data cannot be decoded)" : ""
-        return MedVolError(.corruptFile, path: files[first].path, reason: "pixel data cannot be decoded: \(reason)\(more)")
+        // Short pixel data say so themselves ("pixel data truncated: …", "pixel data hold …").
+        let text = reason.hasPrefix("pixel data") ? reason : "pixel data cannot be decoded: \(reason)"
+        return MedVolError(.corruptFile, path: files[first].path, reason: text + more)
     }
 
     mutating func addWarnings(_ more: [String]) { warnings += more }

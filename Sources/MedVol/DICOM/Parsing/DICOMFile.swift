@@ -31,10 +31,14 @@ public struct DICOMFile: Sendable {
         return try read(file: file, extent: extent)
     }
 
-    static func read(file: ReadableFile, extent: ReadExtent) throws -> DICOMFile {
+    /// `pixelDataMayBeShort`: with `.headerOnly`, a Pixel Data element whose length runs past the end of
+    /// the file is recorded rather than an error (the scan makes it its stack's problem, so that a short
+    /// file fails its stack instead of silently leaving a slice out).
+    static func read(file: ReadableFile, extent: ReadExtent, pixelDataMayBeShort: Bool = false) throws -> DICOMFile {
         let source = ByteSource(file: file)
         var options = DICOMParser.Options()
         options.stopAtPixelData = extent == .headerOnly
+        options.pixelDataMayRunPastTheEnd = pixelDataMayBeShort && extent == .headerOnly
         let path = file.path
 
         // Preamble and prefix, or an old file that starts straight with an element.
@@ -74,7 +78,7 @@ public struct DICOMFile: Sendable {
 
         if syntax.isDeflated {
             let compressed = try source.remainder(from: offset)
-            let inflated = try compressed.withUnsafeBytes { try Zlib.inflate($0, wrapper: .raw, limit: 1 << 32) }
+            let inflated = try compressed.withUnsafeBytes { try inflateDataSet($0, path: path) }
             let memory = ByteSource(bytes: inflated, path: path)
             var inflatedOptions = options
             inflatedOptions.deferValuesLongerThan = Int.max
@@ -96,6 +100,86 @@ public struct DICOMFile: Sendable {
         return DICOMFile(path: path, fileMetaInformation: metaSet,
                          dataSet: DICOMDataSet(elements: outcome.elements, isLittleEndian: syntax.isLittleEndian, characterSet: outcome.characterSet),
                          transferSyntax: syntax, lacksPreamble: lacksPreamble, inflatedDataSet: nil, fileSize: file.size)
+    }
+
+    /// Bytes a deflated data set may hold after its Pixel Data (trailing padding, digital signatures).
+    static let deflatedTrailingAllowance = 1 << 20
+
+    /// Inflates the data set of a deflated file no further than its header justifies: the inflated bytes
+    /// are parsed as they grow, and once the Pixel Data element is found, the data set may go on only to
+    /// the end of the pixel data — as long as Rows × Columns × Number of Frames × Samples per Pixel ×
+    /// Bits Allocated say, if less than its length — plus ``deflatedTrailingAllowance``; never beyond
+    /// ``ReadingLimits/maximumMemory``. A few MiB of deflated zeros can inflate to GiB.
+    static func inflateDataSet(_ compressed: UnsafeRawBufferPointer, path: String) throws -> [UInt8] {
+        let inflater = try Zlib.Inflater(wrapper: .raw)
+        let memoryLimit = ReadingLimits.maximumMemory
+        var bound = memoryLimit
+        var justification: String?
+        var output = [UInt8](repeating: 0, count: min(1 << 16, bound))
+        var produced = 0, consumed = 0
+        var nextParse = 1 << 14
+        while true {
+            if produced == output.count {
+                guard output.count < bound else {
+                    if let justification {
+                        throw MedVolError.corrupt(path, "the deflated data set inflates to more than the \(bound) bytes its header justifies (\(justification))")
+                    }
+                    throw MedVolError.unsupported(path, "the deflated data set inflates to more than \(bound) bytes (\(ReadingLimits.describe(bytes: bound))), the memory limit (raise it with --max-memory)")
+                }
+                var grown = [UInt8](repeating: 0, count: min(bound, output.count <= bound / 2 ? output.count * 2 : bound))
+                grown.withUnsafeMutableBytes { target in
+                    output.withUnsafeBytes { target.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: produced) }
+                }
+                output = grown
+            }
+            let (usedIn, madeOut) = try output.withUnsafeMutableBytes { out in
+                try inflater.inflate(UnsafeRawBufferPointer(rebasing: compressed[consumed...]),
+                                     into: UnsafeMutableRawBufferPointer(rebasing: out[produced...]))
+            }
+            consumed += usedIn
+            produced += madeOut
+            if inflater.isFinished {
+                output.removeSubrange(produced...)
+                return output
+            }
+            if madeOut == 0 && consumed >= compressed.count {
+                throw MedVolError.corrupt(path, "the deflated data set ends too early (truncated)")
+            }
+            // Find the Pixel Data element in what has been inflated so far, to bound the rest.
+            if justification == nil && produced >= min(nextParse, output.count) {
+                nextParse = produced * 2
+                if let (end, reason) = justifiedEnd(Array(output[0..<produced]), path: path) {
+                    bound = min(memoryLimit, max(end, produced))
+                    justification = reason
+                }
+            }
+        }
+    }
+
+    /// Where a deflated data set may end, from the inflated bytes so far: nil while the Pixel Data
+    /// element is not among them (or the data set has none yet).
+    private static func justifiedEnd(_ prefix: [UInt8], path: String) -> (Int, String)? {
+        var options = DICOMParser.Options()
+        options.stopAtPixelData = true
+        options.pixelDataMayRunPastTheEnd = true
+        options.deferValuesLongerThan = Int.max
+        let parser = DICOMParser(source: ByteSource(bytes: prefix, path: path), options: options, littleEndian: true, explicitVR: true)
+        guard let outcome = try? parser.parseDataSet(from: 0, to: nil, depth: 0, topLevel: true, characterSet: .default),
+              outcome.stoppedAtPixelData,
+              let pixelData = outcome.elements.last, pixelData.tag == .pixelData,
+              case .deferred(let offset, let length) = pixelData.value else { return nil }
+        let dataSet = DICOMDataSet(elements: outcome.elements, isLittleEndian: true, characterSet: outcome.characterSet)
+        var pixelBytes = length
+        if let rows = dataSet.int(.rows), let columns = dataSet.int(.columns), let bits = dataSet.int(.bitsAllocated),
+           rows > 0, columns > 0, bits > 0 {
+            let frames = max(1, dataSet.int(.numberOfFrames) ?? 1), samples = max(1, dataSet.int(.samplesPerPixel) ?? 1)
+            if let pixels = VoxelMath.checkedByteCount(elementBytes: 1, extents: [rows, columns, frames, samples, bits]) {
+                // Whole bytes, rounded to an even length.
+                pixelBytes = min(length, ((pixels + 7) / 8 + 1) / 2 * 2)
+            }
+        }
+        let (end, overflow) = (offset + pixelBytes).addingReportingOverflow(deflatedTrailingAllowance)
+        return overflow ? nil : (end, "pixel data end at byte \(offset + pixelBytes)")
     }
 
     private struct Layout {

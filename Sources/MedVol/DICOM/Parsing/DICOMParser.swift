@@ -8,6 +8,9 @@ struct DICOMParser {
         var stopAtPixelData = false
         /// Values longer than this are left in the file as `.deferred` (never for sequences).
         var deferValuesLongerThan = 4 << 20
+        /// With ``stopAtPixelData``: record the Pixel Data element even when its length runs past the
+        /// end of the bytes (parsing a prefix of a data set that is still being inflated).
+        var pixelDataMayRunPastTheEnd = false
     }
 
     /// What the parse found besides the elements.
@@ -94,7 +97,8 @@ struct DICOMParser {
             }
 
             let length = Int(header.length)
-            guard valueStart <= limit - length else {
+            let pixelDataStop = tag == .pixelData && topLevel && options.stopAtPixelData && options.pixelDataMayRunPastTheEnd
+            guard valueStart <= limit - length || pixelDataStop else {
                 if tag == .pixelData && topLevel {
                     throw MedVolError.corrupt(path, "pixel data truncated: \(max(0, limit - valueStart)) of \(length) bytes present")
                 }

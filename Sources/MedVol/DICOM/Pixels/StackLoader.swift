@@ -165,6 +165,7 @@ struct StackLoader {
         var frameBytes = format.pixelsPerFrame * (format.producesColor ? 3 : 1) * max(1, format.bitsAllocated / 8) * 2
         var overflow = checkedVolumeBytes == nil
         if !overflow { (frameBytes, overflow) = frameBytes.multipliedReportingOverflow(by: Parallel.processorCount) }
+        if holdingVolume && !overflow { try ReadingLimits.checkAllocation(volumeBytes, path: path) }
         let physical = VoxelMath.physicalMemory ?? 0
         guard !overflow, physical <= 0 || volumeBytes <= physical - min(physical, frameBytes) else {
             func gib(_ bytes: Int) -> String { formatNumber((Double(bytes) / Double(1 << 30) * 10).rounded() / 10) }
