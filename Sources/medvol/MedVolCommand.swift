@@ -24,6 +24,8 @@ struct MedVolCommand: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        // SIGTERM, SIGINT and SIGHUP remove the unfinished outputs of this run before it ends.
+        TerminationCleanup.install()
         var command: ParsableCommand?
         do {
             command = try MedVolCommand.parseAsRoot()

@@ -157,10 +157,18 @@ enum FileSystem {
 
     /// Creates `path` and any missing parents.
     static func createDirectory(_ path: String) throws {
+        var created: [String] = []
+        try createDirectory(path, created: &created)
+    }
+
+    /// Creates `path` and any missing parents, appending the folders it made to `created` (parents first).
+    static func createDirectory(_ path: String, created: inout [String]) throws {
         if kind(of: path) == .directory { return }
         let parent = parentDirectory(of: path)
-        if !parent.isEmpty, parent != path { try createDirectory(parent) }
-        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+        if !parent.isEmpty, parent != path { try createDirectory(parent, created: &created) }
+        if mkdir(path, 0o755) == 0 {
+            created.append(path)
+        } else if errno != EEXIST {
             throw MedVolError.io(path, "create folder", errno: errno)
         }
     }
@@ -181,6 +189,33 @@ enum FileSystem {
         if systemRename(from, to) != 0 { throw MedVolError.io(to, "rename", errno: errno) }
     }
 
+    /// Moves `from` to `to` unless something exists at `to` (then "already exists"), atomically:
+    /// `renameat2(RENAME_NOREPLACE)`, or where the file system lacks it `link` then `unlink` for a file
+    /// (a folder then gets a check followed by a rename).
+    static func renameExclusively(_ from: String, to: String) throws {
+        if let renameNoReplace = renameat2Function {
+            if renameNoReplace(AT_FDCWD, from, AT_FDCWD, to, 1 /* RENAME_NOREPLACE */) == 0 { return }
+            let code = errno
+            if code == EEXIST || code == ENOTEMPTY { throw OutputTransaction.existsError(to) }
+            if code != EINVAL && code != ENOSYS { throw MedVolError.io(to, "rename", errno: code) }
+        }
+        if kind(of: from) == .file {
+            if link(from, to) == 0 { unlink(from); return }
+            let code = errno
+            if code == EEXIST { throw OutputTransaction.existsError(to) }
+            if code != EPERM && code != ENOTSUP { throw MedVolError.io(to, "rename", errno: code) }
+        }
+        if exists(to) { throw OutputTransaction.existsError(to) }
+        try rename(from, to: to)
+    }
+
+    private typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+    /// glibc's renameat2 (2.28 and later), which the Swift Glibc module does not import.
+    nonisolated(unsafe) private static let renameat2Function: RenameAt2? = {
+        guard let symbol = dlsym(nil, "renameat2") else { return nil }
+        return unsafeBitCast(symbol, to: RenameAt2.self)
+    }()
+
     /// Names in a folder (without "." and ".."), sorted for reproducible order.
     static func listDirectory(_ path: String) throws -> [String] {
         guard let directory = opendir(path) else { throw MedVolError.io(path, "open folder", errno: errno) }
@@ -195,7 +230,8 @@ enum FileSystem {
         return names.sorted()
     }
 
-    /// Every regular file under `path` (recursively; symbolic links to files are followed, to folders not).
+    /// Every regular file under `path` (recursively; symbolic links to files are followed, to folders not,
+    /// so that a link cannot make the walk go round). A symbolic link loop is an error naming the link.
     static func regularFiles(under path: String) throws -> [String] {
         var result: [String] = []
         var pending = [path]
@@ -207,7 +243,12 @@ enum FileSystem {
                 switch status.st_mode & S_IFMT {
                 case S_IFDIR: pending.append(child)
                 case S_IFREG: result.append(child)
-                case S_IFLNK: if kind(of: child) == .file { result.append(child) }
+                case S_IFLNK:
+                    var target = stat()
+                    if stat(child, &target) != 0 && errno == ELOOP {
+                        throw MedVolError.corrupt(child, "symbolic link loop")
+                    }
+                    if kind(of: child) == .file { result.append(child) }
                 default: break
                 }
             }
@@ -278,5 +319,55 @@ extension FileSystem {
             current = current.isEmpty ? "/" + match : current + "/" + match
         }
         return kind(of: current) == .file ? current : nil
+    }
+}
+
+extension FileSystem {
+    /// What is wrong with a file that an input names (a detached data file, a DICOMDIR reference).
+    enum ReferenceProblem: Equatable {
+        case missing
+        /// A symbolic link that leads back to itself.
+        case linkLoop
+        /// Not a regular file: "a FIFO", "a folder", "a character device", …
+        case notRegular(String)
+        /// Resolves (through `..` or symbolic links) outside the folder it must stay in.
+        case outside
+
+        /// The reason in an error about `file`, named by an input in `folder`: "its data file X is a FIFO…".
+        func reason(subject: String, file: String, folder: String) -> String {
+            switch self {
+            case .missing: "\(subject) \(file) is missing"
+            case .linkLoop: "\(subject) \(file) is a symbolic link loop"
+            case .notRegular(let kind): "\(subject) \(file) is not a regular file (\(kind))"
+            case .outside: "\(subject) \(file) is outside the folder \(folder) (allow it with --allow-outside-references)"
+            }
+        }
+    }
+
+    /// nil when `path` is a regular file (after symbolic links) that lies inside `folder` (or outside
+    /// references are allowed, ``ReadingLimits/allowsOutsideReferences``); else what is wrong with it.
+    /// Checked before a file is opened: opening a FIFO for reading blocks until a writer comes.
+    static func referenceProblem(_ path: String, within folder: String) -> ReferenceProblem? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return errno == ELOOP ? .linkLoop : .missing }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFIFO: return .notRegular("a FIFO")
+        case S_IFDIR: return .notRegular("a folder")
+        case S_IFCHR: return .notRegular("a character device")
+        case S_IFBLK: return .notRegular("a block device")
+        case S_IFSOCK: return .notRegular("a socket")
+        default: return .notRegular("not a file")
+        }
+        if ReadingLimits.allowsOutsideReferences { return nil }
+        guard let resolved = resolvedPath(path), let root = resolvedPath(folder) else { return .missing }
+        return resolved.hasPrefix(root == "/" ? "/" : root + "/") ? nil : .outside
+    }
+
+    /// `path` with every symbolic link, `.` and `..` resolved (realpath), or nil.
+    static func resolvedPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 }
