@@ -149,13 +149,14 @@ struct AnonymizationTests {
 
     // MARK: Files
 
-    @Test("a folder is mirrored, pixel bytes copied, meta group follows the new SOP Instance UID")
+    @Test("with keepInputNames a folder is mirrored, pixel bytes copied, meta group follows the new SOP Instance UID")
     func folder() throws {
         let folder = TemporaryFolder()
         let series = try DICOMSeriesWriter.write(obliquePhantom(size: [6, 5, 3]), toDirectory: folder.file("in/series"))
         _ = try folder.write("in/readme.txt", Array("hello".utf8))
         let anonymizer = DICOMAnonymizer()
-        let report = try anonymizer.anonymize(input: folder.file("in"), output: folder.file("out"), mappingPath: folder.file("map.json"))
+        let report = try anonymizer.anonymize(input: folder.file("in"), output: folder.file("out"), mappingPath: folder.file("map.json"),
+                                              naming: .keepInputNames)
         #expect(report.files.count == 3 && report.skipped.map { FileSystem.lastComponent(of: $0.path) } == ["readme.txt"])
         #expect(folder.contents(of: folder.file("out")) == ["series"])
         for path in series.paths {

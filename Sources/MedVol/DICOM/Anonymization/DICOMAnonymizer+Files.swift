@@ -15,13 +15,25 @@ public struct DICOMAnonymizationReport: Sendable {
         /// The transfer syntax written (the input's, except the retired big-endian syntax, which
         /// becomes explicit VR little endian).
         public var transferSyntax: TransferSyntax
+        /// Why its pixels may show identifying text (``BurnedInAnnotation/assess(_:)``), nil if not:
+        /// medvol does not look at the pixels.
+        public var burnedInAnnotation: String?
+    }
+
+    /// How the files of a folder are named in the output.
+    public enum OutputNaming: Sendable, Hashable {
+        /// `PSEUDONYM/study-N/series-S/IIII.dcm`, from the new identifiers only.
+        case fromNewIdentifiers
+        /// The input's relative paths, except names that contain an original identifier value.
+        case keepInputNames
     }
 
     /// The output file or folder.
     public var output: String
     /// Every file written, in input path order.
     public var files: [File]
-    /// Input files not copied, with the reason (not DICOM, DICOMDIR, …).
+    /// Input files not copied, with the reason (not DICOM, DICOMDIR, …); in their paths, components that
+    /// contain an original identifier are "[redacted]".
     public var skipped: [SkippedFile]
     /// The mapping file written, if one was asked for.
     public var mappingPath: String?
@@ -32,8 +44,12 @@ public struct DICOMAnonymizationReport: Sendable {
 extension DICOMAnonymizer {
     /// De-identifies one DICOM file (already parsed) and returns the data set and the transfer syntax
     /// to write it in.
-    public func anonymizedDataSet(of file: DICOMFile) throws -> (dataSet: DICOMDataSet, transferSyntax: TransferSyntax) {
-        let dataSet = try anonymize(file.dataSet)
+    /// `identifiers` are searched for in every element (by default those of the file itself, meta group included).
+    public func anonymizedDataSet(of file: DICOMFile, identifiers: DeidentificationIdentifiers? = nil)
+        throws -> (dataSet: DICOMDataSet, transferSyntax: TransferSyntax) {
+        var identifiers = identifiers ?? DeidentificationIdentifiers(of: file.dataSet)
+        identifiers.add(file.fileMetaInformation)
+        let dataSet = try anonymize(file.dataSet, identifiers: identifiers)
         guard dataSet.string(.sopClassUID) != nil || file.fileMetaInformation.string(.mediaStorageSOPClassUID) != nil else {
             throw MedVolError(.unsupported, path: file.path, reason: "has no SOP Class UID (0008,0016): cannot write a Part 10 file for it")
         }
@@ -60,19 +76,27 @@ extension DICOMAnonymizer {
     }
 
     /// Reads, de-identifies and writes one file; returns the syntax written.
-    private func writeAnonymized(_ input: String, to path: String) throws -> TransferSyntax {
+    private func writeAnonymized(_ input: String, to path: String, identifiers: DeidentificationIdentifiers? = nil) throws -> TransferSyntax {
         let file = try DICOMFile.read(path: input, extent: .everything)
         if file.isDirectory {
             throw MedVolError(.unsupported, path: input, reason: "is a DICOMDIR: its record offsets would not survive de-identification; make a new one from the output (e.g. with gdcmgendir)")
         }
-        let (dataSet, syntax) = try anonymizedDataSet(of: file)
+        let (dataSet, syntax) = try anonymizedDataSet(of: file, identifiers: identifiers)
         try FileSystem.createDirectory(FileSystem.parentDirectory(of: path))
         try DICOMFileWriter.writeFile(meta: DICOMDataSet(), dataSet: dataSet, transferSyntax: syntax, source: file, at: path)
         return syntax
     }
 
     /// De-identifies a DICOM file, or every DICOM file under a folder, into `output`: a file for a file,
-    /// a folder with the same tree (one file per input file, same relative paths) for a folder.
+    /// and for a folder a new tree whose names come from the new identifiers only (see
+    /// ``OutputNaming``): `PSEUDONYM/study-N/series-S/IIII.dcm`, the same tree for the same input on
+    /// every run. With `naming: .keepInputNames` the input's relative paths are kept, except each
+    /// file or folder name that contains an original identifier value (``DeidentificationIdentifiers``
+    /// of any file of the run), which becomes `redacted-N` (a file keeps its extension).
+    ///
+    /// Every element of every file is also searched for the identifier values of all files of the
+    /// run (``anonymize(_:identifiers:)``). Paths in the report's skipped files and in errors have the
+    /// components that contain an identifier replaced by "[redacted]".
     ///
     /// Files that are not DICOM, and DICOMDIR files (whose byte offsets could not survive), are skipped
     /// and listed in the report. Any other failure (a damaged DICOM file, …) stops the run and throws:
@@ -84,6 +108,7 @@ extension DICOMAnonymizer {
     /// original → new UID and Patient ID: it re-identifies the data, so keep it apart from them.
     @discardableResult
     public func anonymize(input: String, output: String, overwrite: Bool = false, mappingPath: String? = nil,
+                          naming: DICOMAnonymizationReport.OutputNaming = .fromNewIdentifiers,
                           control: WorkControl = .none) throws -> DICOMAnonymizationReport {
         let input = FileSystem.trimmingTrailingSlashes(input)
         let output = FileSystem.trimmingTrailingSlashes(output)
@@ -105,48 +130,204 @@ extension DICOMAnonymizer {
             }
         }
 
-        let candidates = inputKind == .directory ? try FileSystem.regularFiles(under: input) : [input]
-        let outputs = [output] + (mappingPath.map { [$0] } ?? [])
+        let candidates = inputKind == .directory ? try FileSystem.regularFiles(under: input).sorted() : [input]
+        let headers = try scanHeaders(candidates, control: control)
+        var identifiers = DeidentificationIdentifiers()
+        for case .dicom(let header) in headers { identifiers.formUnion(header.identifiers) }
+        let allIdentifiers = identifiers
+        let redact: @Sendable (String) -> String = { allIdentifiers.redacted($0) }
+        if let failure = headers.lazy.compactMap({ if case .failed(let path, let error) = $0 { (path, error) } else { nil } }).first {
+            throw MedVolError(failure.1.code, path: redact(failure.0), reason: failure.1.reason)
+        }
         var report = DICOMAnonymizationReport(output: output, files: [], skipped: [], mappingPath: mappingPath, replacedUIDCount: 0)
+        var planned: [(input: String, relative: String, burnedIn: String?)] = []
+        for header in headers {
+            switch header {
+            case .dicom(let header): planned.append((header.path, "", header.burnedIn))
+            case .skipped(let path, let reason): report.skipped.append(SkippedFile(path: redact(path), reason: reason))
+            case .failed: break
+            }
+        }
+        guard !planned.isEmpty else {
+            let reason = report.skipped.isEmpty ? "no files found" : "no DICOM files among the \(report.skipped.count) files found"
+            throw MedVolError(.noImages, path: redact(input), reason: reason)
+        }
+        if inputKind == .directory {
+            let dicomHeaders = headers.compactMap { if case .dicom(let header) = $0 { header } else { nil } }
+            for (patientID, _) in dicomHeaders.map({ ($0.patientID, 0) }) { _ = pseudonym(forPatientID: patientID) }
+            let names = naming == .keepInputNames
+                ? Self.keptNames(dicomHeaders.map { String($0.path.dropFirst(input.count + 1)) }, identifiers: identifiers)
+                : Self.newNames(dicomHeaders, pseudonym: { self.pseudonym(forPatientID: $0) })
+            for index in planned.indices { planned[index].relative = names[index] }
+        }
+
+        let plans = planned
+        let outputs = [output] + (mappingPath.map { [$0] } ?? [])
         try OutputTransaction.write(outputs: outputs, overwrite: overwrite) { transaction in
             let staging = transaction.stagingPath(for: output)
             if inputKind == .directory { try FileSystem.createDirectory(staging) }
-            let progress = ProgressCounter(stage: "anonymizing", total: candidates.count, control: control)
-            enum Outcome: Sendable { case written(DICOMAnonymizationReport.File), skipped(SkippedFile) }
-            let outcomes: [Outcome] = try Parallel.map(candidates.count) { index in
+            let progress = ProgressCounter(stage: "anonymizing", total: plans.count, control: control)
+            let files: [DICOMAnonymizationReport.File] = try Parallel.map(plans.count) { index in
                 try control.checkCancellation()
                 defer { progress.advance() }
-                let path = candidates[index]
-                let relative = inputKind == .directory ? String(path.dropFirst(input.count + 1)) : ""
-                let target = inputKind == .directory ? "\(staging)/\(relative)" : staging
-                let finalPath = inputKind == .directory ? "\(output)/\(relative)" : output
+                let plan = plans[index]
+                let target = inputKind == .directory ? "\(staging)/\(plan.relative)" : staging
+                let finalPath = inputKind == .directory ? "\(output)/\(plan.relative)" : output
                 do {
-                    let syntax = try self.writeAnonymized(path, to: target)
-                    return .written(.init(input: path, output: finalPath, transferSyntax: syntax))
-                } catch let error as MedVolError where error.code == .unrecognizedFormat {
-                    return .skipped(SkippedFile(path: path, reason: error.reason))
-                } catch let error as MedVolError where error.code == .unsupported && error.reason.hasPrefix("is a DICOMDIR") {
-                    return .skipped(SkippedFile(path: path, reason: "DICOMDIR not copied (its record offsets would be stale; make a new one from the output)"))
+                    let syntax = try self.writeAnonymized(plan.input, to: target, identifiers: allIdentifiers)
+                    return .init(input: plan.input, output: finalPath, transferSyntax: syntax, burnedInAnnotation: plan.burnedIn)
                 } catch let error as MedVolError {
-                    throw error.at(path)
+                    throw MedVolError(error.code, path: redact(error.path ?? plan.input), reason: error.reason)
                 }
             }
-            for outcome in outcomes {
-                switch outcome {
-                case .written(let file): report.files.append(file)
-                case .skipped(let skipped): report.skipped.append(skipped)
-                }
-            }
-            guard !report.files.isEmpty else {
-                let reason = report.skipped.isEmpty ? "no files found" : "no DICOM files among the \(report.skipped.count) files found"
-                throw MedVolError(.noImages, path: input, reason: reason)
-            }
+            report.files = files
             if let mappingPath {
                 try writeMapping(to: transaction.stagingPath(for: mappingPath))
             }
         }
         report.replacedUIDCount = uidMapping.count
         return report
+    }
+
+    /// What the header scan found for one candidate file.
+    private enum ScannedFile: Sendable {
+        case dicom(HeaderKeys)
+        case skipped(path: String, reason: String)
+        case failed(path: String, error: MedVolError)
+    }
+
+    /// The values of one file's header that name its output and that are searched for.
+    struct HeaderKeys: Sendable {
+        var path: String
+        var patientID: String
+        var studyUID: String
+        var seriesUID: String
+        var seriesNumber: Int?
+        var instanceNumber: Int?
+        var identifiers: DeidentificationIdentifiers
+        var burnedIn: String?
+    }
+
+    /// Reads every candidate's header (never the pixels), in parallel, results in candidate order.
+    private func scanHeaders(_ candidates: [String], control: WorkControl) throws -> [ScannedFile] {
+        try Parallel.map(candidates.count) { index in
+            try control.checkCancellation()
+            let path = candidates[index]
+            do {
+                let file = try DICOMFile.read(path: path, extent: .headerOnly)
+                if file.isDirectory {
+                    return .skipped(path: path, reason: "DICOMDIR not copied (its record offsets would be stale; make a new one from the output)")
+                }
+                let dataSet = file.dataSet
+                var identifiers = DeidentificationIdentifiers(of: dataSet)
+                identifiers.add(file.fileMetaInformation)
+                return .dicom(HeaderKeys(
+                    path: path, patientID: dataSet.string(.patientID) ?? "",
+                    studyUID: dataSet.string(.studyInstanceUID) ?? "", seriesUID: dataSet.string(.seriesInstanceUID) ?? "",
+                    seriesNumber: dataSet.string(.seriesNumber).flatMap { Int($0) },
+                    instanceNumber: dataSet.string(.instanceNumber).flatMap { Int($0) },
+                    identifiers: identifiers, burnedIn: BurnedInAnnotation.assess(dataSet)))
+            } catch let error as MedVolError where error.code == .unrecognizedFormat {
+                return .skipped(path: path, reason: error.reason)
+            } catch let error as MedVolError {
+                return .failed(path: path, error: error)
+            }
+        }
+    }
+
+    /// `PSEUDONYM/study-N/series-S/IIII.dcm` for each header, in order: studies numbered per patient
+    /// and series per study in the order first met; S is the Series Number (with "-K", the series'
+    /// place in its study, when two series share it; "none-K" without one); IIII the Instance Number,
+    /// four digits at least (with "-K", the file's place in its series, when repeated or absent).
+    static func newNames(_ headers: [HeaderKeys], pseudonym: (String) -> String) -> [String] {
+        var studies: [String: [String]] = [:]            // patient → study UIDs in order
+        var series: [String: [String]] = [:]             // study key → series UIDs in order
+        var seriesNumbers: [String: [Int?]] = [:]        // study key → their series numbers
+        var instances: [String: [Int?]] = [:]            // series key → instance numbers in order
+        for header in headers {
+            let studyKey = header.patientID + "\u{0}" + header.studyUID
+            if !(studies[header.patientID] ?? []).contains(header.studyUID) { studies[header.patientID, default: []].append(header.studyUID) }
+            if !(series[studyKey] ?? []).contains(header.seriesUID) {
+                series[studyKey, default: []].append(header.seriesUID)
+                seriesNumbers[studyKey, default: []].append(header.seriesNumber)
+            }
+            instances[studyKey + "\u{0}" + header.seriesUID, default: []].append(header.instanceNumber)
+        }
+        var seen: [String: Int] = [:]                    // series key → files named so far
+        return headers.map { header in
+            let studyKey = header.patientID + "\u{0}" + header.studyUID
+            let seriesKey = studyKey + "\u{0}" + header.seriesUID
+            let studyIndex = studies[header.patientID]!.firstIndex(of: header.studyUID)! + 1
+            let seriesIndex = series[studyKey]!.firstIndex(of: header.seriesUID)! + 1
+            let numbers = seriesNumbers[studyKey]!
+            let seriesName: String
+            if let number = header.seriesNumber {
+                seriesName = numbers.filter { $0 == number }.count == 1 ? "series-\(number)" : "series-\(number)-\(seriesIndex)"
+            } else {
+                seriesName = "series-none-\(seriesIndex)"
+            }
+            let position = seen[seriesKey, default: 0] + 1
+            seen[seriesKey] = position
+            let fileName: String
+            if let number = header.instanceNumber, instances[seriesKey]!.filter({ $0 == number }).count == 1 {
+                fileName = padded(number)
+            } else {
+                fileName = (header.instanceNumber.map(padded) ?? "none") + "-\(position)"
+            }
+            return "\(pseudonym(header.patientID))/study-\(studyIndex)/\(seriesName)/\(fileName).dcm"
+        }
+    }
+
+    private static func padded(_ number: Int) -> String {
+        let digits = String(number.magnitude)
+        return (number < 0 ? "-" : "") + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    /// The input's relative paths with each component that contains an identifier replaced by
+    /// `redacted-N` (N counted per folder, in path order; a file keeps an extension of letters).
+    static func keptNames(_ relativePaths: [String], identifiers: DeidentificationIdentifiers) -> [String] {
+        var replacements: [String: String] = [:]         // new parent + "/" + original component → new name
+        var used: [String: Set<String>] = [:]            // new parent → names taken
+        // Names that are kept are taken first, so a replacement never collides with one.
+        var kept: [String: Set<String>] = [:]
+        for path in relativePaths {
+            var parent = ""
+            for component in path.split(separator: "/").map(String.init) {
+                if !identifiers.occurs(in: component) { kept[parent, default: []].insert(component) }
+                parent += "/" + component
+            }
+        }
+        return relativePaths.map { path in
+            let components = path.split(separator: "/").map(String.init)
+            var parent = ""
+            var result: [String] = []
+            for (index, component) in components.enumerated() {
+                var name = component
+                if identifiers.occurs(in: component) {
+                    let key = parent + "/" + component
+                    if let known = replacements[key] {
+                        name = known
+                    } else {
+                        var suffix = ""
+                        if index == components.count - 1, let dot = component.lastIndex(of: "."),
+                           case let ext = component[component.index(after: dot)...],
+                           !ext.isEmpty, ext.count <= 8, ext.allSatisfy({ $0.isASCII && $0.isLetter }),
+                           !identifiers.occurs(in: String(ext)) {
+                            suffix = "." + ext
+                        }
+                        var number = (used[parent]?.count ?? 0) + 1
+                        while kept[parent]?.contains("redacted-\(number)\(suffix)") == true
+                                || used[parent]?.contains("redacted-\(number)\(suffix)") == true { number += 1 }
+                        name = "redacted-\(number)\(suffix)"
+                        replacements[key] = name
+                        used[parent, default: []].insert(name)
+                    }
+                }
+                result.append(name)
+                parent += "/" + name
+            }
+            return result.joined(separator: "/")
+        }
     }
 
     /// `{"uids": {old: new, …}, "patientIDs": {original: pseudonym, …}}`.

@@ -79,6 +79,9 @@ public final class DICOMAnonymizer: Sendable {
     /// The value written into De-identification Method (0012,0063).
     public static let methodDescription = "PS3.15 E.1 Basic Application Confidentiality Profile (medvol)"
 
+    /// The second value of De-identification Method for files whose pixels may show burned-in text.
+    public static let pixelsNotCheckedNote = "pixels not checked for burned-in annotation"
+
     // MARK: Consistent replacements
 
     /// The new UID for `uid`: a new one the first time, the same one afterwards.
@@ -117,10 +120,20 @@ public final class DICOMAnonymizer: Sendable {
     // MARK: Data sets
 
     /// The de-identified data set (a top-level data set: the de-identification attributes are added).
-    public func anonymize(_ dataSet: DICOMDataSet) throws -> DICOMDataSet {
-        var result = try clean(dataSet, depth: 0)
+    ///
+    /// `identifiers` are the original values searched for in every element the table keeps (see
+    /// ``DeidentificationIdentifiers``); by default, those of `dataSet` itself. An element whose value
+    /// contains one gets a dummy (text "ANONYMIZED", numbers 0, binary values zero length).
+    ///
+    /// When ``BurnedInAnnotation/assess(_:)`` finds the pixels may show text, the De-identification
+    /// Method gets a second value saying the pixels were not checked, and Burned In Annotation is kept.
+    public func anonymize(_ dataSet: DICOMDataSet, identifiers: DeidentificationIdentifiers? = nil) throws -> DICOMDataSet {
+        let identifiers = identifiers ?? DeidentificationIdentifiers(of: dataSet)
+        var result = try clean(dataSet, depth: 0, identifiers: identifiers)
         result.set(.text(DICOMTag(0x0012, 0x0062), .CS, "YES"))
-        result.set(.text(DICOMTag(0x0012, 0x0063), .LO, Self.methodDescription))
+        var method = [Self.methodDescription]
+        if BurnedInAnnotation.assess(dataSet) != nil { method.append(Self.pixelsNotCheckedNote) }
+        result.set(.text(DICOMTag(0x0012, 0x0063), .LO, method))
         let code = DICOMDataSet(elements: [
             .text(DICOMTag(0x0008, 0x0100), .SH, "113100"),
             .text(DICOMTag(0x0008, 0x0102), .SH, "DCM"),
@@ -131,11 +144,13 @@ public final class DICOMAnonymizer: Sendable {
         return result
     }
 
-    private func clean(_ dataSet: DICOMDataSet, depth: Int) throws -> DICOMDataSet {
+    private func clean(_ dataSet: DICOMDataSet, depth: Int, identifiers: DeidentificationIdentifiers) throws -> DICOMDataSet {
         var elements: [DICOMElement] = []
         elements.reserveCapacity(dataSet.elements.count)
         for element in dataSet.elements {
-            if let kept = try process(element, in: dataSet, depth: depth) { elements.append(kept) }
+            if let kept = try process(element, in: dataSet, depth: depth, identifiers: identifiers) {
+                elements.append(scrubbed(kept, in: dataSet, identifiers: identifiers))
+            }
         }
         return DICOMDataSet(elements: elements, isLittleEndian: dataSet.isLittleEndian, characterSet: dataSet.characterSet)
     }
@@ -157,7 +172,7 @@ public final class DICOMAnonymizer: Sendable {
         classUIDTags.contains(tag) || uid.hasPrefix("1.2.840.10008.")
     }
 
-    private func process(_ element: DICOMElement, in dataSet: DICOMDataSet, depth: Int) throws -> DICOMElement? {
+    private func process(_ element: DICOMElement, in dataSet: DICOMDataSet, depth: Int, identifiers: DeidentificationIdentifiers) throws -> DICOMElement? {
         let tag = element.tag
         if tag.group & 1 == 1 { return nil }                                       // private (and illegal odd) groups
         if tag.group == 0x0002 || tag.group == 0xFFFE { return nil }               // meta group (rebuilt), stray delimiters
@@ -170,14 +185,14 @@ public final class DICOMAnonymizer: Sendable {
             case .dummy: return dummy(element, vr: vr)
             default:   // .replaceUID
                 if case .sequence(let items) = element.value {
-                    return .sequence(tag, try items.map { try clean($0, depth: depth + 1) })
+                    return .sequence(tag, try items.map { try clean($0, depth: depth + 1, identifiers: identifiers) })
                 }
                 return vr == .UI ? replacingUIDs(element, vr: vr) : dummy(element, vr: vr)
             }
         }
         // Not in the table: kept, with its items cleaned, its UIDs replaced and its dates made dummies.
         if case .sequence(let items) = element.value {
-            return DICOMElement(tag: tag, vr: .SQ, value: .sequence(try items.map { try clean($0, depth: depth + 1) }))
+            return DICOMElement(tag: tag, vr: .SQ, value: .sequence(try items.map { try clean($0, depth: depth + 1, identifiers: identifiers) }))
         }
         switch vr {
         case .UI: return replacingUIDs(element, vr: vr)
@@ -185,6 +200,27 @@ public final class DICOMAnonymizer: Sendable {
         default: return element
         }
     }
+
+    /// `element` (already through the table) with a dummy when its value still contains an original
+    /// identifier. Pixel data, and values left in the file (too large to read), are not searched; UIDs
+    /// are all replaced already, sequences were cleaned item by item.
+    private func scrubbed(_ element: DICOMElement, in dataSet: DICOMDataSet, identifiers: DeidentificationIdentifiers) -> DICOMElement {
+        guard element.tag.group != 0x7FE0, element.tag != DICOMTag(0x0008, 0x0005),   // pixels, Specific Character Set
+              let bytes = element.rawBytes, !bytes.isEmpty else { return element }
+        let vr = dataSet.effectiveVR(of: element)
+        switch vr {
+        case .UI, .SQ, .US, .SS, .UL, .SL, .FL, .FD, .SV, .UV, .AT, .OD, .OF, .OL, .OV, .OW: return element
+        case .DS, .IS:
+            // A well-formed number carries no name; a numeric ID found in one (a position, a window
+            // centre) would be a coincidence, and zeroing it would break the geometry.
+            if bytes.allSatisfy({ Self.numberCharacters.contains($0) }) { return element }
+        default: break
+        }
+        guard identifiers.occurs(in: bytes) else { return element }
+        return dummy(element, vr: vr)
+    }
+
+    private static let numberCharacters = Set("0123456789+-.eE \\".utf8)
 
     // MARK: Values
 
