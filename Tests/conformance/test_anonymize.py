@@ -173,12 +173,20 @@ def anonymized(study, tmp_path_factory):
     return {"out": out, "mapping": json.loads(mapping.read_text()), "result": result}
 
 
+def output_of(anonymized, original: Path) -> Path:
+    """Where the de-identified copy of `original` is: PSEUDONYM/study-N/series-S/IIII.dcm (the one patient, the
+    one study; series by Series Number, files by Instance Number)."""
+    ds = pydicom.dcmread(original, stop_before_pixels=True)
+    return anonymized["out"] / "ANON0001" / "study-1" / f"series-{int(ds.SeriesNumber)}" / f"{int(ds.InstanceNumber):04d}.dcm"
+
+
 def output_files(anonymized):
     return sorted(p for p in anonymized["out"].rglob("*") if p.is_file())
 
 
-def test_output_mirrors_the_input_tree_and_reports_the_skipped_file(study, anonymized):
-    expected = sorted(str(p.relative_to(study["source"])) for p in study["ct"] + study["mr"])
+def test_output_tree_is_named_from_the_new_identifiers_and_reports_the_skipped_file(study, anonymized):
+    expected = sorted(str(output_of(anonymized, p).relative_to(anonymized["out"])) for p in study["ct"] + study["mr"])
+    assert expected[0] == "ANON0001/study-1/series-3/0001.dcm" and expected[-1] == "ANON0001/study-1/series-7/0004.dcm"
     assert sorted(str(p.relative_to(anonymized["out"])) for p in output_files(anonymized)) == expected
     assert "notes.txt" in anonymized["result"].stderr and "skipped" in anonymized["result"].stderr
     assert not list(study["root"].glob(".medvol-partial-*")), "staging folder left behind"
@@ -238,7 +246,7 @@ def test_uids_are_new_consistent_and_match_the_file_meta(study, anonymized):
     assert anonymized["mapping"]["patientIDs"] == {PHI["PatientID"]: "ANON0001"}
     for group, spec in (("ct", study["ct_spec"]), ("mr", study["mr_spec"])):
         originals = [pydicom.dcmread(p, stop_before_pixels=True) for p in study[group]]
-        outputs = [pydicom.dcmread(anonymized["out"] / p.relative_to(study["source"])) for p in study[group]]
+        outputs = [pydicom.dcmread(output_of(anonymized, p)) for p in study[group]]
         new_by_instance = {}
         for original, output in zip(originals, outputs):
             for keyword in ("SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID", "FrameOfReferenceUID"):
@@ -257,8 +265,8 @@ def test_uids_are_new_consistent_and_match_the_file_meta(study, anonymized):
                 item = output.ReferencedImageSequence[0]
                 assert item.ReferencedSOPInstanceUID == new_by_instance[instance - 1]
                 assert item.ReferencedSOPClassUID == output.SOPClassUID
-    ct = pydicom.dcmread(anonymized["out"] / study["ct"][0].relative_to(study["source"]))
-    mr = pydicom.dcmread(anonymized["out"] / study["mr"][0].relative_to(study["source"]))
+    ct = pydicom.dcmread(output_of(anonymized, study["ct"][0]))
+    mr = pydicom.dcmread(output_of(anonymized, study["mr"][0]))
     assert ct.StudyInstanceUID == mr.StudyInstanceUID and ct.FrameOfReferenceUID == mr.FrameOfReferenceUID
     assert ct.SeriesInstanceUID != mr.SeriesInstanceUID
 
@@ -266,18 +274,18 @@ def test_uids_are_new_consistent_and_match_the_file_meta(study, anonymized):
 def test_pixel_data_are_copied_byte_for_byte(study, anonymized):
     for path in study["ct"] + study["mr"]:
         original = pydicom.dcmread(path)
-        output = pydicom.dcmread(anonymized["out"] / path.relative_to(study["source"]))
+        output = pydicom.dcmread(output_of(anonymized, path))
         assert output.PixelData == original.PixelData, path.name
         for keyword in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "Rows", "Columns",
                         "BitsAllocated", "PixelRepresentation", "InstanceNumber"):
             assert getattr(output, keyword) == getattr(original, keyword), keyword
-    assert pydicom.dcmread(anonymized["out"] / study["mr"][0].relative_to(study["source"])).file_meta.TransferSyntaxUID == RLELossless
+    assert pydicom.dcmread(output_of(anonymized, study["mr"][0])).file_meta.TransferSyntaxUID == RLELossless
 
 
 @pytest.mark.parametrize("group", ["ct", "mr"])
 def test_volumes_read_back_identical_in_medvol_and_simpleitk(medvol, study, anonymized, tmp_path, group):
     source_folder = study[group][0].parent
-    output_folder = anonymized["out"] / source_folder.relative_to(study["source"])
+    output_folder = output_of(anonymized, sorted(source_folder.glob("*"))[0]).parent
     medvol("convert", source_folder, tmp_path / "before.npy")
     medvol("convert", output_folder, tmp_path / "after.npy")
     before, before_geometry = load_npy_with_sidecar(tmp_path / "before.npy")
@@ -286,7 +294,7 @@ def test_volumes_read_back_identical_in_medvol_and_simpleitk(medvol, study, anon
     for key in ("size", "spacing", "origin", "direction"):
         assert np.allclose(before_geometry[key], after_geometry[key], atol=1e-9), key
     expected = sitk_series(sorted(study[group], key=lambda p: p.name))
-    actual = sitk_series([output_folder / p.name for p in sorted(study[group], key=lambda p: p.name)])
+    actual = sitk_series([output_of(anonymized, p) for p in sorted(study[group], key=lambda p: p.name)])
     assert_same_image(actual, expected, f"{group} through SimpleITK")
     assert np.array_equal(sitk.GetArrayFromImage(actual), after)
 
@@ -316,7 +324,7 @@ def test_existing_output_is_refused_unless_overwrite(medvol, study, tmp_path):
     assert refused.returncode == 1 and refused.stderr.startswith(f"medvol: error: {out}: ")
     assert (out / "keep.txt").read_text() == "mine"
     medvol("anonymize", study["source"] / "ct", out, "--overwrite")
-    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in study["ct"])
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.dcm")) == [f"ANON0001/study-1/series-3/{k:04d}.dcm" for k in range(1, 7)]
 
 
 def test_failures_leave_no_output(medvol, study, tmp_path):

@@ -293,7 +293,7 @@ extension DICOMAnonymizer {
         for path in relativePaths {
             var parent = ""
             for component in path.split(separator: "/").map(String.init) {
-                if !identifiers.occurs(in: component) { kept[parent, default: []].insert(component) }
+                if !identifiers.identifies(name: component) { kept[parent, default: []].insert(component) }
                 parent += "/" + component
             }
         }
@@ -303,7 +303,7 @@ extension DICOMAnonymizer {
             var result: [String] = []
             for (index, component) in components.enumerated() {
                 var name = component
-                if identifiers.occurs(in: component) {
+                if identifiers.identifies(name: component) {
                     let key = parent + "/" + component
                     if let known = replacements[key] {
                         name = known

@@ -101,11 +101,21 @@ public struct DeidentificationIdentifiers: Sendable, Hashable {
         return false
     }
 
-    /// `path` with every component that contains a token replaced by "[redacted]": what messages print.
+    /// Whether a file or folder name identifies: it contains a token, or it is (before an extension)
+    /// shaped like a DICOM UID — digits and at least three dots, as PACS exports name files after their
+    /// SOP Instance UID, even of a file too damaged to read its UID from.
+    public func identifies(name: String) -> Bool {
+        if occurs(in: name) { return true }
+        var stem = Substring(name)
+        if let dot = stem.lastIndex(of: "."), stem[stem.index(after: dot)...].allSatisfy({ $0.isLetter }) { stem = stem[..<dot] }
+        return stem.count >= 8 && stem.filter({ $0 == "." }).count >= 3 && stem.allSatisfy { $0 == "." || ("0"..."9").contains($0) }
+    }
+
+    /// `path` with every component that identifies (``identifies(name:)``) replaced by "[redacted]":
+    /// what messages print.
     public func redacted(_ path: String) -> String {
-        guard !tokens.isEmpty else { return path }
-        return path.split(separator: "/", omittingEmptySubsequences: false)
-            .map { occurs(in: String($0)) ? "[redacted]" : String($0) }
+        path.split(separator: "/", omittingEmptySubsequences: false)
+            .map { identifies(name: String($0)) ? "[redacted]" : String($0) }
             .joined(separator: "/")
     }
 }
