@@ -73,7 +73,11 @@ public final class RasterImageSetWriter: @unchecked Sendable {
 
     /// Writes one picture, to appear at `path` (one of the paths given at creation) on commit.
     public func write(_ image: RasterImage, to path: String, format: RasterImageFormat, quality: Int = 90) throws {
-        try image.writeFile(transaction.stagingPath(for: path), format: format, quality: quality)
+        do {
+            try image.writeFile(transaction.stagingPath(for: path), format: format, quality: quality)
+        } catch {
+            throw transaction.namingFinalPath(error)
+        }
     }
 
     /// Moves every picture into place.

@@ -78,7 +78,7 @@ extension DICOMStack {
             }
         } catch {
             transaction.abort()
-            throw error
+            throw transaction.namingFinalPath(error)
         }
     }
 }
