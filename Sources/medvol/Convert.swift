@@ -236,14 +236,52 @@ enum OutputNaming {
         for character in cleaned where !(character == "_" && collapsed.last == "_") { collapsed.append(character) }
         while collapsed.hasPrefix("_") || collapsed.hasPrefix(".") { collapsed.removeFirst() }
         while collapsed.hasSuffix("_") { collapsed.removeLast() }
-        return collapsed.isEmpty ? "stack\(stack.index)" : collapsed
+        return collapsed.isEmpty ? "stack\(stack.index)" : shortened(collapsed)
     }
 
-    /// `pattern` with every `{Field}` replaced by its value.
+    /// `pattern` with every `{Field}` of `fields` replaced by its value, in one pass from left to right:
+    /// a value is inserted literally, once — a value that itself holds `{SeriesUID}` is never expanded
+    /// again — so the same fields always give the same name. `{…}` that names no field stays as written.
     static func substitute(_ fields: [String: String], into pattern: String) -> String {
-        var text = pattern
-        for (key, value) in fields { text = text.replacing("{\(key)}", with: value) }
-        return text
+        var result = ""
+        var rest = Substring(pattern)
+        while let open = rest.firstIndex(of: "{") {
+            result += rest[..<open]
+            let afterOpen = rest.index(after: open)
+            guard let close = rest[afterOpen...].firstIndex(of: "}") else { break }
+            let key = String(rest[afterOpen..<close])
+            if let value = fields[key] {
+                result += value
+                rest = rest[rest.index(after: close)...]
+            } else {
+                result += "{"
+                rest = rest[afterOpen...]
+            }
+        }
+        return result + rest
+    }
+
+    /// The most UTF-8 bytes one file or folder name made from a pattern may take (file systems allow
+    /// 255; the rest is left for the extension, a "_2" that makes it unique and the staging names).
+    static let longestName = 200
+
+    /// `name` if it fits in ``longestName`` bytes; else its start followed by "-" and 12 hex digits of
+    /// a digest of the whole name, so that two long names that share their start stay apart.
+    static func shortened(_ name: String) -> String {
+        guard name.utf8.count > longestName else { return name }
+        var digest: UInt64 = 0xcbf2_9ce4_8422_2325            // FNV-1a, 64 bits
+        for byte in name.utf8 { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let hex = String(digest, radix: 16)
+        let suffix = "-" + String((String(repeating: "0", count: 16 - hex.count) + hex).prefix(12))
+        var kept = ""
+        var bytes = 0
+        for character in name {
+            let size = character.utf8.count
+            guard bytes + size + suffix.utf8.count <= longestName else { break }
+            kept.append(character)
+            bytes += size
+        }
+        return kept + suffix
     }
 
     /// Letters, digits, "-", "." and "_" kept; anything else becomes "_".

@@ -215,8 +215,9 @@ struct PictureNaming {
                 fixed["Volume"] = padded(t + 1, volumeDigits)
                 fixed["InstanceNumber"] = instance.map(String.init) ?? String(running)
                 if sliceSuffix { fixed["InstanceNumber"]! += "_" + fixed["Slice"]! }
-                let text = OutputNaming.substitute(fixed, into: pattern)
-                let segments = text.split(separator: "/", omittingEmptySubsequences: false).map { Self.clean(String($0)) }
+                // Fields are filled in per folder level of the pattern: a value never adds a level.
+                let segments = pattern.split(separator: "/", omittingEmptySubsequences: false)
+                    .map { Self.clean(OutputNaming.substitute(fixed, into: String($0))) }
                 let relative = segments.isEmpty ? String(running) : segments.joined(separator: "/")
                 items.append(SliceExport.Item(slice: slice, timePoint: t, path: "\(folder)/\(relative).\(fileExtension)"))
             }
@@ -230,11 +231,11 @@ struct PictureNaming {
     }
 
     /// A safe path segment: letters, digits, "-", "." and "_" kept, anything else "_"; never empty,
-    /// never "." or "..".
+    /// never "." or "..", never longer than ``OutputNaming/longestName`` bytes (``OutputNaming/shortened(_:)``).
     static func clean(_ segment: String) -> String {
         var text = OutputNaming.safeCharacters(segment)
         while text.hasPrefix(".") { text.removeFirst() }
-        return text.isEmpty ? "unknown" : text
+        return text.isEmpty ? "unknown" : OutputNaming.shortened(text)
     }
 }
 
