@@ -243,3 +243,104 @@ def test_rle_segment_decoding_to_fewer_bytes_is_an_error(tmp_path):
     assert_one_error(run("convert", tmp_path / "in", tmp_path / "out" / "v.npy"), paths[0],
                      "RLE segment 1 holds 26 of 36 bytes")
     assert_empty(tmp_path / "out")
+
+
+# MARK: Control characters in text output
+
+HOSTILE = "CT \x1b[31mRED\x07\r\x00 x\x9b2J\nmedvol: error: forged"
+SHOWN = "CT \\x1B[31mRED\\x07\\r\\x00 x\\x9B2J\\nmedvol: error: forged"      # as `dump` shows it
+
+
+def assert_no_control_characters(text: str):
+    """Only line breaks: no ESC, BEL, CR, NUL, DEL or C1 control reaches the terminal."""
+    controls = sorted({f"U+{ord(c):04X}" for c in text if (ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) <= 0x9F})
+    assert not controls, f"control characters {controls} in {text!r}"
+    assert not any(line.startswith("medvol: error: forged") for line in text.splitlines()), text
+
+
+@pytest.fixture
+def hostile_series(tmp_path):
+    """Two stacks: one whose Series Description holds terminal escape codes, a bell, CR, NUL, a C1 CSI and a
+    line break followed by a forged error line; another whose description sets the window title."""
+    first = write_series(tmp_path / "in" / "a", SeriesSpec(values=pattern(3, 4, 4), series_number=1, description=HOSTILE))
+    write_series(tmp_path / "in" / "b", SeriesSpec(values=pattern(2, 4, 4), series_number=2, description="two\x1b]0;title\x07"))
+    return tmp_path / "in", first
+
+
+def test_series_escapes_control_characters(hostile_series):
+    folder, _ = hostile_series
+    result = run("series", folder)
+    assert result.returncode == 0 and result.stderr == "", result
+    assert_no_control_characters(result.stdout)
+    rows = [line for line in result.stdout.splitlines() if line[:1].isdigit()]
+    assert rows[0].endswith(f"axial  {SHOWN}"), rows
+    assert rows[1].endswith("axial  two\\x1B]0;title\\x07"), rows
+
+
+def test_series_json_escapes_control_characters(hostile_series):
+    folder, _ = hostile_series
+    result = run("series", folder, "--json")
+    assert result.returncode == 0, result
+    assert_no_control_characters(result.stdout)
+    assert '"description": "CT \\u001b[31mRED\\u0007\\r\\u0000 x\\u009b2J\\nmedvol: error: forged"' in result.stdout
+    import json
+    assert [stack["description"] for stack in json.loads(result.stdout)["stacks"]] == [HOSTILE, "two\x1b]0;title\x07"]
+
+
+def test_info_escapes_control_characters(hostile_series):
+    folder, first = hostile_series
+    result = run("info", folder / "a")
+    assert result.returncode == 0, result
+    assert_no_control_characters(result.stdout + result.stderr)
+    series_line = [line for line in result.stdout.splitlines() if line.startswith("series ")]
+    assert len(series_line) == 1 and f'1 "{SHOWN}" CT ' in series_line[0], result
+
+
+def test_dump_and_series_show_the_same_escapes(hostile_series):
+    folder, first = hostile_series
+    dump = run("dump", first[0])
+    assert dump.returncode == 0, dump
+    assert f"[{SHOWN}]" in dump.stdout
+    assert SHOWN in run("series", folder).stdout
+
+
+def test_error_listing_stacks_escapes_their_descriptions(hostile_series):
+    folder, _ = hostile_series
+    result = run("info", folder)
+    assert result.returncode == 1, result
+    assert_no_control_characters(result.stderr)
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"medvol: error: {folder}: holds 2 stacks; choose one with --series:"
+    assert len(lines) == 3 and lines[1].startswith(f'  #1 series 1 "{SHOWN}" CT 3 images 4×4×3 axial — ')
+    assert lines[2].startswith('  #2 series 2 "two\\x1B]0;title\\x07" CT 2 images')
+
+
+def test_warnings_and_errors_escape_file_names(tmp_path):
+    """A file name with escape codes, in a warning (pixel data too long) and in an error (Rescale Slope 0)."""
+    name = "IM\x1b[2J\x07\rX.dcm"
+    shown = "IM\\x1B[2J\\x07\\rX.dcm"
+    spec = SeriesSpec(values=pattern(2, 6, 6), series_number=2, description="long",
+                      file_names=["IM00001.dcm", name])
+    paths = write_series(tmp_path / "in", spec)
+    set_pixel_data_length(paths[1], 80)
+    result = run("convert", tmp_path / "in", tmp_path / "out" / "v.npy")
+    assert result.returncode == 0, result
+    assert_no_control_characters(result.stderr)
+    assert result.stderr.splitlines()[0] == (
+        f"medvol: warning: #1: {tmp_path / 'in'}/{shown}: pixel data hold 80 bytes, 72 needed for 1 frame(s) of 6×6 "
+        "int16 MONOCHROME2; the last 8 bytes are ignored")
+    series = run("series", tmp_path / "in")
+    assert_no_control_characters(series.stdout)
+    assert f"warning: {tmp_path / 'in'}/{shown}: pixel data hold 80 bytes" in series.stdout
+
+    missing = tmp_path / "gone\x1b[31m\n.dcm"
+    result = run("info", missing)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"medvol: error: {tmp_path}/gone\\x1B[31m\\n.dcm: no such file or folder"], result
+
+
+def test_slope_text_with_escape_codes_is_quoted_escaped(tmp_path):
+    paths, _ = series_with_value(tmp_path / "in", b"\x1b[31m\x07")
+    result = run("convert", tmp_path / "in", tmp_path / "out" / "v.npy")
+    assert_one_error(result, paths[1], 'Rescale Slope (0028,1053) is "\\x1B[31m\\x07", not a number')
+    assert_no_control_characters(result.stderr)

@@ -4,12 +4,16 @@
 /// forge a line of output. The one escaping of the project: `dump`, `series`, `info`, warnings, summaries
 /// and error reasons all print through it.
 public enum TextEscaping {
-    /// `text` with its control characters escaped (all other characters kept as they are).
-    public static func escapingControlCharacters(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
+    /// `text` with its control characters escaped (all other characters kept as they are). With
+    /// `keepingLineBreaks`, "\n" stays a line break: for output made of several lines, whose values were
+    /// escaped (line breaks included) when they were put in.
+    public static func escapingControlCharacters(_ text: String, keepingLineBreaks: Bool = false) -> String {
+        guard text.unicodeScalars.contains(where: { isControl($0) && !(keepingLineBreaks && $0 == "\n") }) else { return text }
         var escaped = ""
         escaped.unicodeScalars.reserveCapacity(text.unicodeScalars.count + 8)
-        for scalar in text.unicodeScalars { escaped += escape(scalar) }
+        for scalar in text.unicodeScalars {
+            if keepingLineBreaks && scalar == "\n" { escaped += "\n" } else { escaped += escape(scalar) }
+        }
         return escaped
     }
 
