@@ -163,7 +163,7 @@ struct Convert: ParsableCommand {
             if failedCount > 0 { head += ", \(failedCount) failed" }
             if !scan.skipped.isEmpty { head += ", \(scan.skipped.count) file\(scan.skipped.count == 1 ? "" : "s") skipped" }
             summary(head, started: started)
-            Terminal.write(lines.joined(separator: "\n") + "\n")
+            Terminal.lines(lines)
         }
         if failedCount > 0 { throw ExitCode(1) }
     }

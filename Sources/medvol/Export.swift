@@ -104,7 +104,7 @@ struct Export: ParsableCommand {
                     let written = try export(loaded, stack: stack, pattern: name ?? "{PatientID}/{StudyDate}/{SeriesNumber}/{InstanceNumber}",
                                              into: outputFolder, usedPaths: &usedPaths, progress: progress)
                     total += written.count
-                    if !quiet { progress.finish(); Terminal.write("medvol: #\(stack.index): \(written.description)\n") }
+                    if !quiet { progress.finish(); Terminal.lines(["medvol: #\(stack.index): \(written.description)"]) }
                 } catch let error as MedVolError {
                     failures += 1
                     progress.finish()

@@ -86,7 +86,8 @@ struct Info: ParsableCommand {
         if let padding = info.metadata.pixelPaddingValue { lines.append(("padding", formatDecimal(padding) + " (Pixel Padding Value, not applied)")) }
         for warning in info.metadata.warnings { lines.append(("warning", warning)) }
         let width = lines.map(\.0.count).max() ?? 0
-        return lines.map { $0.0.padding(to: width) + "  " + $0.1 }.joined(separator: "\n")
+        // Each value escaped whole (a Series Description holding a line break stays on its line).
+        return lines.map { $0.0.padding(to: width) + "  " + shown($0.1) }.joined(separator: "\n")
     }
 }
 

@@ -73,8 +73,8 @@ enum StackListing {
     static func oneLine(_ stack: DICOMStack) -> String {
         let number = stack.seriesNumber.map(String.init) ?? "-"
         let size = stack.size.map { $0.map(String.init).joined(separator: "×") } ?? "(\(stack.problem ?? "no volume"))"
-        let description = stack.seriesDescription.map { " \"\($0)\"" } ?? ""
-        return "#\(stack.index) series \(number)\(description) \(stack.modality ?? "") \(stack.imageCount) images \(size) \(stack.plane) — \(stack.seriesInstanceUID)"
+        let description = stack.seriesDescription.map { " \"\(shown($0))\"" } ?? ""
+        return "#\(stack.index) series \(number)\(description) \(shown(stack.modality ?? "")) \(stack.imageCount) images \(shown(size)) \(stack.plane) — \(shown(stack.seriesInstanceUID))"
     }
 
     /// "10 not a DICOM file (…), 2 not an image: …": reasons grouped, most common first.

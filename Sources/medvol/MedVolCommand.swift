@@ -36,7 +36,7 @@ enum Main {
             if error.path == nil, let inputs = (command as? NamesItsInput)?.inputPaths, !inputs.isEmpty {
                 error.path = describeInputs(inputs)
             }
-            Terminal.error(error.description)
+            Terminal.error(error.description, listsStacks: error.code == .ambiguousInput)
             exit(1)
         } catch let exit as ExitCode {
             Glibc.exit(exit.rawValue)
@@ -49,7 +49,7 @@ enum Main {
             // Bad usage: the parser's message as a medvol error, then its usage lines.
             Terminal.error(MedVolCommand.message(for: error))
             let details = MedVolCommand.fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
-            if !details.isEmpty { Terminal.write(details.joined(separator: "\n") + "\n") }
+            Terminal.lines(details.map(String.init))
             exit(2)
         }
     }

@@ -40,21 +40,21 @@ struct Series: ParsableCommand {
         guard !scan.stacks.isEmpty else { throw noImagesError(scan, inputDescription: describeInputs(inputs)) }
         let header = ["#", "Series", "Modality", "Images", "Size", "Plane", "Description"]
         let rows = scan.stacks.map { stack in
-            [String(stack.index), stack.seriesNumber.map(String.init) ?? "-", stack.modality ?? "-", String(stack.imageCount),
-             stack.size.map { $0.map(String.init).joined(separator: "×") } ?? "-", stack.plane, stack.seriesDescription ?? ""]
+            [String(stack.index), stack.seriesNumber.map(String.init) ?? "-", shown(stack.modality ?? "-"), String(stack.imageCount),
+             stack.size.map { $0.map(String.init).joined(separator: "×") } ?? "-", stack.plane, shown(stack.seriesDescription ?? "")]
         }
         let lines = tableLines(header: header, rows: rows)
         print(lines[0])
         let indent = String(repeating: " ", count: ([header] + rows).map { $0[0].count }.max()! + 2)
         for (stack, line) in zip(scan.stacks, lines.dropFirst()) {
             print(line)
-            print("\(indent)\(stack.seriesInstanceUID) · \(stack.storedPixels)")
-            if stack.formation.contains("split") { print("\(indent)formed: \(stack.formation)") }
-            if let problem = stack.problem { print("\(indent)cannot be loaded: \(problem)") }
-            for warning in stack.warnings { print("\(indent)warning: \(warning)") }
+            print("\(indent)\(shown(stack.seriesInstanceUID)) · \(shown(stack.storedPixels))")
+            if stack.formation.contains("split") { print("\(indent)formed: \(shown(stack.formation))") }
+            if let problem = stack.problem { print("\(indent)cannot be loaded: \(shown(problem))") }
+            for warning in stack.warnings { print("\(indent)warning: \(shown(warning))") }
         }
         if !scan.skipped.isEmpty {
-            print("\(scan.skipped.count) of \(scan.examinedFileCount) files skipped: \(StackListing.skippedSummary(scan.skipped))")
+            print(shown("\(scan.skipped.count) of \(scan.examinedFileCount) files skipped: \(StackListing.skippedSummary(scan.skipped))"))
         }
     }
 }
@@ -78,13 +78,13 @@ extension Series {
         }
         let header = ["#", "Series", "Modality", "Images", "Rows×Cols", "Patient", "Study date", "Description"]
         let rows = series.enumerated().map { index, entry in
-            [String(index + 1), entry.seriesNumber.map(String.init) ?? "-", entry.modality ?? "-", String(entry.imageCount),
-             entry.rows.flatMap { r in entry.columns.map { "\(r)×\($0)" } } ?? "-", entry.patientID ?? "-", entry.studyDate ?? "-",
-             entry.seriesDescription ?? ""]
+            [String(index + 1), entry.seriesNumber.map(String.init) ?? "-", shown(entry.modality ?? "-"), String(entry.imageCount),
+             entry.rows.flatMap { r in entry.columns.map { "\(r)×\($0)" } } ?? "-", shown(entry.patientID ?? "-"), shown(entry.studyDate ?? "-"),
+             shown(entry.seriesDescription ?? "")]
         }
         tableLines(header: header, rows: rows).forEach { print($0) }
         print("listed from the DICOMDIR's records (\(series.reduce(0) { $0 + $1.imageCount }) images, no image file opened): one row per series, not split into stacks; --open-files reads the headers and lists the real stacks")
-        if !missing.isEmpty { print("\(missing.count) referenced files are missing, e.g. \(missing[0])") }
+        if !missing.isEmpty { print("\(missing.count) referenced files are missing, e.g. \(shown(missing[0]))") }
     }
 
     /// The header and the rows as lines of columns padded to their widest cell.

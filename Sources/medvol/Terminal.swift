@@ -4,7 +4,19 @@ import MedVol
 import Glibc
 #endif
 
-/// Writing to stderr, and a progress line for long work when stderr is a terminal.
+/// Every line medvol prints on stdout goes through here: control characters from files (a Series
+/// Description holding ESC [ 31m, a bell, a carriage return) come out escaped, as `dump` shows them.
+/// Lines made of several lines keep their line breaks; the values put into them are escaped whole with
+/// ``shown(_:)``. Shadows `Swift.print` for the whole CLI.
+func print(_ text: String, terminator: String = "\n") {
+    Swift.print(TextEscaping.escapingControlCharacters(text, keepingLineBreaks: true), terminator: terminator)
+}
+
+/// A value from a file as it is put into a line of output: control characters escaped, line breaks too.
+func shown(_ value: String) -> String { TextEscaping.escapingControlCharacters(value) }
+
+/// Writing to stderr, and a progress line for long work when stderr is a terminal. Errors, warnings and
+/// summaries are escaped (``TextEscaping``); only the progress line writes control characters.
 enum Terminal {
     static func write(_ text: String) {
         var bytes = Array(text.utf8)
@@ -16,8 +28,18 @@ enum Terminal {
         }
     }
 
-    static func error(_ message: String) { write("medvol: error: \(message)\n") }
-    static func warning(_ message: String) { write("medvol: warning: \(message)\n") }
+    /// The error line, escaped whole, so that no value in a reason can start a line of its own — unless
+    /// `listsStacks`: the errors that list stacks on further lines (built by `chooseStack` from
+    /// ``shown(_:)`` values) keep those line breaks.
+    static func error(_ message: String, listsStacks: Bool = false) {
+        write("medvol: error: \(TextEscaping.escapingControlCharacters(message, keepingLineBreaks: listsStacks))\n")
+    }
+    static func warning(_ message: String) { write("medvol: warning: \(shown(message))\n") }
+    /// Lines of a report, each escaped whole.
+    static func lines(_ lines: [String]) {
+        guard !lines.isEmpty else { return }
+        write(lines.map(shown).joined(separator: "\n") + "\n")
+    }
 
     /// Each warning on its own `medvol: warning:` line, unless `quiet`.
     static func warnings(_ messages: [String], quiet: Bool) {
@@ -28,7 +50,7 @@ enum Terminal {
     /// The closing line of a command, "medvol: TEXT in 1.23 s", unless `quiet`.
     static func summary(_ text: String, since started: Double, quiet: Bool) {
         guard !quiet else { return }
-        write("medvol: \(text) in \(String(format2: ProgressDisplay.now() - started)) s\n")
+        write("medvol: \(shown(text)) in \(String(format2: ProgressDisplay.now() - started)) s\n")
     }
 
     static var stderrIsTerminal: Bool { isatty(2) == 1 }

@@ -61,7 +61,8 @@ public struct MedVolError: Error, CustomStringConvertible, Sendable {
 
     /// `PATH: REASON`, or `REASON` when no file is involved.
     public var description: String {
-        if let path { return "\(path): \(reason)" }
+        // A path is shown escaped: a file name cannot move the cursor or forge a line of output.
+        if let path { return "\(TextEscaping.escapingControlCharacters(path)): \(reason)" }
         return reason
     }
 

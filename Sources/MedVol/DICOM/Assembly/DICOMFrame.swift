@@ -379,7 +379,7 @@ enum FrameExtraction {
         if let lut = dataSet.firstItem(.modalityLUTSequence) {
             return .lookupTable(try lookupTable(lut, format: format, path: path))
         }
-        let slope = dataSet.double(.rescaleSlope), intercept = dataSet.double(.rescaleIntercept)
+        let slope = rescaleNumber(dataSet, .rescaleSlope).value, intercept = rescaleNumber(dataSet, .rescaleIntercept).value
         if slope == nil && intercept == nil {
             // RT Dose: stored × Dose Grid Scaling = dose in Dose Units.
             if let scaling = dataSet.double(.doseGridScaling), scaling.isFinite, scaling > 0 {
@@ -387,10 +387,72 @@ enum FrameExtraction {
             }
             return fallback
         }
-        var s = slope ?? 1
-        if !s.isFinite || s == 0 { s = 1 }
-        let b = intercept.flatMap { $0.isFinite ? $0 : nil } ?? 0
-        return .linear(slope: s, intercept: b)
+        // A slope or intercept that is present but unusable makes the file's problem (`valueProblem`), so
+        // the identity taken here for it is never applied to voxels.
+        return .linear(slope: slope ?? 1, intercept: intercept ?? 0)
+    }
+
+    /// Rescale Slope or Rescale Intercept as read: absent (or empty), a usable number, or a value that no
+    /// voxel may be computed with — a slope of 0, NaN, an infinity or text that is not a number.
+    enum RescaleNumber: Equatable {
+        case absent
+        case number(Double)
+        case unusable(reason: String)
+
+        var value: Double? {
+            if case .number(let value) = self { return value }
+            return nil
+        }
+    }
+
+    static func rescaleNumber(_ dataSet: DICOMDataSet, _ tag: DICOMTag) -> RescaleNumber {
+        guard let text = dataSet.text(tag) else {
+            // Binary VRs (a private file may use FD) have no text; an empty value is absent.
+            guard let element = dataSet[tag], let bytes = element.rawBytes, !bytes.isEmpty else { return .absent }
+            return check(dataSet.double(tag), shown: dataSet.double(tag).map { "\($0)" } ?? "unreadable", tag)
+        }
+        let name = tag == .rescaleSlope ? "Rescale Slope (0028,1053)" : "Rescale Intercept (0028,1052)"
+        let values = dataSet.doubles(tag)
+        guard let first = values.first, values.count == dataSet.strings(tag).count else {
+            return .unusable(reason: "\(name) is \(quotedForMessage(text)), not a number")
+        }
+        return check(first, shown: quotedForMessage(text), tag)
+    }
+
+    private static func check(_ value: Double?, shown: String, _ tag: DICOMTag) -> RescaleNumber {
+        let name = tag == .rescaleSlope ? "Rescale Slope (0028,1053)" : "Rescale Intercept (0028,1052)"
+        guard let value else { return .unusable(reason: "\(name) is \(shown), not a number") }
+        guard value.isFinite else { return .unusable(reason: "\(name) is \(shown), not a finite number") }
+        if tag == .rescaleSlope && value == 0 {
+            return .unusable(reason: "\(name) is 0: every voxel would be the intercept")
+        }
+        return .number(value)
+    }
+
+    /// Why the values of a file cannot be trusted to make voxels, when they cannot: Bits Stored outside
+    /// 1…Bits Allocated, or an unusable Rescale Slope or Intercept (at the top level, in the shared or in
+    /// any frame's functional groups). nil when the file's values are usable. Such a file fails its stack
+    /// (naming the file) instead of being read with a guess.
+    static func valueProblem(_ dataSet: DICOMDataSet) -> String? {
+        if let stored = dataSet.int(.bitsStored), let allocated = dataSet.int(.bitsAllocated),
+           stored < 1 || stored > allocated {
+            return "Bits Stored (0028,0101) is \(stored), outside 1…\(allocated) (Bits Allocated)"
+        }
+        // Colour and palette images are never rescaled, and a Modality LUT replaces the rescale.
+        let samples = dataSet.int(.samplesPerPixel) ?? 1
+        guard samples == 1, dataSet.string(.photometricInterpretation)?.uppercased() != "PALETTE COLOR" else { return nil }
+        var places = dataSet.firstItem(.modalityLUTSequence) == nil ? [dataSet] : []
+        for sequence in [DICOMTag.sharedFunctionalGroupsSequence, .perFrameFunctionalGroupsSequence] {
+            for groups in dataSet.sequence(sequence) ?? [] {
+                if let transform = groups.firstItem(.pixelValueTransformationSequence) { places.append(transform) }
+            }
+        }
+        for place in places {
+            for tag in [DICOMTag.rescaleSlope, .rescaleIntercept] {
+                if case .unusable(let reason) = rescaleNumber(place, tag) { return reason }
+            }
+        }
+        return nil
     }
 
     /// A Modality LUT from its descriptor (entries, first mapped value, bits) and data.

@@ -63,27 +63,30 @@ public struct DICOMScan: Sendable {
         }
         var headers: [DICOMFile?] = Array(repeating: nil, count: total)
         var pixelProblems: [Int: String] = [:]
+        var pixelWarnings: [Int: String] = [:]
         var frames: [DICOMFrame] = []
         var skipped = alreadySkipped
         for (index, outcome) in results.enumerated() {
             switch outcome {
-            case .image(let header, let fileFrames, let pixelProblem):
+            case .image(let header, let fileFrames, let pixelProblem, let pixelWarning):
                 headers[index] = header
                 pixelProblems[index] = pixelProblem
+                pixelWarnings[index] = pixelWarning
                 frames += fileFrames
             case .skipped(let reason):
                 skipped.append(SkippedFile(path: files[index], reason: reason))
             }
         }
-        let table = FileTable(headers: headers, pixelProblems: pixelProblems)
+        let table = FileTable(headers: headers, pixelProblems: pixelProblems, pixelWarnings: pixelWarnings)
         self.stacks = StackFormation.stacks(from: frames, files: table)
         self.skipped = skipped
         self.examinedFileCount = total
     }
 
     private enum ScanOutcome: Sendable {
-        /// An image file, and why its pixel data cannot be decoded when its headers show it.
-        case image(DICOMFile, [DICOMFrame], pixelProblem: String?)
+        /// An image file, why it cannot be read when its headers show it, and what is odd about its pixel
+        /// data when they can still be read safely.
+        case image(DICOMFile, [DICOMFrame], pixelProblem: String?, pixelWarning: String? = nil)
         case skipped(String)
     }
 
@@ -97,20 +100,25 @@ public struct DICOMScan: Sendable {
                 return .skipped("not an image: \(sopClassName(header.sopClassUID)) has no Pixel Data")
             }
             let frames = try FrameExtraction.frames(of: header, fileIndex: fileIndex)
+            if let problem = FrameExtraction.valueProblem(header.dataSet) {
+                return .image(header, frames, pixelProblem: problem)
+            }
             let frameCount = Set(frames.map(\.frameNumber)).count
             // Short pixel data (the file cut inside them, or fewer bytes than the frames need) fail the
             // file's stack: leaving the file out would silently drop its slices.
             if case .deferred(let offset, let length) = pixelData.value, header.inflatedDataSet == nil, offset + length > file.size {
                 return .image(header, frames, pixelProblem: "pixel data truncated: \(max(0, file.size - offset)) of \(length) bytes present")
             }
+            let pixelWarning: String?
             do {
-                try checkPixelDataLength(pixelData, header: header, format: frames[0].format, frameCount: frameCount)
+                pixelWarning = try checkPixelDataLength(pixelData, header: header, format: frames[0].format, frameCount: frameCount)
             } catch let error as MedVolError {
                 return .image(header, frames, pixelProblem: error.reason)
             }
             // Encapsulated frames: item headers and codestream headers only (a few KiB per frame).
             let pixelProblem = try EncapsulatedPixelData.problem(header: header, opened: file, format: frames[0].format, frameCount: frameCount)
-            return .image(header, frames, pixelProblem: pixelProblem)
+            return .image(header, frames, pixelProblem: pixelProblem.map { "pixel data cannot be decoded: \($0)" },
+                          pixelWarning: pixelWarning)
         } catch let error as MedVolError {
             return .skipped(error.reason)
         } catch {
@@ -119,15 +127,22 @@ public struct DICOMScan: Sendable {
     }
 
     /// Native pixel data must hold every frame (that they lie inside the file, the parser has checked).
+    /// Longer ones (beyond the one padding byte that makes an odd size even), or of odd length, can be
+    /// read safely — the frames are at the start — and give the warning returned.
     private static func checkPixelDataLength(_ element: DICOMElement, header: DICOMFile, format: StoredPixelFormat,
-                                             frameCount: Int) throws {
-        guard case .deferred(_, let length) = element.value else { return }
+                                             frameCount: Int) throws -> String? {
+        guard case .deferred(_, let length) = element.value else { return nil }
         let expected = format.bitsAllocated == 1
             ? (format.samplesPerFrame * frameCount + 7) / 8
             : format.nativeBytesPerFrame * frameCount
         if length < expected {
             throw MedVolError.corrupt(header.path, "pixel data hold \(length) bytes, \(expected) needed for \(frameCount) frame(s) of \(format.columns)×\(format.rows) \(format.summary)")
         }
+        let padded = expected + expected % 2
+        guard length != padded else { return nil }
+        let extra = length - expected
+        return "pixel data hold \(length) bytes, \(expected) needed for \(frameCount) frame(s) of \(format.columns)×\(format.rows) \(format.summary)"
+            + (length % 2 == 1 ? " (an odd length)" : "") + "; the last \(extra) byte\(extra == 1 ? "" : "s") are ignored"
     }
 
     /// The stack chosen by `selector`: its index as listed (1-based), or a SeriesInstanceUID that names
@@ -153,9 +168,12 @@ final class FileTable: Sendable {
     let headers: [DICOMFile?]
     /// Why a file's pixel data cannot be decoded (by file index), when its headers already show it.
     let pixelProblems: [Int: String]
-    init(headers: [DICOMFile?], pixelProblems: [Int: String] = [:]) {
+    /// What is wrong but harmless about a file's pixel data (by file index): more bytes than its frames need.
+    let pixelWarnings: [Int: String]
+    init(headers: [DICOMFile?], pixelProblems: [Int: String] = [:], pixelWarnings: [Int: String] = [:]) {
         self.headers = headers
         self.pixelProblems = pixelProblems
+        self.pixelWarnings = pixelWarnings
     }
     subscript(index: Int) -> DICOMFile { headers[index]! }
 }

@@ -97,6 +97,7 @@ public struct DICOMStack: Sendable {
             warnings = []
             layoutError = error as? MedVolError ?? MedVolError(.inconsistentSeries, path: path, reason: "\(error)")
         }
+        if let warning = Self.pixelDataWarning(frames: frames, files: files) { warnings.append(warning) }
         if let layoutError {
             problem = layoutError.reason
             problemError = MedVolError(.inconsistentSeries, path: path, reason: layoutError.reason)
@@ -115,10 +116,18 @@ public struct DICOMStack: Sendable {
         guard !files.pixelProblems.isEmpty else { return nil }
         let bad = Set(frames.map(\.fileIndex)).filter { files.pixelProblems[$0] != nil }.sorted()
         guard let first = bad.first, let reason = files.pixelProblems[first] else { return nil }
-        let more = bad.count > 1 ? " (and \(bad.count - 1) more file\(bad.count == 2 ? "" : "s") of this stack whose pixel data cannot be decoded)" : ""
-        // Short pixel data say so themselves ("pixel data truncated: …", "pixel data hold …").
-        let text = reason.hasPrefix("pixel data") ? reason : "pixel data cannot be decoded: \(reason)"
-        return MedVolError(.corruptFile, path: files[first].path, reason: text + more)
+        let more = bad.count > 1 ? " (and \(bad.count - 1) more file\(bad.count == 2 ? "" : "s") of this stack that cannot be read)" : ""
+        return MedVolError(.corruptFile, path: files[first].path, reason: reason + more)
+    }
+
+    /// The first file of the stack whose native pixel data are longer than its frames (or of odd length),
+    /// naming it, and how many more there are.
+    private static func pixelDataWarning(frames: [DICOMFrame], files: FileTable) -> String? {
+        guard !files.pixelWarnings.isEmpty else { return nil }
+        let odd = Set(frames.map(\.fileIndex)).filter { files.pixelWarnings[$0] != nil }.sorted()
+        guard let first = odd.first, let text = files.pixelWarnings[first] else { return nil }
+        let more = odd.count > 1 ? " (and in \(odd.count - 1) more file\(odd.count == 2 ? "" : "s") of this stack)" : ""
+        return "\(files[first].path): \(text)\(more)"
     }
 
     mutating func addWarnings(_ more: [String]) { warnings += more }

@@ -56,16 +56,7 @@ public struct DICOMValueFormatter: Sendable {
         var count = 0
         var truncated = false
         for scalar in text.unicodeScalars {
-            let piece: String
-            switch scalar {
-            case "\n": piece = "\\n"
-            case "\r": piece = "\\r"
-            case "\t": piece = "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16, uppercase: true)
-                piece = "\\x" + (hex.count == 1 ? "0" : "") + hex
-            default: piece = String(scalar)
-            }
+            let piece = TextEscaping.escape(scalar)
             if count + piece.count > valueWidth { truncated = true; break }
             escaped += piece
             count += piece.count

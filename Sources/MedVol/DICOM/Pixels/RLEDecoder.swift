@@ -29,7 +29,7 @@ enum RLEDecoder {
                 let sample = segment / bytesPerSample
                 let byteInSample = bytesPerSample - 1 - segment % bytesPerSample
                 let base = output.baseAddress!.assumingMemoryBound(to: UInt8.self) + sample * bytesPerSample + byteInSample
-                var produced = 0
+                var produced = 0, producedBeyond = 0
                 var at = start
                 while produced < pixels && at < end {
                     let control = Int(Int8(bitPattern: input[at]))
@@ -40,6 +40,7 @@ enum RLEDecoder {
                             throw MedVolError.corrupt(path, "RLE segment \(segment + 1) ends inside a literal run")
                         }
                         let count = min(run, pixels - produced)
+                        producedBeyond += run - count
                         for index in 0..<count { base[(produced + index) * stride] = input[at + index] }
                         produced += count
                         at += run
@@ -48,12 +49,33 @@ enum RLEDecoder {
                         let value = input[at]
                         at += 1
                         let count = min(1 - control, pixels - produced)
+                        producedBeyond += 1 - control - count
                         for index in 0..<count { base[(produced + index) * stride] = value }
                         produced += count
                     }
                 }
                 guard produced == pixels else {
                     throw MedVolError.corrupt(path, "RLE segment \(segment + 1) holds \(produced) of \(pixels) bytes")
+                }
+                // A segment that decodes to more bytes than the frame's pixels is as damaged as a short one:
+                // the runs left after the last pixel (a run cut by the last pixel included) must add none. A
+                // trailing byte that starts no complete run is the padding to an even length (PS3.5 G.3.1).
+                var excess = producedBeyond
+                while at < end {
+                    let control = Int(Int8(bitPattern: input[at]))
+                    at += 1
+                    if control >= 0 {
+                        guard at + control + 1 <= end else { break }
+                        excess += control + 1
+                        at += control + 1
+                    } else if control != -128 {
+                        guard at < end else { break }
+                        excess += 1 - control
+                        at += 1
+                    }
+                }
+                guard excess == 0 else {
+                    throw MedVolError.corrupt(path, "RLE segment \(segment + 1) decodes to \(pixels + excess) bytes, \(pixels) expected")
                 }
             }
         }
