@@ -3,7 +3,7 @@ SWIFT ?= swift
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: all deps build release demo test unit-tests conformance venv benchmark clean
+.PHONY: all deps build release demo test unit-tests conformance venv benchmark fuzz clean
 
 all: build
 
@@ -42,9 +42,16 @@ conformance: deps venv
 	$(SWIFT) build
 	MEDVOL=$(CURDIR)/.build/debug/medvol $(VENV)/bin/python -m pytest -q --basetemp=$(CURDIR)/.build/pytest Tests/conformance
 
+## Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of every Swift reader, FUZZ_SECONDS per target;
+## crash inputs land in Tests/fuzz-regressions/<target>/ and fail the run. See docs/fuzzing.md.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: deps
+	SWIFT=$(SWIFT) scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 ## Timings against cat, dcm2niix, SimpleITK and pydicom (writes docs/benchmarks.md).
 benchmark: release venv
 	$(VENV)/bin/python benchmarks/run.py --medvol .build/release/medvol
 
 clean:
-	rm -rf .build demo-output
+	rm -rf .build .build-fuzz demo-output

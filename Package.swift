@@ -27,6 +27,10 @@ let package = Package(
         /// The C++ bridge over ITK and GDCM, which MedVol loads the first time it needs it: keep
         /// libMedVolBridge.so beside the executable (`swift build` puts it there). See Bridging/README.md.
         .library(name: "MedVolBridge", type: .dynamic, targets: ["_MedVolBridgeImplementation"]),
+        // MARK: Development
+        /// The libFuzzer targets (docs/fuzzing.md). `make fuzz` builds it with the fuzzer and address
+        /// sanitizer flags on the command line; a plain build replays inputs (`medvol-fuzz TARGET FILE…`).
+        .executable(name: "medvol-fuzz", targets: ["MedVolFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -51,6 +55,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/medvol"
+        ),
+
+        /// The fuzz targets' driver: `LLVMFuzzerTestOneInput` over ``FuzzTarget`` (see docs/fuzzing.md).
+        .executableTarget(
+            name: "MedVolFuzz",
+            dependencies: ["MedVol"],
+            path: "Sources/MedVolFuzz"
         ),
 
         // MARK: Implementation details
