@@ -88,6 +88,13 @@ rm -rf "$TMPDIR"
 echo "== fuzzing summary ($SECONDS_PER_TARGET s per target)"
 printf '%s\n' "${summary[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
+    for target in "${failed[@]}"; do
+        # CI machines are thrown away: the log keeps each new finding (inputs are at most 64 KiB).
+        for input in $(git ls-files --others --exclude-standard "Tests/fuzz-regressions/$target"); do
+            echo "== $input (base64; decode with base64 -d > $input):"
+            base64 -w 120 "$input"
+        done
+    done
     echo "== FOUND: ${failed[*]} — the inputs are saved under Tests/fuzz-regressions/<target>/ (replayed by FuzzRegressionTests); see $BUILD/fuzz-<target>.log"
     exit 1
 fi

@@ -104,8 +104,8 @@ struct MedVolFuzzReplay {
                 bytes += chunk[0..<count]
             }
             fclose(file)
-            bytes.withUnsafeBytes { target.run($0, scratch: scratch) }
-            print("\(target.rawValue): \(path): no crash")
+            let refusal = bytes.withUnsafeBytes { target.run($0, scratch: scratch) }
+            print("\(target.rawValue): \(path): no crash; " + (refusal.map { "refused: \($0)" } ?? "read"))
         }
         FuzzTarget.removeScratchFolder(scratch)
     }

@@ -33,6 +33,9 @@ enum IndexedGzip {
         var uncompressedCount: Int
     }
 
+    /// The most bytes a gzip member of `compressedCount` bytes can inflate to: deflate's 1032:1 bound.
+    static func maximumInflatedSize(ofMember compressedCount: Int) -> Int { compressedCount * 1032 + 1032 }
+
     /// Bytes a stored member of `payload` bytes takes.
     static func storedMemberSize(payload: Int) -> Int { 10 + 5 + payload + 8 }
 
@@ -87,6 +90,9 @@ enum IndexedGzip {
         let sizes = (0..<count).map { (Int(littleEndian32(index, 21 + 8 * $0)), Int(littleEndian32(index, 25 + 8 * $0))) }
         let base = start - sizes.reduce(0) { $0 + $1.0 }
         guard base >= 0 else { return nil }
+        // Deflate expands at most 1032:1 (plus a member's 18-byte frame): an index that says more lies, and
+        // would size buffers from nothing (a 682-byte .nii.gz claimed a 4 GiB member; found by fuzzing).
+        guard sizes.allSatisfy({ $0.1 <= Self.maximumInflatedSize(ofMember: $0.0) }) else { return nil }
         var members: [Member] = []
         var fileOffset = base, uncompressedOffset = 0
         for (compressed, uncompressed) in sizes {
@@ -131,6 +137,7 @@ enum IndexedGzip {
                         try LibDeflate.inflateGzipMember(source, into: destination)
                     } else {
                         // A member across an end of the range: inflated aside, the overlap copied.
+                        try ReadingLimits.checkAllocation(member.uncompressedCount, path: file.path, what: "a gzip member inflates to")
                         var whole = [UInt8](repeating: 0, count: member.uncompressedCount)
                         try whole.withUnsafeMutableBytes { try LibDeflate.inflateGzipMember(source, into: $0) }
                         let from = max(offset, member.uncompressedOffset), to = min(end, memberEnd)

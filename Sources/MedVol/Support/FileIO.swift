@@ -211,7 +211,7 @@ enum FileSystem {
 
     private typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
     /// glibc's renameat2 (2.28 and later), which the Swift Glibc module does not import.
-    nonisolated(unsafe) private static let renameat2Function: RenameAt2? = {
+    private static let renameat2Function: RenameAt2? = {
         guard let symbol = dlsym(nil, "renameat2") else { return nil }
         return unsafeBitCast(symbol, to: RenameAt2.self)
     }()
