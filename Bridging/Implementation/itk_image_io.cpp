@@ -131,7 +131,8 @@ mv_status header_from_io(const itk::ImageIOBase &io, mv_image_header *header) {
 extern "C" mv_status mvi_image_reader_open(const char *path, mv_image_format format, mv_image_reader **reader,
                                           mv_image_header *header) {
     *reader = nullptr;
-    return guarded("reading header", [&]() -> mv_status {
+    medvol_bridge::captured_stderr printed;
+    mv_status status = guarded("reading header", [&]() -> mv_status {
         auto lock = lock_if_nrrd(format);
         itk::ImageIOBase::Pointer io = make_image_io(format);
         if (!io) return failure("unknown image format");
@@ -151,10 +152,12 @@ extern "C" mv_status mvi_image_reader_open(const char *path, mv_image_format for
         *reader = opened;
         return success();
     });
+    return medvol_bridge::with_printed(status, printed.text());
 }
 
 extern "C" mv_status mvi_image_reader_read(mv_image_reader *reader, void *buffer, uint64_t byte_count) {
-    return guarded("reading voxels", [&]() -> mv_status {
+    medvol_bridge::captured_stderr printed;
+    mv_status status = guarded("reading voxels", [&]() -> mv_status {
         if (!reader || !reader->io) return failure("reader is closed");
         auto lock = lock_if_nrrd(reader->format);
         if (byte_count != reader->byte_count) return failure("buffer size does not match the image");
@@ -166,6 +169,7 @@ extern "C" mv_status mvi_image_reader_read(mv_image_reader *reader, void *buffer
         }
         return success();
     });
+    return medvol_bridge::with_printed(status, printed.text());
 }
 
 extern "C" void mvi_image_reader_close(mv_image_reader *reader) {
@@ -176,7 +180,8 @@ extern "C" void mvi_image_reader_close(mv_image_reader *reader) {
 
 extern "C" mv_status mvi_image_write(const char *path, mv_image_format format, const mv_image_header *header,
                                     const void *buffer, int compress) {
-    return guarded("writing image", [&]() -> mv_status {
+    medvol_bridge::captured_stderr printed;
+    mv_status status = guarded("writing image", [&]() -> mv_status {
         auto lock = lock_if_nrrd(format);
         itk::ImageIOBase::Pointer io = make_image_io(format);
         if (!io) return failure("unknown image format");
@@ -219,4 +224,5 @@ extern "C" mv_status mvi_image_write(const char *path, mv_image_format format, c
         }
         return success();
     });
+    return medvol_bridge::with_printed(status, printed.text());
 }

@@ -24,6 +24,7 @@ struct MedVolCommand: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        Terminal.claimStandardError()
         // SIGTERM, SIGINT and SIGHUP remove the unfinished outputs of this run before it ends.
         TerminationCleanup.install()
         var command: ParsableCommand?

@@ -18,11 +18,22 @@ func shown(_ value: String) -> String { TextEscaping.escapingControlCharacters(v
 /// Writing to stderr, and a progress line for long work when stderr is a terminal. Errors, warnings and
 /// summaries are escaped (``TextEscaping``); only the progress line writes control characters.
 enum Terminal {
+    /// medvol's own stderr: a copy of descriptor 2 made at start-up (``claimStandardError()``). While the
+    /// bridge catches what ITK and MetaIO print by pointing descriptor 2 elsewhere for one call, medvol's
+    /// warnings and progress still reach the terminal.
+    nonisolated(unsafe) private static var standardError: Int32 = 2
+
+    /// Takes the copy of descriptor 2 that medvol writes to; call once, first thing.
+    static func claimStandardError() {
+        let copy = fcntl(2, F_DUPFD_CLOEXEC, 3)
+        if copy >= 0 { standardError = copy }
+    }
+
     static func write(_ text: String) {
         var bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let wrote = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress! + offset, $0.count - offset) }
+            let wrote = bytes.withUnsafeMutableBytes { Glibc.write(standardError, $0.baseAddress! + offset, $0.count - offset) }
             if wrote <= 0 { break }
             offset += wrote
         }
@@ -53,7 +64,7 @@ enum Terminal {
         write("medvol: \(shown(text)) in \(String(format2: ProgressDisplay.now() - started)) s\n")
     }
 
-    static var stderrIsTerminal: Bool { isatty(2) == 1 }
+    static var stderrIsTerminal: Bool { isatty(standardError) == 1 }
 }
 
 /// Shows a progress bar with count and rate on stderr for work that lasts more than a second, when

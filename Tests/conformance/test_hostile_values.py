@@ -344,3 +344,54 @@ def test_slope_text_with_escape_codes_is_quoted_escaped(tmp_path):
     result = run("convert", tmp_path / "in", tmp_path / "out" / "v.npy")
     assert_one_error(result, paths[1], 'Rescale Slope (0028,1053) is "\\x1B[31m\\x07", not a number')
     assert_no_control_characters(result.stderr)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Messages of the C++ libraries: caught by the bridge, they become the reason of the one error line
+
+SHORT_HEADER_FIELDS = ["ElementNumberOfChannels = 1", "Comment = made by hand"]   # fields only ITK's MetaIO reads
+
+
+@pytest.mark.parametrize("field", SHORT_HEADER_FIELDS)
+def test_what_metaio_prints_becomes_the_reason(tmp_path, field):
+    (tmp_path / "short.raw").write_bytes(bytes(100))
+    header = tmp_path / "s.mhd"
+    header.write_text(f"ObjectType = Image\nNDims = 3\nDimSize = 4 5 6\nElementType = MET_SHORT\n{field}\n"
+                      "ElementDataFile = short.raw\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run("convert", header, out / "s.npy")
+    assert_one_error(result, header, "cannot read the voxels: MetaImage: M_ReadElementsData: data not read completely; "
+                                     "ideal = 240 : actual = 100")
+    assert_empty(out)
+
+
+def test_a_missing_slice_file_printed_by_metaio_becomes_the_reason(tmp_path):
+    header = tmp_path / "s.mhd"
+    header.write_text("ObjectType = Image\nNDims = 3\nDimSize = 4 5 2\nElementType = MET_SHORT\n"
+                      "ElementDataFile = LIST\nmissing-1.raw\nmissing-2.raw\n")
+    result = run("convert", header, tmp_path / "s.npy")
+    assert_one_error(result, header, "cannot read the voxels: MetaImage: Read: cannot open slice")
+    assert not (tmp_path / "s.npy").exists()
+
+
+def test_a_short_analyze_image_is_an_error_before_itk_reads_it(tmp_path):
+    import nibabel as nib
+    nib.save(nib.AnalyzeImage(np.arange(120, dtype=np.int16).reshape(4, 5, 6), np.eye(4)), tmp_path / "an.hdr")
+    image = tmp_path / "an.img"
+    image.write_bytes(image.read_bytes()[:100])
+    result = run("convert", tmp_path / "an.hdr", tmp_path / "an.npy")
+    assert_one_error(result, image, "truncated: the header an.hdr announces 240 bytes, the file has 100")
+    assert not (tmp_path / "an.npy").exists()
+
+
+def test_what_itk_prints_while_reading_a_header_is_a_warning_not_raw_text(tmp_path):
+    import nibabel as nib
+    values = np.arange(120, dtype=np.int16).reshape(4, 5, 6)
+    nib.save(nib.AnalyzeImage(values, np.eye(4)), tmp_path / "an.hdr")
+    result = run("convert", tmp_path / "an.hdr", tmp_path / "an.npy")
+    assert result.returncode == 0, result
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"medvol: warning: ITK printed while reading the header: {tmp_path}/an.hdr is Analyze file and it's deprecated", result.stderr
+    assert len(lines) == 2 and lines[1].startswith("medvol: wrote "), result.stderr
+    assert np.array_equal(np.load(tmp_path / "an.npy").ravel(), values.ravel(order="F"))

@@ -58,6 +58,21 @@ enum ITKImageFile {
 
     private static func message(of status: mv_status) -> String { fixedCString(status.message) }
 
+    /// What the bridge reports for one ITK call: the failure's message (empty for a success) and what
+    /// ITK, MetaIO, nifti1_io or Teem printed on stderr during it (captured by the bridge, never shown raw;
+    /// empty when they printed nothing), each tidied to one line.
+    private static func outcome(of status: mv_status) -> (failure: String, printed: String) {
+        let text = message(of: status)
+        if status.ok != 0 { return ("", tidy(text)) }
+        guard let marker = text.firstRange(of: " | printed: ") else { return (tidy(text), "") }
+        return (tidy(String(text[..<marker.lowerBound])), tidy(String(text[marker.upperBound...])))
+    }
+
+    /// A failure's reason with what the library printed, when it printed something.
+    private static func reason(_ outcome: (failure: String, printed: String)) -> String {
+        outcome.printed.isEmpty ? outcome.failure : "\(outcome.failure) (ITK printed: \(outcome.printed))"
+    }
+
     private static func pixelType(_ component: UInt32) -> PixelType? {
         switch mv_component_type(rawValue: component) {
         case MV_COMPONENT_UINT8: .uint8
@@ -125,12 +140,12 @@ enum ITKImageFile {
         var reader: OpaquePointer?
         var header = mv_image_header()
         let opened = mv_image_reader_open(itkPath, bridgeFormat(format), &reader, &header)
+        let openOutcome = outcome(of: opened)
         guard opened.ok != 0, let reader else {
-            let text = message(of: opened)
-            if text.contains("not a readable file of this format") {
+            if openOutcome.failure.contains("not a readable file of this format") {
                 throw MedVolError(.unrecognizedFormat, path: path, reason: "not a \(name) file that ITK can read")
             }
-            throw MedVolError.corrupt(path, "cannot read the \(name) header: \(tidy(text))")
+            throw MedVolError.corrupt(path, "cannot read the \(name) header: \(reason(openOutcome))")
         }
         defer { mv_image_reader_close(reader) }
 
@@ -157,6 +172,8 @@ enum ITKImageFile {
                                      timeSpacing: dimensions == 4 ? header.time_spacing : nil)
         var metadata = VolumeMetadata()
         metadata.source = path
+        // A header ITK read while printing something: read, with what it printed as a warning.
+        if !openOutcome.printed.isEmpty { metadata.warnings.append("ITK printed while reading the header: \(openOutcome.printed)") }
         if dimensions == 4 && header.time_origin != 0 {
             metadata.warnings.append("the fourth axis starts at \(header.time_origin), not 0; medvol keeps only its spacing")
         }
@@ -178,8 +195,14 @@ enum ITKImageFile {
                                      componentBytes: type.byteSize)
         } else {
             let status = mv_image_reader_read(reader, storage.bytes, UInt64(byteCount))
+            let read = outcome(of: status)
             guard status.ok != 0 else {
-                throw MedVolError.corrupt(path, "cannot read the voxels: \(tidy(message(of: status)))")
+                throw MedVolError.corrupt(path, "cannot read the voxels: \(reason(read))")
+            }
+            // ITK reports missing voxels ("data not read completely", "cannot open slice", "Uncompress
+            // failed") only by printing them, and leaves the buffer partly filled: that is a failure.
+            guard read.printed.isEmpty else {
+                throw MedVolError.corrupt(path, "cannot read the voxels: \(read.printed)")
             }
         }
         return Volume(pixelType: type, components: Int(header.components), geometry: geometry, metadata: metadata,
@@ -233,9 +256,17 @@ enum ITKImageFile {
     private static func tidy(_ message: String) -> String {
         var lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: " \t") }.filter { !$0.isEmpty }
         lines.removeAll { $0 == "Reason: Success" }
+        // A message printed once per slice or per try says it once.
+        var seen = Set<String>()
+        lines = lines.filter { seen.insert($0).inserted }
         var text = lines.joined(separator: "; ")
-        if text.hasPrefix("ITK ERROR: "), let marker = text.firstRange(of: "): ") {
-            text = String(text[marker.upperBound...])
+        // "reading header: ./Modules/…/itkImageIOBase.cxx:399:; ITK ERROR: MetaImageIO(0x…): Unknown …",
+        // "WARNING: In ./Modules/…/itkNiftiImageIO.cxx, line 1015; NiftiImageIO (0x…): an.hdr is …":
+        // what follows the object's name is the description.
+        for prefix in ["ITK ERROR: ", "WARNING: In ", "ERROR: In "] {
+            if let error = text.ranges(of: prefix).last, let marker = text[error.upperBound...].firstRange(of: "): ") {
+                text = String(text[marker.upperBound...])
+            }
         }
         // Teem (NRRD) chains its messages, most general first: the last one says what went wrong.
         if let last = text.ranges(of: "[nrrd] ").last {
@@ -287,8 +318,10 @@ enum ITKImageFile {
             let status = volume.withUnsafeBytes { voxels in
                 mv_image_write(itkPath, bridgeFormat(format), &header, voxels.baseAddress, compress ? 1 : 0)
             }
-            guard status.ok != 0 else {
-                throw MedVolError(.io, path: path, reason: "ITK could not write this \(name) file: \(tidy(message(of: status)))")
+            let written = outcome(of: status)
+            guard status.ok != 0, written.printed.isEmpty else {
+                let text = status.ok != 0 ? written.printed : reason(written)
+                throw MedVolError(.io, path: path, reason: "ITK could not write this \(name) file: \(text)")
             }
             if format == .nifti || format == .niftiCompressed || format == .niftiPair {
                 try markTimeUnitsAsSeconds(itkPath)

@@ -208,7 +208,17 @@ enum NIfTIFile {
     /// when it needs ITK's reader (Analyze 7.5, and what ``read(path:file:compressed:)`` leaves to it).
     static func readPair(_ paths: PairPaths) throws -> Volume? {
         let headerFile = try ReadableFile(path: paths.header)
-        guard let header = try NIfTIHeader.read(file: headerFile, compressed: false), header.isPair else { return nil }
+        guard let header = try NIfTIHeader.read(file: headerFile, compressed: false) else { return nil }
+        guard header.isPair else {
+            // Analyze 7.5 is ITK's to read, but ITK reads a short .img without a word: check its size first.
+            if !header.isSingleFile, let needed = header.storedByteCount {
+                let image = try ReadableFile(path: paths.image)
+                guard image.size >= needed else {
+                    throw MedVolError.corrupt(paths.image, "truncated: the header \(FileSystem.lastComponent(of: paths.header)) announces \(needed) bytes, the file has \(image.size)")
+                }
+            }
+            return nil
+        }
         if let field = header.unusableGeometryField {
             throw MedVolError.corrupt(paths.header, "damaged NIfTI header: \(field) is not a usable number")
         }
