@@ -11,9 +11,8 @@
 #include <mutex>
 #include <string>
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <unistd.h>
+#include <dlfcn.h>
+#include <sstream>
 
 namespace medvol_bridge {
 
@@ -44,42 +43,32 @@ mv_status guarded(const char *what, Body &&body) noexcept {
     }
 }
 
-/// What a C or C++ library prints on stderr by itself during one call — MetaIO's `std::cerr` lines
-/// ("MetaImage: M_ReadElementsData: data not read completely"), nifti1_io's `fprintf(stderr, "** ERROR …")`,
-/// ITK's output window, Teem — caught instead of reaching the terminal: fd 2 points at an anonymous
-/// in-memory file from construction to `text()`, so that Swift can make the text the reason of its one
-/// error line (or a warning). One capture at a time (fd 2 is the process's): calls that capture are
-/// serialised by a lock held for the capture's lifetime.
+/// What ITK and MetaIO print by themselves during one call — MetaIO's `std::cerr` lines ("MetaImage:
+/// M_ReadElementsData: data not read completely"), ITK's warnings and errors (its output window writes to
+/// `std::cerr`) — caught instead of reaching the terminal: `std::cerr` writes into a string from
+/// construction to `text()`, so that Swift can make the text the reason of its one error line (or a
+/// warning). Only `std::cerr` is redirected, never descriptor 2 or C's `stderr`: other threads of the
+/// process (the CLI's progress, a test runner) keep writing to the terminal, and nothing of theirs is
+/// caught. nifti1_io, which prints with `fprintf(stderr, …)`, is silenced instead (debug level 0). Calls
+/// that capture are serialised by a lock held for the capture's lifetime.
 class captured_stderr {
 public:
     captured_stderr() : lock_(mutex()) {
+        silence_nifti1_io();
         std::cerr.flush();
-        std::fflush(stderr);
-        file_ = ::memfd_create("medvol-library-messages", MFD_CLOEXEC);
-        if (file_ < 0) return;
-        saved_ = ::dup(2);
-        if (saved_ < 0 || ::dup2(file_, 2) < 0) {
-            if (saved_ >= 0) ::close(saved_);
-            saved_ = -1;
-        }
+        saved_ = std::cerr.rdbuf(captured_.rdbuf());
     }
 
     captured_stderr(const captured_stderr &) = delete;
     captured_stderr &operator=(const captured_stderr &) = delete;
 
-    ~captured_stderr() {
-        restore();
-        if (file_ >= 0) ::close(file_);
-    }
+    ~captured_stderr() { restore(); }
 
-    /// Everything printed since construction (at most 4 KiB of it, the end cut), stderr given back.
+    /// Everything printed since construction (at most 4 KiB of it, the end cut), `std::cerr` given back.
     std::string text() {
         restore();
-        std::string captured;
-        if (file_ < 0) return captured;
-        char buffer[4096];
-        const ssize_t length = ::pread(file_, buffer, sizeof buffer, 0);
-        if (length > 0) captured.assign(buffer, static_cast<size_t>(length));
+        std::string captured = captured_.str();
+        if (captured.size() > 4096) captured.resize(4096);
         return captured;
     }
 
@@ -89,18 +78,29 @@ private:
         return shared;
     }
 
+    /// nifti1_io (inside ITK) prints "** ERROR …" with C stdio; level 0 keeps it quiet (ITK still
+    /// reports the failure through its exception). Looked up at run time: ITK's libraries are loaded
+    /// with the bridge, not linked by name.
+    static void silence_nifti1_io() {
+        static std::once_flag once;
+        std::call_once(once, [] {
+            using setter = int (*)(int);
+            if (void *symbol = ::dlsym(RTLD_DEFAULT, "nifti_set_debug_level")) {
+                reinterpret_cast<setter>(symbol)(0);
+            }
+        });
+    }
+
     void restore() {
-        if (saved_ < 0) return;
+        if (!saved_) return;
         std::cerr.flush();
-        std::fflush(stderr);
-        ::dup2(saved_, 2);
-        ::close(saved_);
-        saved_ = -1;
+        std::cerr.rdbuf(saved_);
+        saved_ = nullptr;
     }
 
     std::lock_guard<std::mutex> lock_;
-    int file_ = -1;
-    int saved_ = -1;
+    std::ostringstream captured_;
+    std::streambuf *saved_ = nullptr;
 };
 
 /// `status` with what the library printed during the call: appended to a failure's message after

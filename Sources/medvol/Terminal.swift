@@ -18,9 +18,8 @@ func shown(_ value: String) -> String { TextEscaping.escapingControlCharacters(v
 /// Writing to stderr, and a progress line for long work when stderr is a terminal. Errors, warnings and
 /// summaries are escaped (``TextEscaping``); only the progress line writes control characters.
 enum Terminal {
-    /// medvol's own stderr: a copy of descriptor 2 made at start-up (``claimStandardError()``). While the
-    /// bridge catches what ITK and MetaIO print by pointing descriptor 2 elsewhere for one call, medvol's
-    /// warnings and progress still reach the terminal.
+    /// medvol's own stderr: a copy of descriptor 2 made at start-up (``claimStandardError()``), so that
+    /// nothing a library does to descriptor 2 (or C's `stderr`) during a call can take medvol's lines.
     nonisolated(unsafe) private static var standardError: Int32 = 2
 
     /// Takes the copy of descriptor 2 that medvol writes to; call once, first thing.
