@@ -216,15 +216,18 @@ enum FileSystem {
         return unsafeBitCast(symbol, to: RenameAt2.self)
     }()
 
+    private static let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+
     /// Names in a folder (without "." and ".."), sorted for reproducible order.
     static func listDirectory(_ path: String) throws -> [String] {
         guard let directory = opendir(path) else { throw MedVolError.io(path, "open folder", errno: errno) }
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
+            // The name is read where it lies: the last entry of readdir's buffer may be shorter than a
+            // whole `dirent`, so copying `d_name` (256 bytes) out of it reads past the buffer (found by
+            // AddressSanitizer).
+            let name = String(cString: (UnsafeRawPointer(entry) + Self.nameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()
