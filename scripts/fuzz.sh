@@ -73,7 +73,7 @@ for target in "${TARGETS[@]}"; do
     [ -n "$(ls -A "$artifacts")" ] && inputs+=("$artifacts")
     MEDVOL_FUZZ_TARGET=$target ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 "$FUZZER" "${inputs[@]}" \
         -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=65536 \
-        -print_final_stats=1 -artifact_prefix="$artifacts/" 2>&1 | tee "$log" | grep --line-buffered -E '^#[0-9]+[[:space:]]+(INITED|DONE|pulse)|^stat::|ERROR|SUMMARY|Fatal error|Test unit written|artifact_prefix|==[0-9]+=='
+        ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -print_final_stats=1 -artifact_prefix="$artifacts/" 2>&1 | tee "$log" | grep --line-buffered -E '^#[0-9]+[[:space:]]+(INITED|DONE|pulse)|^stat::|ERROR|SUMMARY|Fatal error|Test unit written|artifact_prefix|==[0-9]+=='
     status=${PIPESTATUS[0]}
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     last=$(grep -E '^#[0-9]+[[:space:]]' "$log" | tail -1)
