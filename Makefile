@@ -3,7 +3,7 @@ SWIFT ?= swift
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: all deps build release demo test unit-tests conformance venv benchmark fuzz clean
+.PHONY: all deps build release demo test unit-tests sanitizers conformance venv benchmark fuzz clean
 
 all: build
 
@@ -35,6 +35,14 @@ test: deps venv
 	MEDVOL_PYTHON=$(CURDIR)/$(VENV)/bin/python $(SWIFT) test --skip-build
 	MEDVOL=$(CURDIR)/.build/debug/medvol $(VENV)/bin/python -m pytest -q --basetemp=$(CURDIR)/.build/pytest Tests/conformance
 
+## The unit tests under AddressSanitizer (leak reports off: they come from Foundation and ITK) and
+## ThreadSanitizer, each in its own build folder.
+sanitizers: deps venv
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS=detect_leaks=0 MEDVOL_PYTHON=$(CURDIR)/$(VENV)/bin/python $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	MEDVOL_PYTHON=$(CURDIR)/$(VENV)/bin/python $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan
+
 unit-tests: deps
 	$(SWIFT) test
 
@@ -54,4 +62,4 @@ benchmark: release venv
 	$(VENV)/bin/python benchmarks/run.py --medvol .build/release/medvol
 
 clean:
-	rm -rf .build .build-fuzz demo-output
+	rm -rf .build .build-fuzz .build-asan .build-tsan demo-output
