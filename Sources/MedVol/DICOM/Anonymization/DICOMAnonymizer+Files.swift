@@ -154,7 +154,8 @@ extension DICOMAnonymizer {
         }
         if inputKind == .directory {
             let dicomHeaders = headers.compactMap { if case .dicom(let header) = $0 { header } else { nil } }
-            for (patientID, _) in dicomHeaders.map({ ($0.patientID, 0) }) { _ = pseudonym(forPatientID: patientID) }
+            // Pseudonyms in path order, so that the same input gets the same ones on every run.
+            for header in dicomHeaders { _ = pseudonym(forPatientID: header.patientID) }
             let names = naming == .keepInputNames
                 ? Self.keptNames(dicomHeaders.map { String($0.path.dropFirst(input.count + 1)) }, identifiers: identifiers)
                 : Self.newNames(dicomHeaders, pseudonym: { self.pseudonym(forPatientID: $0) })
