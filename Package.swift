@@ -22,11 +22,17 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         // MARK: Public products
-        .library(name: "MedVol", targets: ["MedVol"]),
+        /// The library, with the C++ bridge over ITK and GDCM linked in: a package that depends on this
+        /// product alone reads and writes every format, with nothing to copy and no variable to set.
+        .library(name: "MedVol", targets: ["MedVol", "_MedVolBridgeImplementation"]),
         .executable(name: "medvol", targets: ["medvol"]),
-        /// The C++ bridge over ITK and GDCM, which MedVol loads the first time it needs it: keep
-        /// libMedVolBridge.so beside the executable (`swift build` puts it there). See Bridging/README.md.
+        /// The C++ bridge as a shared library, which the medvol tool loads the first time it needs ITK or
+        /// GDCM (so that it starts in a few milliseconds): keep libMedVolBridge.so beside the executable
+        /// (`swift build` puts it there). See Bridging/README.md.
         .library(name: "MedVolBridge", type: .dynamic, targets: ["_MedVolBridgeImplementation"]),
+        /// The program the decoder pool runs its worker processes with (see Bridging/README.md); install
+        /// it beside medvol and libMedVolBridge.so.
+        .executable(name: "medvol-codec-worker", targets: ["medvol-codec-worker"]),
         // MARK: Development
         /// The libFuzzer targets (docs/fuzzing.md). `make fuzz` builds it with the fuzzer and address
         /// sanitizer flags on the command line; a plain build replays inputs (`medvol-fuzz TARGET FILE…`).
@@ -55,6 +61,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/medvol"
+        ),
+
+        /// The decoder worker program: the loader alone, whose constructor serves the pool's requests.
+        .executableTarget(
+            name: "medvol-codec-worker",
+            dependencies: ["_MedVolBridge"],
+            path: "Sources/medvol-codec-worker"
         ),
 
         /// The fuzz targets' driver: `LLVMFuzzerTestOneInput` over ``FuzzTarget`` (see docs/fuzzing.md).

@@ -19,6 +19,7 @@ mv_status mvi_dictionary_public(const mv_dictionary_entry **, size_t *);
 int mvi_dictionary_private(uint16_t, uint16_t, const char *, mv_dictionary_entry *);
 const char *mvi_uid_name(const char *);
 mv_status mvi_jpeg_write(const char *, uint32_t, uint32_t, uint32_t, const uint8_t *, int);
+int mvi_codec_worker_accepts(int, char **);
 void mvi_codec_worker_main(void);
 }
 

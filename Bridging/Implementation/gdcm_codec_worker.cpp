@@ -7,14 +7,20 @@
 // remain — and none of them can be caught in process. A worker that dies or hangs costs one frame and
 // one respawn; the caller gets a failure status naming what happened.
 //
-// How: a worker is the caller's own executable (/proc/self/exe) started with MEDVOL_CODEC_WORKER=1 in
-// its environment. The bridge's loader sees the variable before `main` runs, loads this library and calls
-// mvi_codec_worker_main, which serves decode requests on file descriptor 0 (one end of a socket pair)
-// until the caller closes it, and exits. Any
-// program that links MedVol can therefore be its own worker — the medvol tool, a test runner, an app —
-// with no extra executable to install. Workers are kept in a pool and reused; each request carries a
-// fixed header, the compressed bytes, and gets back a status, what the decoder learnt, and the pixels,
-// which are read straight into the caller's buffer.
+// Which program a worker runs: `medvol-codec-worker` (Sources/medvol-codec-worker, a few lines that
+// link only the loader) when it lies beside the module that holds this code or beside the running
+// executable — where `swift build` puts it for the medvol tool and the test runner. A program that ships
+// without it (a package that links the MedVol product into its own executable) runs its own executable
+// (/proc/self/exe) as the worker instead.
+//
+// How a process knows it is a worker — explicitly, never from an inherited environment variable: it is
+// started with exactly two arguments, MV_CODEC_WORKER_ROLE and a one-time random token, with one end of
+// a socket pair as file descriptor 0; the loader's constructor (Bridging/Loader) then asks
+// mvi_codec_worker_accepts, which checks that fd 0 is a Unix socket created by the parent process and
+// that the first 32 bytes the parent sends repeat the token, and only then serves (mvi_codec_worker_main)
+// and exits, before the program's own `main`. Any other start runs the program as usual. Workers are
+// kept in a pool and reused; each request carries a fixed header and the compressed bytes, and gets back
+// a status, what the decoder learnt, and the pixels, which are read straight into the caller's buffer.
 #include "bridge_internal.h"
 
 #include <cerrno>
@@ -31,6 +37,8 @@
 #include <malloc.h>
 #include <poll.h>
 #include <spawn.h>
+#include <dlfcn.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -49,7 +57,10 @@ namespace {
 
 constexpr uint32_t request_magic = 0x4D564352;   // "MVCR"
 constexpr uint32_t response_magic = 0x4D564341;  // "MVCA"
-constexpr const char *worker_variable = "MEDVOL_CODEC_WORKER";
+/// The worker program's file name (Sources/medvol-codec-worker).
+constexpr const char *worker_program_name = "medvol-codec-worker";
+/// Length of the one-time token a worker is started with (hex digits of 16 random bytes).
+constexpr size_t token_length = 32;
 /// Largest compressed or decoded frame a worker accepts (a 65535² RGB 16-bit frame is 24 GiB; 8 GiB is
 /// more than any real frame and keeps a corrupted header from asking for absurd allocations).
 constexpr uint64_t largest_frame = 8ull << 30;
@@ -128,9 +139,37 @@ bool write_all(int fd, const void *buffer, size_t length) {
     }
 }
 
+/// Reads exactly `length` bytes before `deadline`; 1 done, 0 end of file/error, -1 timed out.
+int read_before(int fd, void *buffer, size_t length, std::chrono::steady_clock::time_point deadline);
+
+struct worker;
+/// Ends a worker that failed or hung and says how it ended (defined with the pool below).
+std::string dispose(worker &w, bool kill_now);
+
+}  // namespace
+
+/// Whether this process was started by a decoder pool as a worker: `argv` is {program, role, token},
+/// file descriptor 0 is a Unix socket whose other end the parent process made, and the parent's first
+/// 32 bytes on it (within 10 s) are the token. 1 when so; 0, reading nothing, for every other start
+/// that merely has the role argument.
+extern "C" int mvi_codec_worker_accepts(int argc, char **argv) {
+    if (argc != 3 || std::strcmp(argv[1], MV_CODEC_WORKER_ROLE) != 0 || std::strlen(argv[2]) != token_length) return 0;
+    int domain = 0;
+    socklen_t size = sizeof domain;
+    if (::getsockopt(0, SOL_SOCKET, SO_DOMAIN, &domain, &size) != 0 || domain != AF_UNIX) return 0;
+    ucred peer{};
+    size = sizeof peer;
+    if (::getsockopt(0, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 || peer.pid != ::getppid()) return 0;
+    char token[token_length];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    if (read_before(0, token, token_length, deadline) != 1) _exit(0);
+    if (std::memcmp(token, argv[2], token_length) != 0) _exit(0);
+    return 1;
+}
+
 /// A worker's life: serves decode requests on file descriptor 0 until the caller closes it, then exits.
-/// The loader (Bridging/Loader) calls this before `main` in a process started with MEDVOL_CODEC_WORKER=1,
-/// so the worker never reaches the program's own `main`.
+/// The loader (Bridging/Loader) calls this before `main` once mvi_codec_worker_accepts has said the
+/// process is a worker, so the worker never reaches the program's own `main`.
 extern "C" void mvi_codec_worker_main(void) {
 #if defined(__GLIBC__)
     // A frame's buffers (and OpenJPEG's 32-bit component planes) are a few MB; by default glibc maps and
@@ -142,6 +181,8 @@ extern "C" void mvi_codec_worker_main(void) {
     serve(0);
 }
 
+namespace {
+
 // MARK: Caller side
 
 struct worker {
@@ -152,13 +193,49 @@ struct worker {
 std::mutex pool_mutex;
 std::vector<worker> idle_workers;
 
-/// The running program, which is also the worker program.
-std::string executable_path() {
+/// `folder-of(file)/medvol-codec-worker` when that file exists, else "".
+std::string worker_program_beside(const char *file) {
+    const char *slash = file ? std::strrchr(file, '/') : nullptr;
+    if (!slash) return {};
+    std::string path(file, static_cast<size_t>(slash - file));
+    path += '/';
+    path += worker_program_name;
+    return ::access(path.c_str(), X_OK) == 0 ? path : std::string();
+}
+
+/// The program a worker runs (see the header comment): medvol-codec-worker beside this module or beside
+/// the running executable, else the running executable itself. "" when none can be found.
+std::string worker_program() {
+    Dl_info info{};
+    if (::dladdr(reinterpret_cast<void *>(&mvi_codec_worker_main), &info) != 0) {
+        std::string beside = worker_program_beside(info.dli_fname);
+        if (!beside.empty()) return beside;
+    }
     char path[PATH_MAX];
     const ssize_t length = ::readlink("/proc/self/exe", path, sizeof path - 1);
     if (length <= 0) return {};
     path[length] = '\0';
-    return path;
+    std::string beside = worker_program_beside(path);
+    return beside.empty() ? std::string(path) : beside;
+}
+
+/// A one-time token for a worker: 32 hex digits of random bytes (getrandom), or "" if it fails.
+std::string make_token() {
+    unsigned char bytes[token_length / 2];
+    size_t filled = 0;
+    while (filled < sizeof bytes) {
+        const ssize_t got = ::getrandom(bytes + filled, sizeof bytes - filled, 0);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return {};
+        filled += static_cast<size_t>(got);
+    }
+    static const char digits[] = "0123456789abcdef";
+    std::string token;
+    for (unsigned char byte : bytes) {
+        token += digits[byte >> 4];
+        token += digits[byte & 15];
+    }
+    return token;
 }
 
 /// At exit: closes the idle workers' sockets (a worker exits when its socket closes) and waits for them —
@@ -186,11 +263,16 @@ void reap_workers_at_exit() {
 /// /dev/null for its stdout and stderr (GDCM and OpenJPEG print on their own) and every other descriptor
 /// closed (so that no worker holds another one's socket open).
 bool spawn_worker(worker &started, std::string &why) {
-    static const std::string executable = executable_path();
+    static const std::string executable = worker_program();
     static std::once_flag reaper;
     std::call_once(reaper, [] { std::atexit(reap_workers_at_exit); });
     if (executable.empty()) {
-        why = "cannot find the running program (/proc/self/exe) to start a decoder process";
+        why = "cannot find a program to start a decoder process (medvol-codec-worker, or /proc/self/exe)";
+        return false;
+    }
+    std::string token = make_token();
+    if (token.size() != token_length) {
+        why = std::string("cannot make a decoder process token: ") + std::strerror(errno);
         return false;
     }
     int ends[2];
@@ -222,20 +304,12 @@ bool spawn_worker(worker &started, std::string &why) {
     posix_spawnattr_setsigdefault(&attributes, &all);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-    std::vector<std::string> variables;
-    for (char **entry = environ; entry && *entry; ++entry) {
-        if (std::strncmp(*entry, worker_variable, std::strlen(worker_variable)) != 0) variables.emplace_back(*entry);
-    }
-    variables.emplace_back(std::string(worker_variable) + "=1");
-    std::vector<char *> environment;
-    for (auto &variable : variables) environment.push_back(variable.data());
-    environment.push_back(nullptr);
     std::string name = executable;
-    std::string role = "--medvol-codec-worker";
-    char *arguments[] = {name.data(), role.data(), nullptr};
+    std::string role = MV_CODEC_WORKER_ROLE;
+    char *arguments[] = {name.data(), role.data(), token.data(), nullptr};
 
     pid_t pid = -1;
-    const int spawned = posix_spawn(&pid, executable.c_str(), &actions, &attributes, arguments, environment.data());
+    const int spawned = posix_spawn(&pid, executable.c_str(), &actions, &attributes, arguments, environ);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     ::close(ends[1]);
@@ -246,6 +320,11 @@ bool spawn_worker(worker &started, std::string &why) {
     }
     started.pid = pid;
     started.fd = ends[0];
+    // The token first: it tells the new process that this socket is its pool's (mvi_codec_worker_accepts).
+    if (!write_all(started.fd, token.data(), token.size())) {
+        why = "cannot reach the decoder process: " + dispose(started, false);
+        return false;
+    }
     return true;
 }
 
@@ -293,7 +372,6 @@ std::string dispose(worker &w, bool kill_now) {
     return "the decoder process ended";
 }
 
-/// Reads exactly `length` bytes before `deadline`; 1 done, 0 end of file/error, -1 timed out.
 int read_before(int fd, void *buffer, size_t length, std::chrono::steady_clock::time_point deadline) {
     auto *at = static_cast<char *>(buffer);
     while (length > 0) {

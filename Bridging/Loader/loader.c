@@ -1,12 +1,21 @@
-// loader.c — loads the C++ bridge over ITK and GDCM (libMedVolBridge.so) the first time it is needed and
-// forwards every mv_ call to its mvi_ counterpart there.
+// loader.c — finds the C++ bridge over ITK and GDCM the first time it is needed and forwards every mv_
+// call to its mvi_ counterpart there.
 //
-// Why: linked into the executable, ITK and GDCM cost ~30 ms of start-up on every run (GDCM builds its
-// whole data dictionary in a static constructor) and ~15 MB of memory, although converting an
-// uncompressed series to .mhd or .npy needs neither. Loaded on first use, they cost nothing there.
+// Two ways the implementation (Bridging/Implementation, the mvi_ functions) reaches a program:
+//  - Linked into the program. A package that depends on the `MedVol` product gets it that way (the
+//    product holds the implementation target): every format works with nothing to copy or set. The
+//    mvi_ functions are referenced weakly here, so they are found when they are linked in, and are NULL
+//    when they are not.
+//  - Loaded on first use, as libMedVolBridge.so. The medvol tool does it this way (its target depends on
+//    the MedVol target, not on the product): linked in, ITK and GDCM cost ~30 ms of start-up on every run
+//    (GDCM builds its whole data dictionary in a static constructor) and ~15 MB of memory, although
+//    converting an uncompressed series to .mhd or .npy needs neither.
 //
 // Where the library is looked for, in order: $MEDVOL_BRIDGE_LIBRARY; beside the running executable
 // (where `swift build` puts it); beside the module that holds this code; the dynamic loader's search path.
+//
+// Thread safety: the functions are looked up once, under pthread_once, into one table that is read-only
+// afterwards; pthread_once orders that lookup before every call that follows it, on every thread.
 #define _GNU_SOURCE
 #include "medvol_bridge.h"
 
@@ -18,60 +27,106 @@
 #include <string.h>
 #include <unistd.h>
 
+/// Every forwarded function, by its name without the mv_ prefix.
+#define MEDVOL_BRIDGE_FUNCTIONS(X)                                                                         \
+    X(image_reader_open)                                                                                \
+    X(image_reader_read)                                                                                \
+    X(image_reader_close)                                                                               \
+    X(image_write)                                                                                      \
+    X(codec_decode_frame)                                                                               \
+    X(codec_decode_frame_isolated)                                                                      \
+    X(dictionary_public)                                                                                \
+    X(dictionary_private)                                                                               \
+    X(uid_name)                                                                                         \
+    X(jpeg_write)
+
+// The implementation's functions, when the program links it (weak: NULL when it does not).
+#define DECLARE_LINKED(name) extern __typeof__(mv_##name) mvi_##name __attribute__((weak));
+MEDVOL_BRIDGE_FUNCTIONS(DECLARE_LINKED)
+extern void mvi_codec_worker_main(void) __attribute__((weak));
+extern int mvi_codec_worker_accepts(int argc, char **argv) __attribute__((weak));
+
+/// The implementation's functions, once found (NULL where it could not be found).
+static struct bridge_functions {
+#define DECLARE_FIELD(name) __typeof__(&mv_##name) name;
+    MEDVOL_BRIDGE_FUNCTIONS(DECLARE_FIELD)
+    void (*codec_worker_main)(void);
+    int (*codec_worker_accepts)(int argc, char **argv);
+} bridge;
+
 static const char library_name[] = "libMedVolBridge.so";
-static void *library;
 static char load_error[2048];
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 
-/// Tries `directory/libMedVolBridge.so`; returns 1 when loaded. Failures are added to load_error.
-static int try_folder_of(const char *file) {
-    char path[PATH_MAX];
-    const char *slash = file ? strrchr(file, '/') : NULL;
-    if (!slash) return 0;
-    int length = snprintf(path, sizeof path, "%.*s/%s", (int)(slash - file), file, library_name);
-    if (length <= 0 || (size_t)length >= sizeof path || access(path, F_OK) != 0) return 0;
-    library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!library) {
-        size_t used = strlen(load_error);
-        snprintf(load_error + used, sizeof load_error - used, "%s%s", used ? "; " : "", dlerror());
-    }
-    return library != NULL;
+/// Adds `text` to load_error.
+static void note_failure(const char *text) {
+    size_t used = strlen(load_error);
+    snprintf(load_error + used, sizeof load_error - used, "%s%s", used ? "; " : "", text);
 }
 
-static void load(void) {
+/// Tries `directory-of-file/libMedVolBridge.so`; returns the handle, or NULL (failures noted).
+static void *open_in_folder_of(const char *file) {
+    char path[PATH_MAX];
+    const char *slash = file ? strrchr(file, '/') : NULL;
+    if (!slash) return NULL;
+    int length = snprintf(path, sizeof path, "%.*s/%s", (int)(slash - file), file, library_name);
+    if (length <= 0 || (size_t)length >= sizeof path || access(path, F_OK) != 0) return NULL;
+    void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!library) note_failure(dlerror());
+    return library;
+}
+
+/// libMedVolBridge.so, found where the header comment says, or NULL (with load_error set).
+static void *open_library(void) {
     const char *override = getenv("MEDVOL_BRIDGE_LIBRARY");
     if (override && *override) {
-        library = dlopen(override, RTLD_NOW | RTLD_LOCAL);
+        void *library = dlopen(override, RTLD_NOW | RTLD_LOCAL);
         if (!library) snprintf(load_error, sizeof load_error, "MEDVOL_BRIDGE_LIBRARY=%s: %s", override, dlerror());
-        return;
+        return library;
     }
     char executable[PATH_MAX];
     ssize_t length = readlink("/proc/self/exe", executable, sizeof executable - 1);
+    void *library = NULL;
     if (length > 0) {
         executable[length] = '\0';
-        if (try_folder_of(executable)) return;
+        library = open_in_folder_of(executable);
     }
     Dl_info info;
-    if (dladdr((void *)&load, &info) && try_folder_of(info.dli_fname)) return;
-    library = dlopen(library_name, RTLD_NOW | RTLD_LOCAL);
-    if (library) return;
-    size_t used = strlen(load_error);
-    snprintf(load_error + used, sizeof load_error - used,
-             "%s%s not found beside %s nor on the library search path (%s); build it with `swift build` "
-             "(product MedVolBridge) and keep it beside the executable, or set MEDVOL_BRIDGE_LIBRARY",
-             used ? "; " : "", library_name, length > 0 ? executable : "the executable", dlerror());
+    if (!library && dladdr((void *)&open_library, &info)) library = open_in_folder_of(info.dli_fname);
+    if (!library) library = dlopen(library_name, RTLD_NOW | RTLD_LOCAL);
+    if (library) return library;
+    char text[PATH_MAX + 512];
+    snprintf(text, sizeof text,
+             "%s not found beside %s nor on the library search path (%s); depend on the MedVol product (which "
+             "links it in), or keep %s beside the executable (`swift build` puts it there), or set "
+             "MEDVOL_BRIDGE_LIBRARY",
+             library_name, length > 0 ? executable : "the executable", dlerror(), library_name);
+    note_failure(text);
+    return NULL;
 }
 
-/// The implementation of `name` ("mv_x" is implemented as "mvi_x"), or NULL (with load_error set) when
-/// it cannot be loaded.
-static void *resolve(const char *name) {
+static void load(void) {
+    if (mvi_image_reader_open) {
+#define TAKE_LINKED(name) bridge.name = mvi_##name;
+        MEDVOL_BRIDGE_FUNCTIONS(TAKE_LINKED)
+        bridge.codec_worker_main = mvi_codec_worker_main;
+        bridge.codec_worker_accepts = mvi_codec_worker_accepts;
+        return;
+    }
+    void *library = open_library();
+    if (!library) return;
+#define LOOK_UP(name)                                                                                   \
+    bridge.name = (__typeof__(bridge.name))dlsym(library, "mvi_" #name);                                \
+    if (!bridge.name) note_failure("libMedVolBridge.so lacks mvi_" #name);
+    MEDVOL_BRIDGE_FUNCTIONS(LOOK_UP)
+    bridge.codec_worker_main = (void (*)(void))dlsym(library, "mvi_codec_worker_main");
+    bridge.codec_worker_accepts = (int (*)(int, char **))dlsym(library, "mvi_codec_worker_accepts");
+}
+
+/// The implementation's functions, found on the first call (every thread sees the same table).
+static const struct bridge_functions *functions(void) {
     pthread_once(&load_once, load);
-    if (!library) return NULL;
-    char implementation[128];
-    snprintf(implementation, sizeof implementation, "mvi%s", strncmp(name, "mv_", 3) == 0 ? name + 2 : name);
-    void *symbol = dlsym(library, implementation);
-    if (!symbol) snprintf(load_error, sizeof load_error, "%s lacks %s: %s", library_name, implementation, dlerror());
-    return symbol;
+    return &bridge;
 }
 
 static mv_status unavailable(void) {
@@ -81,39 +136,37 @@ static mv_status unavailable(void) {
     return status;
 }
 
-// Each forwarder looks its target up once. `__typeof__` keeps the signatures equal to the header's.
-#define FORWARD(name, failure, ...)                                          \
-    static __typeof__(&name) target;                                         \
-    if (!target) target = (__typeof__(&name))resolve(#name);                 \
-    if (!target) return failure;                                             \
-    return target(__VA_ARGS__)
+// Each forwarder calls its implementation, or fails with `failure` when there is none.
+#define FORWARD(name, failure, ...)                                                                     \
+    const struct bridge_functions *found = functions();                                                 \
+    if (!found->name) return failure;                                                                   \
+    return found->name(__VA_ARGS__)
 
 mv_status mv_image_reader_open(const char *path, mv_image_format format, mv_image_reader **reader,
                                mv_image_header *header) {
     *reader = NULL;
-    FORWARD(mv_image_reader_open, unavailable(), path, format, reader, header);
+    FORWARD(image_reader_open, unavailable(), path, format, reader, header);
 }
 
 mv_status mv_image_reader_read(mv_image_reader *reader, void *buffer, uint64_t byte_count) {
-    FORWARD(mv_image_reader_read, unavailable(), reader, buffer, byte_count);
+    FORWARD(image_reader_read, unavailable(), reader, buffer, byte_count);
 }
 
 void mv_image_reader_close(mv_image_reader *reader) {
-    static __typeof__(&mv_image_reader_close) target;
     if (!reader) return;
-    if (!target) target = (__typeof__(&mv_image_reader_close))resolve("mv_image_reader_close");
-    if (target) target(reader);
+    const struct bridge_functions *found = functions();
+    if (found->image_reader_close) found->image_reader_close(reader);
 }
 
 mv_status mv_image_write(const char *path, mv_image_format format, const mv_image_header *header,
                          const void *buffer, int compress) {
-    FORWARD(mv_image_write, unavailable(), path, format, header, buffer, compress);
+    FORWARD(image_write, unavailable(), path, format, header, buffer, compress);
 }
 
 mv_status mv_codec_decode_frame(const char *transfer_syntax_uid, const mv_frame_description *frame,
                                 const void *encoded, uint64_t encoded_length,
                                 void *decoded, uint64_t decoded_length, mv_frame_decoding *result) {
-    FORWARD(mv_codec_decode_frame, unavailable(), transfer_syntax_uid, frame, encoded, encoded_length, decoded,
+    FORWARD(codec_decode_frame, unavailable(), transfer_syntax_uid, frame, encoded, encoded_length, decoded,
             decoded_length, result);
 }
 
@@ -121,36 +174,39 @@ mv_status mv_codec_decode_frame_isolated(const char *transfer_syntax_uid, const 
                                          const void *encoded, uint64_t encoded_length,
                                          void *decoded, uint64_t decoded_length, double timeout_seconds,
                                          mv_frame_decoding *result) {
-    FORWARD(mv_codec_decode_frame_isolated, unavailable(), transfer_syntax_uid, frame, encoded, encoded_length,
+    FORWARD(codec_decode_frame_isolated, unavailable(), transfer_syntax_uid, frame, encoded, encoded_length,
             decoded, decoded_length, timeout_seconds, result);
 }
 
 mv_status mv_dictionary_public(const mv_dictionary_entry **entries, size_t *count) {
     *entries = NULL;
     *count = 0;
-    FORWARD(mv_dictionary_public, unavailable(), entries, count);
+    FORWARD(dictionary_public, unavailable(), entries, count);
 }
 
 int mv_dictionary_private(uint16_t group, uint16_t element, const char *creator, mv_dictionary_entry *entry) {
-    FORWARD(mv_dictionary_private, 0, group, element, creator, entry);
+    FORWARD(dictionary_private, 0, group, element, creator, entry);
 }
 
 const char *mv_uid_name(const char *uid) {
-    FORWARD(mv_uid_name, NULL, uid);
+    FORWARD(uid_name, NULL, uid);
 }
 
 mv_status mv_jpeg_write(const char *path, uint32_t width, uint32_t height, uint32_t components,
                         const uint8_t *pixels, int quality) {
-    FORWARD(mv_jpeg_write, unavailable(), path, width, height, components, pixels, quality);
+    FORWARD(jpeg_write, unavailable(), path, width, height, components, pixels, quality);
 }
 
-/// A process started as a decoder worker (MEDVOL_CODEC_WORKER=1, see gdcm_codec_worker.cpp) serves and
-/// exits here, before the program's own `main`.
-__attribute__((constructor)) static void become_codec_worker_if_asked(void) {
-    const char *value = getenv("MEDVOL_CODEC_WORKER");
-    if (!value || strcmp(value, "1") != 0) return;
-    void (*worker_main)(void) = (void (*)(void))resolve("mv_codec_worker_main");
-    if (!worker_main) _exit(127);
-    worker_main();
+/// A process that MedVol's decoder pool started as a worker (see gdcm_codec_worker.cpp: a role argument,
+/// a one-time token, and a socket to its parent on fd 0 that repeats the token) serves and exits here,
+/// before any other constructor of the program of default priority and before its `main`. Anything
+/// else — any environment, any other arguments — runs the program as usual. The role argument is looked
+/// at first, so an ordinary start costs one string comparison and loads nothing.
+__attribute__((constructor(101))) static void serve_as_codec_worker_if_started_so(int argc, char **argv) {
+    if (argc != 3 || !argv || !argv[1] || strcmp(argv[1], MV_CODEC_WORKER_ROLE) != 0) return;
+    const struct bridge_functions *found = functions();
+    if (!found->codec_worker_accepts || !found->codec_worker_main) return;
+    if (!found->codec_worker_accepts(argc, argv)) return;
+    found->codec_worker_main();
     _exit(0);
 }

@@ -31,6 +31,9 @@
 extern "C" {
 #endif
 
+/// The first argument of a decoder worker process (see the loader and gdcm_codec_worker.cpp).
+#define MV_CODEC_WORKER_ROLE "--medvol-codec-worker"
+
 /// Outcome of a bridge call: `ok` is 1 on success; otherwise `message` says why (NUL-terminated).
 typedef struct mv_status {
     int ok;
