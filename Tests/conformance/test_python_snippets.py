@@ -10,13 +10,19 @@ a `medvol phantom` series or an oblique pydicom series, a 4D and an RGB MetaImag
   voxels and pixel type exactly, spacing, origin and direction within 1e-5;
 - the same for the 4D and the RGB snippets, the .npz snippet and the write-back snippet.
 
+The DocC article UsingVolumesFromPython.md carries a shorter copy of the snippets (DocC cannot link to docs/);
+its blocks are run too, in a folder holding the names they use (`CT`, `bold.mha`, `colour.mha`), with medvol on
+PATH, and checked the same way.
+
 The last tests break the page on purpose (a wrong transpose, no LPS → RAS flip, a 4D array without
 isVector=False) and require these checks to fail.
 """
 from __future__ import annotations
 
 import ast
+import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +36,7 @@ sitk = pytest.importorskip("SimpleITK")
 nib = pytest.importorskip("nibabel")
 
 PAGE = ROOT / "docs" / "python.md"
+ARTICLE = ROOT / "Sources" / "MedVol" / "MedVol.docc" / "UsingVolumesFromPython.md"
 PLACEHOLDERS = {"medvol", "series_dir", "series_4d", "rgb_input", "out_dir"}
 TOLERANCE = 1e-5
 
@@ -219,3 +226,36 @@ def test_a_broken_page_fails(tmp_path, name):
     with pytest.raises((AssertionError, RuntimeError)):
         namespace = run_page(blocks, inputs)
         check_results(namespace, inputs, tmp_path / "check")
+
+
+def test_docc_article_snippets(tmp_path, monkeypatch):
+    """The DocC article's copy of the snippets runs as written and gives the same images."""
+    inputs = make_inputs(tmp_path, "oblique")
+    work = tmp_path / "article"
+    work.mkdir()
+    shutil.copytree(inputs["series_dir"], work / "CT")
+    shutil.copy(inputs["series_4d"], work / "bold.mha")
+    shutil.copy(inputs["rgb_input"], work / "colour.mha")
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("PATH", os.pathsep.join([str(Path(medvol_binary()).resolve().parent), os.environ["PATH"]]))
+    blocks = python_blocks(ARTICLE.read_text())
+    assert len(blocks) >= 6, f"{ARTICLE.name}: found {len(blocks)} python blocks"
+    ns = {"__name__": "article"}
+    for number, block in enumerate(blocks, start=1):
+        exec(compile(block, f"{ARTICLE.name} block {number}", "exec"), ns)
+
+    scratch = tmp_path / "check"
+    scratch.mkdir()
+    reference = sitk.ReadImage(series_files(work / "CT"))
+    run_medvol("convert", work / "CT", scratch / "ct.nii.gz", "--quiet")
+    assert_same_nifti(ns["nifti"], nib.load(scratch / "ct.nii.gz"), "article: nibabel image vs medvol's .nii.gz")
+    assert_same_sitk(ns["itk_image"], reference, "article: SimpleITK image vs sitk.ReadImage(series)")
+    assert_same_sitk(ns["bold_itk"], sitk.ReadImage("bold.mha"), "article: 4D SimpleITK image vs its source")
+    run_medvol("convert", "bold.mha", scratch / "bold.nii.gz", "--quiet")
+    assert_same_nifti(ns["bold_nifti"], nib.load(scratch / "bold.nii.gz"), "article: 4D nibabel image")
+    run_medvol("convert", "colour.mha", scratch / "rgb.nii.gz", "--quiet")
+    assert_same_nifti(ns["rgb_nifti"], nib.load(scratch / "rgb.nii.gz"), "article: RGB nibabel image")
+    assert np.array_equal(ns["image"], sitk.GetArrayFromImage(reference)), "article: .npz voxels"
+    assert_close(np.ravel(ns["direction"]), reference.GetDirection(), "article: .npz direction")
+    mask = nib.load(work / "out" / "mask.nii.gz")
+    assert_close(mask.affine, nib.load(scratch / "ct.nii.gz").affine, "article: mask.nii.gz affine")
