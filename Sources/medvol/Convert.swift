@@ -168,28 +168,23 @@ struct Convert: ParsableCommand {
         if failedCount > 0 { throw ExitCode(1) }
     }
 
-    /// Converts one stack: DICOM series through the series writer, every other format through
-    /// `DICOMStack.convert` (which streams slices straight into .mhd and .npy outputs).
+    /// Converts one stack through the library's one write path; what the writer reports (precision
+    /// lost, slices reversed, storage class limits) is shown as warnings, prefixed by `label`.
     private func convert(_ stack: DICOMStack, to path: String, format: VolumeFileFormat, options: VolumeWriteOptions,
                          progress: ProgressDisplay, label: String? = nil) throws -> (paths: [String], info: VolumeInfo) {
         let loadOptions = DICOMLoadOptions(storedValues: storedValues, scaling: scaling, control: progress.control)
-        if format == .dicom {
-            let volume = try stack.load(options: loadOptions)
-            return (try write(volume, to: path, format: format, options: options, label: label), VolumeInfo(volume))
-        }
-        let result = try stack.convert(to: path, format: format, options: options, loadOptions: loadOptions)
+        let result = try stack.write(to: path, format: format, options: options, loadOptions: loadOptions)
+        report(result.warnings.map { (label.map { "\($0): " } ?? "") + $0 })
         return (result.paths, result.info)
     }
 
-    /// Writes the volume; a DICOM series' report (precision lost, slices reversed, SOP class limits)
-    /// is shown as warnings, prefixed by `label`.
+    /// Writes a volume read from a file through the same path, reporting its warnings.
     @discardableResult
     private func write(_ volume: Volume, to path: String, format: VolumeFileFormat, options: VolumeWriteOptions,
                        label: String? = nil) throws -> [String] {
-        guard format == .dicom else { return try volume.write(to: path, format: format, options: options) }
-        let written = try DICOMSeriesWriter.write(volume, toDirectory: path, options: DICOMSeriesWriteOptions(overwrite: options.overwrite))
-        report(written.warnings.map { (label.map { "\($0): " } ?? "") + $0 })
-        return written.paths
+        let result = try volume.write(to: path, format: format, options: options)
+        report(result.warnings.map { (label.map { "\($0): " } ?? "") + $0 })
+        return result.paths
     }
 
     private func formatUnknown(_ output: String) -> ValidationError {

@@ -431,7 +431,7 @@ struct StreamingConversionTests {
             let loaded = try stack.load()
             let folder = TemporaryFolder()
             let path = folder.file("out.\(format.fileExtension)")
-            let result = try stack.convert(to: path, format: format)
+            let result = try stack.write(to: path, format: format)
             #expect(result.streamed == expectStreamed)
             #expect(result.info.pixelType == expectType)
             #expect(loaded.pixelType == expectType)
@@ -498,7 +498,7 @@ struct StreamingConversionTests {
             let folder = TemporaryFolder()
             let path = folder.file("out.npy")
             _ = try folder.write("out.npy", [1, 2, 3])
-            #expect(throws: MedVolError.self) { _ = try scan.stacks[0].convert(to: path) }
+            #expect(throws: MedVolError.self) { _ = try scan.stacks[0].write(to: path) }
             #expect(folder.contents() == ["out.npy"])
             #expect(try ReadableFile(path: path).readAll() == [1, 2, 3])
         }

@@ -13,7 +13,7 @@ struct FormatsDamageTests {
         let folder = TemporaryFolder()
         let name = "d." + extensionName
         let original = FormatFixtures.volume(.int16, geometry: ImageGeometry(size: [5, 4, 3], spacing: SIMD3(0.5, 0.6, 2)))
-        let written = try original.write(to: folder.file(name), options: .init(compress: extensionName == "npz"))
+        let written = try original.write(to: folder.file(name), options: .init(compress: extensionName == "npz")).paths
         let target = written.last!  // the header (or only file)
         let pristine = try ReadableFile(path: target).readAll()
         var random = SplitMix64(seed: UInt64(extensionName.utf8.reduce(0) { $0 &* 31 &+ Int($1) }))

@@ -49,9 +49,9 @@ struct FormatsDetectionTests {
     func appendsExtension() throws {
         let folder = TemporaryFolder()
         let volume = FormatFixtures.volume(.int16)
-        let written = try volume.write(to: folder.file("scan"), format: .niftiCompressed)
+        let written = try volume.write(to: folder.file("scan"), format: .niftiCompressed).paths
         #expect(written == [folder.file("scan.nii.gz")])
-        let mhd = try volume.write(to: folder.file("other.v2"), format: .metaImage)
+        let mhd = try volume.write(to: folder.file("other.v2"), format: .metaImage).paths
         #expect(mhd == [folder.file("other.v2.raw"), folder.file("other.v2.mhd")])
         expectSameVolume(try Volume(contentsOf: folder.file("other.v2.mhd")), volume)
     }
@@ -80,7 +80,7 @@ struct FormatsDetectionTests {
         let folder = TemporaryFolder()
         #expect(medVolError { _ = try Volume(contentsOf: folder.path, format: .dicom) }?.code == .noImages)
         let volume = Phantom.ct(size: [12, 10, 5], spacing: [0.5, 0.75, 2], origin: [1, 2, 3])
-        let written = try volume.write(to: folder.file("series"), format: .dicom)
+        let written = try volume.write(to: folder.file("series"), format: .dicom).paths
         #expect(written.count == 5)
         let back = try Volume(contentsOf: folder.file("series"), format: .dicom)
         #expect(back.pixelType == .int16)

@@ -39,7 +39,7 @@ struct FormatsNumPyTests {
     func writtenFileLayout() throws {
         let folder = TemporaryFolder()
         let volume = FormatFixtures.volume(.int16, geometry: ImageGeometry(size: [7, 5, 4]))
-        let written = try volume.write(to: folder.file("x.npy"))
+        let written = try volume.write(to: folder.file("x.npy")).paths
         #expect(written == [folder.file("x.npy"), folder.file("x.json")])
         let bytes = try ReadableFile(path: folder.file("x.npy")).readAll()
         #expect(Array(bytes.prefix(128)) == Self.numpyHeaderInt16)
@@ -217,7 +217,7 @@ struct FormatsNumPyTests {
         let volume = FormatFixtures.volume(.int16, geometry: FormatFixtures.obliqueGeometry4D)
         for compress in [false, true] {
             let path = folder.file("v\(compress).npz")
-            #expect(try volume.write(to: path, options: .init(compress: compress)) == [path])
+            #expect(try volume.write(to: path, options: .init(compress: compress)).paths == [path])
             let zip = try ZipReader(file: try ReadableFile(path: path))
             #expect(zip.entries.map(\.name) == ["image.npy", "spacing.npy", "origin.npy", "direction.npy", "timeSpacing.npy"])
             #expect(zip.entries.allSatisfy { $0.method == (compress ? 8 : 0) })

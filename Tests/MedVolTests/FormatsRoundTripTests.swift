@@ -74,7 +74,7 @@ struct FormatsRoundTripTests {
     func writtenPaths(name: String, compress: Bool, expected: [String]) throws {
         let folder = TemporaryFolder()
         let volume = FormatFixtures.volume(.int16)
-        let written = try volume.write(to: folder.file(name), options: .init(compress: compress))
+        let written = try volume.write(to: folder.file(name), options: .init(compress: compress)).paths
         #expect(written == expected.map(folder.file))
         #expect(folder.contents() == expected.sorted())  // nothing else, no staging left behind
         expectSameVolume(try Volume(contentsOf: folder.file(name)), volume, coordinateTolerance: 1e-4)
@@ -183,10 +183,10 @@ struct FormatsRoundTripTests {
         let folder = TemporaryFolder()
         let path = folder.file("o." + format.fileExtension)
         let first = FormatFixtures.volume(.int16)
-        let written = try first.write(to: path)
+        let written = try first.write(to: path).paths
         let before = try written.map { try ReadableFile(path: $0).readAll() }
         let second = FormatFixtures.volume(.float32)
-        let error = medVolError { try second.write(to: path) }
+        let error = medVolError { try second.write(to: path).paths }
         #expect(error?.code == .outputExists)
         #expect(error.map { written.contains($0.path ?? "") } == true)
         #expect(try written.map { try ReadableFile(path: $0).readAll() } == before)

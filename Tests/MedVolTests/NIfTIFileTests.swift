@@ -117,7 +117,7 @@ struct NIfTIFileTests {
             let itkWritten = try ITKImageFile.write(volume, to: itkPath, format: .niftiPair, options: VolumeWriteOptions())
             #expect(itkWritten == [folder.file("itk\(index).img"), itkPath])
             let swiftPath = folder.file("swift\(index).hdr")
-            let written = try volume.write(to: swiftPath)
+            let written = try volume.write(to: swiftPath).paths
             #expect(written == [folder.file("swift\(index).img"), swiftPath])
             for (swiftFile, itkFile) in zip(written, itkWritten) {
                 let swiftBytes = try Data(contentsOf: URL(fileURLWithPath: swiftFile))

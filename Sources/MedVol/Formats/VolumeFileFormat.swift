@@ -144,16 +144,17 @@ extension Volume {
         }
     }
 
-    /// Writes the volume and returns every path written, data files before the headers that name them
-    /// (e.g. `[x.raw, x.mhd]`, `[x.npy, x.json]`).
+    /// Writes the volume; the result lists every path written, data files before the headers that name
+    /// them (e.g. `[x.raw, x.mhd]`, `[x.npy, x.json]`), and what a reader of the output should know.
     ///
     /// The format comes from the extension unless given; when it is given and the path has no extension
     /// of a known format, its extension is appended (`"scan"` → `"scan.nii.gz"`). All outputs appear at
     /// once or not at all (they are written under a temporary name, then renamed), and existing outputs
-    /// are refused with an `.outputExists` error unless `options.overwrite` is set.
+    /// are refused with an `.outputExists` error unless `options.overwrite` is set. With `.dicom`, `path`
+    /// is the folder that receives the series (see ``DICOMSeriesWriter`` for more options).
     @discardableResult
     public func write(to path: String, format: VolumeFileFormat? = nil,
-                      options: VolumeWriteOptions = .init()) throws -> [String] {
+                      options: VolumeWriteOptions = .init()) throws -> WriteResult {
         let named = VolumeFileFormat(path: path)
         guard let format = format ?? named else {
             throw MedVolError(.invalidArgument, path: path,
@@ -164,14 +165,20 @@ extension Volume {
                               reason: "the extension says \(named.fileExtension) but the format asked for is \(format.rawValue)")
         }
         if format == .dicom {
-            // A series: one file per slice in the folder `path` (see DICOMSeriesWriter for the options).
-            return try DICOMSeriesWriter.write(self, toDirectory: path, options: DICOMSeriesWriteOptions(overwrite: options.overwrite)).paths
+            let report = try DICOMSeriesWriter.write(self, toDirectory: path, options: DICOMSeriesWriteOptions(overwrite: options.overwrite))
+            return WriteResult(dicomSeries: report, volume: self)
         }
-        var target = named == nil ? path + "." + format.fileExtension : path
+        return WriteResult(paths: try writeFile(to: named == nil ? path + "." + format.fileExtension : path, format: format, options: options),
+                           info: VolumeInfo(self), streamed: false)
+    }
+
+    /// Writes one volume file (every format but DICOM) at `target` and returns the paths written.
+    private func writeFile(to target: String, format: VolumeFileFormat, options: VolumeWriteOptions) throws -> [String] {
+        var target = target
         if format == .niftiPair { target = NIfTIFile.PairPaths(target).header }
         switch format {
         case .dicom:
-            preconditionFailure("handled above")
+            preconditionFailure("a DICOM series is written by DICOMSeriesWriter")
         case .metaImage, .metaImageSingleFile:
             return try MetaImageWriter.write(self, to: target, singleFile: format == .metaImageSingleFile, options: options)
         case .nifti, .niftiCompressed:

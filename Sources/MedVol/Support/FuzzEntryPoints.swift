@@ -183,7 +183,7 @@ extension FuzzTarget {
         for (name, volume) in volumes {
             for (suffix, target, format, compress) in outputs {
                 let path = "\(staging)/\(name)-\(suffix.replacingDots).\(format.fileExtension)"
-                for written in try volume.write(to: path, format: format, options: VolumeWriteOptions(compress: compress))
+                for written in try volume.write(to: path, format: format, options: VolumeWriteOptions(compress: compress)).paths
                 where !written.hasSuffix(".json") {
                     try FileSystem.rename(written, to: "\(root)/\(target.rawValue)/\(FileSystem.lastComponent(of: written))")
                 }

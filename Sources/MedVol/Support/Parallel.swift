@@ -52,12 +52,16 @@ struct SendableRawPointer: @unchecked Sendable {
 /// A flag that long work checks between steps, set from anywhere to stop it.
 public final class CancellationFlag: Sendable {
     private let flag = Atomic<Bool>(false)
+    /// A flag whose setting this one follows too (an async call's flag follows its caller's).
+    private let parent: CancellationFlag?
     /// A flag not yet set.
-    public init() {}
+    public init() { parent = nil }
+    /// A flag that is set when ``cancel()`` is called on it or on `parent`.
+    init(following parent: CancellationFlag?) { self.parent = parent }
     /// Sets the flag; work that checks it stops at its next check.
     public func cancel() { flag.store(true, ordering: .relaxed) }
-    /// Whether ``cancel()`` has been called.
-    public var isCancelled: Bool { flag.load(ordering: .relaxed) }
+    /// Whether ``cancel()`` has been called (on this flag or the one it follows).
+    public var isCancelled: Bool { flag.load(ordering: .relaxed) || parent?.isCancelled == true }
 }
 
 /// A counter that many threads can advance.

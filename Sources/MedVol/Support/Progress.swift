@@ -36,6 +36,29 @@ public struct WorkControl: Sendable {
     /// No progress reporting and no cancellation.
     public static let none = WorkControl()
 
+    /// Ends the progress sequence of ``reportingProgress(bufferingNewest:)``; called when an async call
+    /// that was given this control returns or throws.
+    var finishReports: (@Sendable () -> Void)?
+
+    /// A control whose progress reports arrive in `reports`, for one async call (``DICOMScan/init(paths:control:)``,
+    /// ``DICOMStack/load(options:)``, ``DICOMStack/write(to:format:options:loadOptions:)``…): the sequence
+    /// ends when that call returns or throws. When the consumer falls behind, the newest
+    /// `bufferingNewest` reports are kept.
+    ///
+    /// ```swift
+    /// let (control, reports) = WorkControl.reportingProgress()
+    /// async let volume = stack.load(options: DICOMLoadOptions(control: control))
+    /// for await report in reports { print(report.stage, report.completed, "of", report.total) }
+    /// let loaded = try await volume
+    /// ```
+    public static func reportingProgress(bufferingNewest: Int = 64,
+                                         cancellation: CancellationFlag? = nil) -> (control: WorkControl, reports: AsyncStream<WorkProgress>) {
+        let (reports, continuation) = AsyncStream.makeStream(of: WorkProgress.self, bufferingPolicy: .bufferingNewest(bufferingNewest))
+        var control = WorkControl(progress: { continuation.yield($0) }, cancellation: cancellation)
+        control.finishReports = { continuation.finish() }
+        return (control, reports)
+    }
+
     func checkCancellation() throws {
         if cancellation?.isCancelled == true { throw MedVolError.cancelled }
     }

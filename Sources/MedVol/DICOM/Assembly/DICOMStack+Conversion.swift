@@ -1,36 +1,29 @@
-/// What a conversion wrote.
-public struct ConversionResult: Sendable {
-    /// Every path written, data files before the headers that name them.
-    public let paths: [String]
-    /// The volume that was written, described (geometry, voxel type, metadata).
-    public let info: VolumeInfo
-    /// True when the voxels went from the DICOM files to the output one slice at a time, without the
-    /// whole volume in memory.
-    public let streamed: Bool
-}
-
 extension DICOMStack {
-    /// Converts the stack into a file, the fastest way the format allows.
+    /// Writes the stack's volume in `format` (from the extension unless given), the fastest way the
+    /// format allows — the one write path of the library and of the medvol tool.
     ///
-    /// For MetaImage `.mhd` (uncompressed), NumPy `.npy` and NIfTI `.nii`, slices are decoded in parallel
-    /// and written straight to their place in the output file (for `.nii.gz`, into blocks compressed on
-    /// every core as they fill), and the header follows once the voxel type is settled:
+    /// For MetaImage `.mhd` (uncompressed), NumPy `.npy` and NIfTI `.nii`/`.nii.gz`, slices are decoded in
+    /// parallel and written straight to their place in the output file (for `.nii.gz`, into blocks
+    /// compressed on every core as they fill), and the header follows once the voxel type is settled:
     /// memory stays at a few slices whatever the size of the volume, and nothing is copied twice. For
     /// every other format (and in the rare case where the voxel type turns out to need another size than
-    /// the one streamed) the volume is loaded, then written. Either way the result is the same file as
+    /// the one streamed) the volume is loaded, then written; `.dicom` writes a series into the folder
+    /// `path` (``DICOMSeriesWriter``). Either way the result is the same file as
     /// `try load(options:).write(to:format:options:)` gives, and it appears whole or not at all.
-    public func convert(to path: String, format: VolumeFileFormat? = nil, options: VolumeWriteOptions = VolumeWriteOptions(),
-                        loadOptions: DICOMLoadOptions = DICOMLoadOptions()) throws -> ConversionResult {
+    @discardableResult
+    public func write(to path: String, format: VolumeFileFormat? = nil, options: VolumeWriteOptions = VolumeWriteOptions(),
+                      loadOptions: DICOMLoadOptions = DICOMLoadOptions()) throws -> WriteResult {
         let stack = scaled(loadOptions.scaling)
         if stack.appliedScaling != appliedScaling {
-            return try stack.convert(to: path, format: format, options: options, loadOptions: loadOptions)
+            return try stack.write(to: path, format: format, options: options, loadOptions: loadOptions)
         }
         guard let format = format ?? VolumeFileFormat(path: path) else {
             throw MedVolError(.invalidArgument, path: path,
                               reason: "cannot tell the format from the extension (use .mhd, .mha, .nii, .nii.gz, .hdr, .nrrd, .nhdr, .npy or .npz)")
         }
         var reloaded: Volume?
-        if VolumeFileFormat(path: path) == format, let streamed = StreamedVolumeFile(path: path, format: format, options: options) {
+        if format != .dicom, VolumeFileFormat(path: path) == format,
+           let streamed = StreamedVolumeFile(path: path, format: format, options: options) {
             switch try stream(into: streamed, options: options, loadOptions: loadOptions) {
             case .written(let result):
                 return result
@@ -39,12 +32,18 @@ extension DICOMStack {
             }
         }
         let volume = try reloaded ?? load(options: loadOptions)
-        let paths = try volume.write(to: path, format: format, options: options)
-        return ConversionResult(paths: paths, info: VolumeInfo(volume), streamed: false)
+        return try volume.write(to: path, format: format, options: options)
+    }
+
+    /// The former name of ``write(to:format:options:loadOptions:)``.
+    @available(*, deprecated, renamed: "write(to:format:options:loadOptions:)")
+    public func convert(to path: String, format: VolumeFileFormat? = nil, options: VolumeWriteOptions = VolumeWriteOptions(),
+                        loadOptions: DICOMLoadOptions = DICOMLoadOptions()) throws -> WriteResult {
+        try write(to: path, format: format, options: options, loadOptions: loadOptions)
     }
 
     private enum StreamedConversion {
-        case written(ConversionResult)
+        case written(WriteResult)
         /// The values need a voxel type of another size than the one streamed: load the volume as `type`.
         case reload(as: PixelType)
     }
@@ -70,7 +69,7 @@ extension DICOMStack {
                 try file.finish(info, dataFile: data, sink: sink, transaction: transaction)
                 try data.close()
                 try transaction.commit()
-                return .written(ConversionResult(paths: file.outputs, info: info, streamed: true))
+                return .written(WriteResult(paths: file.outputs, info: info, streamed: true))
             case .reload(let type):
                 try data.close()
                 transaction.abort()
