@@ -15,9 +15,10 @@
  * C++ exception and reports failure through `mv_status`. Geometry crosses as double[3] and a row-major
  * double[9]; voxels as a pointer and a byte count into memory the caller owns.
  *
- * Loading: these functions are implemented by the loader (Bridging/Loader/loader.c), which loads the C++
- * implementation — libMedVolBridge.so, linked to ITK and GDCM — the first time one is called, and
- * forwards to it. A program that never needs ITK or GDCM (a DICOM series converted to .mhd or .npy)
+ * Loading: these functions are implemented by the loader (Bridging/Loader/loader.c), which forwards
+ * each to the C++ implementation: linked into the program (a package that depends on the MedVol
+ * product), or libMedVolBridge.so, linked to ITK and GDCM, loaded the first time one is called (the
+ * medvol tool). A program that never needs ITK or GDCM (a DICOM series converted to .mhd or .npy) then
  * never loads them: about 30 ms of start-up and 15 MB of memory saved. When the library cannot be
  * found, calls fail with an mv_status that says where it was looked for.
  */
