@@ -49,7 +49,7 @@ import Testing
 
     @Test func cancellingALoadStopsItPromptlyWithCancellationError() async throws {
         let folder = TemporaryFolder()
-        let stack = try Self.phantomStack(in: folder, size: [512, 512, 240])
+        let stack = try Self.phantomStack(in: folder, size: [256, 256, 300])
         let started = Atomic<Int>(0)
         let (control, reports) = Self.slowedControl()
         let task = Task { try await stack.load(options: DICOMLoadOptions(control: control)) }
@@ -69,7 +69,7 @@ import Testing
 
     @Test func cancellingAWriteLeavesNoOutput() async throws {
         let folder = TemporaryFolder()
-        let stack = try Self.phantomStack(in: folder, size: [512, 512, 240])
+        let stack = try Self.phantomStack(in: folder, size: [256, 256, 300])
         try FileSystem.createDirectory(folder.file("out"))
         let (control, reports) = Self.slowedControl()
         let task = Task {
