@@ -40,6 +40,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // FilePath, for the library's path parameters.
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         // `swift package generate-documentation --target MedVol` builds the DocC catalog.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -49,7 +51,10 @@ let package = Package(
         /// The library: `Volume`, DICOM scanning and assembly, readers and writers for every format.
         .target(
             name: "MedVol",
-            dependencies: ["_MedVolBridge", "_CZlib", "_CLibDeflate"],
+            dependencies: [
+                "_MedVolBridge", "_CZlib", "_CLibDeflate",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             path: "Sources/MedVol"
         ),
 

@@ -186,7 +186,7 @@ struct FormatsRoundTripTests {
         let written = try first.write(to: path).paths
         let before = try written.map { try ReadableFile(path: $0).readAll() }
         let second = FormatFixtures.volume(.float32)
-        let error = medVolError { try second.write(to: path).paths }
+        let error = medVolError { _ = try second.write(to: path) }
         #expect(error?.code == .outputExists)
         #expect(error.map { written.contains($0.path ?? "") } == true)
         #expect(try written.map { try ReadableFile(path: $0).readAll() } == before)

@@ -1,0 +1,75 @@
+public import SystemPackage
+
+// The library's path parameters as `FilePath` (swift-system). Each call here is the `String` call of the
+// same name; a path that is not valid UTF-8 is refused rather than altered.
+
+extension FilePath {
+    /// The path as the `String` the rest of MedVol works with; throws when it is not valid UTF-8.
+    func validatedString() throws -> String {
+        guard let text = String(validating: self) else {
+            throw MedVolError(.invalidArgument, path: description, reason: "the path is not valid UTF-8")
+        }
+        return text
+    }
+}
+
+extension DICOMScan {
+    /// Scans files and folders for DICOM images (see ``init(paths:control:)-(String)``).
+    public init(paths: [FilePath], control: WorkControl = .none) throws {
+        try self.init(paths: paths.map { try $0.validatedString() }, control: control)
+    }
+
+    /// Scans files and folders for DICOM images off the cooperative pool; Task cancellation stops it.
+    public init(paths: [FilePath], control: WorkControl = .none) async throws {
+        let strings = try paths.map { try $0.validatedString() }
+        try await self.init(paths: strings, control: control)
+    }
+}
+
+extension DICOMStack {
+    /// Writes the stack's volume (see ``write(to:format:options:loadOptions:)``).
+    @discardableResult
+    public func write(to path: FilePath, format: VolumeFileFormat? = nil, options: VolumeWriteOptions = VolumeWriteOptions(),
+                      loadOptions: DICOMLoadOptions = DICOMLoadOptions()) throws -> WriteResult {
+        try write(to: path.validatedString(), format: format, options: options, loadOptions: loadOptions)
+    }
+
+    /// Writes the stack's volume off the cooperative pool; Task cancellation stops it and leaves no output.
+    @discardableResult
+    public func write(to path: FilePath, format: VolumeFileFormat? = nil, options: VolumeWriteOptions = VolumeWriteOptions(),
+                      loadOptions: DICOMLoadOptions = DICOMLoadOptions()) async throws -> WriteResult {
+        let text = try path.validatedString()
+        return try await write(to: text, format: format, options: options, loadOptions: loadOptions)
+    }
+}
+
+extension Volume {
+    /// Reads a volume file (see ``init(contentsOf:format:)``).
+    public init(contentsOf path: FilePath, format: VolumeFileFormat? = nil) throws {
+        try self.init(contentsOf: path.validatedString(), format: format)
+    }
+
+    /// Reads a volume file off the cooperative pool.
+    public init(contentsOf path: FilePath, format: VolumeFileFormat? = nil) async throws {
+        let text = try path.validatedString()
+        try await self.init(contentsOf: text, format: format)
+    }
+
+    /// Writes the volume (see ``write(to:format:options:)``).
+    @discardableResult
+    public func write(to path: FilePath, format: VolumeFileFormat? = nil, options: VolumeWriteOptions = .init()) throws -> WriteResult {
+        try write(to: path.validatedString(), format: format, options: options)
+    }
+
+    /// Writes the volume off the cooperative pool.
+    @discardableResult
+    public func write(to path: FilePath, format: VolumeFileFormat? = nil, options: VolumeWriteOptions = .init()) async throws -> WriteResult {
+        let text = try path.validatedString()
+        return try await write(to: text, format: format, options: options)
+    }
+}
+
+extension WriteResult {
+    /// ``paths`` as `FilePath` values.
+    public var filePaths: [FilePath] { paths.map { FilePath($0) } }
+}
