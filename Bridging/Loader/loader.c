@@ -125,20 +125,6 @@ mv_status mv_codec_decode_frame_isolated(const char *transfer_syntax_uid, const 
             decoded, decoded_length, timeout_seconds, result);
 }
 
-mv_status mv_dictionary_public(const mv_dictionary_entry **entries, size_t *count) {
-    *entries = NULL;
-    *count = 0;
-    FORWARD(mv_dictionary_public, unavailable(), entries, count);
-}
-
-int mv_dictionary_private(uint16_t group, uint16_t element, const char *creator, mv_dictionary_entry *entry) {
-    FORWARD(mv_dictionary_private, 0, group, element, creator, entry);
-}
-
-const char *mv_uid_name(const char *uid) {
-    FORWARD(mv_uid_name, NULL, uid);
-}
-
 mv_status mv_jpeg_write(const char *path, uint32_t width, uint32_t height, uint32_t components,
                         const uint8_t *pixels, int quality) {
     FORWARD(mv_jpeg_write, unavailable(), path, width, height, components, pixels, quality);
