@@ -15,9 +15,6 @@ mv_status mvi_codec_decode_frame(const char *, const mv_frame_description *, con
                                  mv_frame_decoding *);
 mv_status mvi_codec_decode_frame_isolated(const char *, const mv_frame_description *, const void *, uint64_t, void *,
                                           uint64_t, double, mv_frame_decoding *);
-mv_status mvi_dictionary_public(const mv_dictionary_entry **, size_t *);
-int mvi_dictionary_private(uint16_t, uint16_t, const char *, mv_dictionary_entry *);
-const char *mvi_uid_name(const char *);
 mv_status mvi_jpeg_write(const char *, uint32_t, uint32_t, uint32_t, const uint8_t *, int);
 int mvi_codec_worker_accepts(int, char **);
 void mvi_codec_worker_main(void);

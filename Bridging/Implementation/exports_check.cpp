@@ -14,7 +14,4 @@ SAME_SIGNATURE(image_reader_close);
 SAME_SIGNATURE(image_write);
 SAME_SIGNATURE(codec_decode_frame);
 SAME_SIGNATURE(codec_decode_frame_isolated);
-SAME_SIGNATURE(dictionary_public);
-SAME_SIGNATURE(dictionary_private);
-SAME_SIGNATURE(uid_name);
 SAME_SIGNATURE(jpeg_write);

@@ -35,9 +35,6 @@
     X(image_write)                                                                                      \
     X(codec_decode_frame)                                                                               \
     X(codec_decode_frame_isolated)                                                                      \
-    X(dictionary_public)                                                                                \
-    X(dictionary_private)                                                                               \
-    X(uid_name)                                                                                         \
     X(jpeg_write)
 
 // The implementation's functions, when the program links it (weak: NULL when it does not).
@@ -176,20 +173,6 @@ mv_status mv_codec_decode_frame_isolated(const char *transfer_syntax_uid, const 
                                          mv_frame_decoding *result) {
     FORWARD(codec_decode_frame_isolated, unavailable(), transfer_syntax_uid, frame, encoded, encoded_length,
             decoded, decoded_length, timeout_seconds, result);
-}
-
-mv_status mv_dictionary_public(const mv_dictionary_entry **entries, size_t *count) {
-    *entries = NULL;
-    *count = 0;
-    FORWARD(dictionary_public, unavailable(), entries, count);
-}
-
-int mv_dictionary_private(uint16_t group, uint16_t element, const char *creator, mv_dictionary_entry *entry) {
-    FORWARD(dictionary_private, 0, group, element, creator, entry);
-}
-
-const char *mv_uid_name(const char *uid) {
-    FORWARD(uid_name, NULL, uid);
 }
 
 mv_status mv_jpeg_write(const char *path, uint32_t width, uint32_t height, uint32_t components,

@@ -9,7 +9,6 @@
  *                     by CharLS 2.4 (JPEG-LS), OpenJPEG 2.5 (JPEG 2000, HTJ2K) or GDCM 3.0 (JPEG
  *                     baseline/extended/lossless) — in a worker process, because damaged streams make
  *                     these libraries abort, crash or loop.
- *  - mv_dictionary_*: GDCM's DICOM data dictionary (names, keywords, VRs; private creators).
  *
  * Rules: plain C only (no C++ types cross), every symbol prefixed `mv_`, every function catches every
  * C++ exception and reports failure through `mv_status`. Geometry crosses as double[3] and a row-major
@@ -136,36 +135,6 @@ mv_status mv_codec_decode_frame_isolated(const char *transfer_syntax_uid, const 
                                          const void *encoded, uint64_t encoded_length,
                                          void *decoded, uint64_t decoded_length, double timeout_seconds,
                                          mv_frame_decoding *result);
-
-/* ------------------------------------------------------------------------------------------------ */
-/* GDCM data dictionary                                                                              */
-/* ------------------------------------------------------------------------------------------------ */
-
-/// One entry of the DICOM data dictionary. Strings live as long as the process.
-typedef struct mv_dictionary_entry {
-    uint16_t group;
-    uint16_t element;
-    char vr[16];                     ///< "US", or "US or SS" where the dictionary lists several
-    const char *keyword;
-    const char *name;
-    const char *multiplicity;        ///< e.g. "1", "1-n", "3"
-    int retired;
-} mv_dictionary_entry;
-
-/// The public dictionary: `*entries` points at `count` entries in static storage.
-mv_status mv_dictionary_public(const mv_dictionary_entry **entries, size_t *count);
-
-/// Looks up a private element by its creator (e.g. "SIEMENS CSA HEADER"). `element` is the full
-/// element number (e.g. 0x1010); the block byte is ignored. Returns 1 when found.
-int mv_dictionary_private(uint16_t group, uint16_t element, const char *creator,
-                          mv_dictionary_entry *entry);
-
-/* ------------------------------------------------------------------------------------------------ */
-/* UID names                                                                                         */
-/* ------------------------------------------------------------------------------------------------ */
-
-/// The name GDCM knows for a DICOM UID (transfer syntax, SOP class, …), or NULL.
-const char *mv_uid_name(const char *uid);
 
 /* ------------------------------------------------------------------------------------------------ */
 /* ITK JPEG writer: rendered 8-bit images (medvol export --format jpg)                               */

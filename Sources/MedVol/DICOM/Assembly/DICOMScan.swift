@@ -1,5 +1,3 @@
-private import _MedVolBridge
-
 /// A file a scan passed over, and why.
 public struct SkippedFile: Sendable, Hashable {
     /// The file's path.
@@ -186,5 +184,5 @@ func sopClassName(_ uid: String?) -> String {
 
 /// GDCM's name for a UID, or medvol's for the transfer syntaxes GDCM 3.0 does not know (HTJ2K).
 func uidName(_ uid: String) -> String? {
-    mv_uid_name(uid).map { String(cString: $0) } ?? TransferSyntax.knownName(uid)
+    DICOMDictionary.shared.uidName(uid) ?? TransferSyntax.knownName(uid)
 }

@@ -164,10 +164,7 @@ struct DICOMParser {
             return ElementHeader(vr: vr, length: UInt32(source.uint16(at: offset + 6, littleEndian: littleEndian)), headerLength: 8)
         }
         // Implicit VR (or an explicit-VR file whose element carries no valid VR): 32-bit length,
-        // VR from the dictionary — which must be there, or values would be misread.
-        if let missing = DICOMDictionary.shared.loadError {
-            throw MedVolError.unsupported(path, "implicit VR data need the DICOM data dictionary, which could not be loaded (\(missing))")
-        }
+        // VR from the dictionary.
         let length = source.uint32(at: offset + 4, littleEndian: littleEndian)
         return ElementHeader(vr: Self.implicitVR(for: tag, undefinedLength: length == Self.undefinedLength),
                              length: length, headerLength: 8)
