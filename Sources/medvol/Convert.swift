@@ -172,7 +172,8 @@ struct Convert: ParsableCommand {
     /// `DICOMStack.convert` (which streams slices straight into .mhd and .npy outputs).
     private func convert(_ stack: DICOMStack, to path: String, format: VolumeFileFormat, options: VolumeWriteOptions,
                          progress: ProgressDisplay, label: String? = nil) throws -> (paths: [String], info: VolumeInfo) {
-        let loadOptions = DICOMLoadOptions(storedValues: storedValues, scaling: scaling, control: progress.control)
+        let loadOptions = DICOMLoadOptions(storedValues: storedValues, scaling: scaling, control: progress.control,
+                                           codecIsolation: reading.codecIsolation)
         if format == .dicom {
             let volume = try stack.load(options: loadOptions)
             return (try write(volume, to: path, format: format, options: options, label: label), VolumeInfo(volume))
