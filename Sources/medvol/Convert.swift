@@ -172,7 +172,8 @@ struct Convert: ParsableCommand {
     /// lost, slices reversed, storage class limits) is shown as warnings, prefixed by `label`.
     private func convert(_ stack: DICOMStack, to path: String, format: VolumeFileFormat, options: VolumeWriteOptions,
                          progress: ProgressDisplay, label: String? = nil) throws -> (paths: [String], info: VolumeInfo) {
-        let loadOptions = DICOMLoadOptions(storedValues: storedValues, scaling: scaling, control: progress.control)
+        let loadOptions = DICOMLoadOptions(storedValues: storedValues, scaling: scaling, control: progress.control,
+                                           codecIsolation: reading.codecIsolation)
         let result = try stack.write(to: path, format: format, options: options, loadOptions: loadOptions)
         report(result.warnings.map { (label.map { "\($0): " } ?? "") + $0 })
         return (result.paths, result.info)

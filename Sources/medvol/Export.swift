@@ -89,7 +89,7 @@ struct Export: ParsableCommand {
                 let stack = try chooseStack(scan, selector: selection.series, inputDescription: describeInputs(dicomPaths),
                                             hint: "choose one with --series")
                 report(stack.warnings.map { "#\(stack.index): \($0)" })
-                let loaded = try stack.load(options: DICOMLoadOptions(control: progress.control))
+                let loaded = try stack.load(options: DICOMLoadOptions(control: progress.control, codecIsolation: reading.codecIsolation))
                 let written = try export(loaded, stack: stack, pattern: name ?? "{InstanceNumber}", into: outputFolder,
                                          usedPaths: &usedPaths, progress: progress)
                 summary(written, started: started)
@@ -100,7 +100,7 @@ struct Export: ParsableCommand {
             for stack in scan.stacks {
                 do {
                     report(stack.warnings.map { "#\(stack.index): \($0)" })
-                    let loaded = try stack.load(options: DICOMLoadOptions(control: progress.control))
+                    let loaded = try stack.load(options: DICOMLoadOptions(control: progress.control, codecIsolation: reading.codecIsolation))
                     let written = try export(loaded, stack: stack, pattern: name ?? "{PatientID}/{StudyDate}/{SeriesNumber}/{InstanceNumber}",
                                              into: outputFolder, usedPaths: &usedPaths, progress: progress)
                     total += written.count

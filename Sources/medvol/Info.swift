@@ -42,7 +42,8 @@ struct Info: ParsableCommand {
             let scan = try DICOMScan(paths: paths, control: progress.control)
             let chosen = try chooseStack(scan, selector: selection.series, inputDescription: describeInputs(paths),
                                          hint: "choose one with --series")
-            info = try chosen.volumeInfo(options: DICOMLoadOptions(storedValues: storedValues, scaling: scaling, control: progress.control))
+            info = try chosen.volumeInfo(options: DICOMLoadOptions(storedValues: storedValues, scaling: scaling, control: progress.control,
+                                                                        codecIsolation: reading.codecIsolation))
             stack = chosen
         }
         progress.finish()

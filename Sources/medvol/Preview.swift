@@ -55,7 +55,7 @@ struct Preview: ParsableCommand {
             let scan = try DICOMScan(paths: dicomPaths, control: progress.control)
             let stack = try chooseStack(scan, selector: selection.series, inputDescription: describeInputs(dicomPaths),
                                         hint: "choose one with --series")
-            volume = try stack.load(options: DICOMLoadOptions(control: progress.control))
+            volume = try stack.load(options: DICOMLoadOptions(control: progress.control, codecIsolation: reading.codecIsolation))
         }
         progress.finish()
         let mapping = try DisplayMapping.make(for: volume, choice: windowing.choice)

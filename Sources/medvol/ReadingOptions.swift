@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ArgumentParser
 import MedVol
 
@@ -17,6 +22,16 @@ struct ReadingOptions: ParsableArguments {
     @Flag(name: .customLong("allow-outside-references"),
           help: "Read data files (MetaImage ElementDataFile, NRRD data file) and DICOMDIR references that lie outside the input's folder.")
     var allowOutsideReferences = false
+
+    /// Where compressed frames are decoded, from the environment: `MEDVOL_CODEC_ISOLATION=0` decodes in
+    /// process (faster to debug, unsafe on damaged data); `MEDVOL_CODEC_TIMEOUT=SECONDS` changes the time
+    /// a frame may take in a worker process (default: 30 s, plus 1 s per 4 MiB of decoded frame).
+    var codecIsolation: CodecIsolation {
+        func environmentValue(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+        if environmentValue("MEDVOL_CODEC_ISOLATION") == "0" { return .inProcess }
+        let timeout = environmentValue("MEDVOL_CODEC_TIMEOUT").flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil }
+        return .isolated(timeout: timeout)
+    }
 
     /// Sets the library's limits for this run.
     func apply() {

@@ -4,36 +4,45 @@
 /// command-line tool shows after `medvol: error: `.
 public struct MedVolError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is, for code that wants to react to it.
+    ///
+    /// A closed set: codes are compared with `==` or matched in a `switch` against the static members
+    /// (`case .notFound:`); there is no way to make a code of one's own. Printed, a code is its name
+    /// ("notFound", "corruptFile", …), which is what the command-line tool shows.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Wrapped: String, Hashable, Sendable {
+            case notFound, unrecognizedFormat, corruptFile, unsupported, io, inconsistentSeries
+            case ambiguousInput, noImages, outputExists, invalidArgument, cancelled
+        }
+
+        private let wrapped: Wrapped
+
+        private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
+
         /// The code's name, e.g. "notFound".
-        public let name: String
-        /// The code called `name`; codes are equal when their names are.
-        public init(_ name: String) { self.name = name }
-        /// The code's ``name``.
-        public var description: String { name }
+        public var description: String { wrapped.rawValue }
 
         /// The path does not exist.
-        public static let notFound = Code("notFound")
+        public static let notFound = Code(.notFound)
         /// The file is not in the format expected (not DICOM, not NumPy, …).
-        public static let unrecognizedFormat = Code("unrecognizedFormat")
+        public static let unrecognizedFormat = Code(.unrecognizedFormat)
         /// The file is damaged: truncated, impossible lengths, undecodable pixel data.
-        public static let corruptFile = Code("corruptFile")
+        public static let corruptFile = Code(.corruptFile)
         /// The file is valid but uses something medvol does not support.
-        public static let unsupported = Code("unsupported")
+        public static let unsupported = Code(.unsupported)
         /// Reading or writing failed at the operating-system level.
-        public static let io = Code("io")
+        public static let io = Code(.io)
         /// The images do not make one consistent volume (counts per position differ, …).
-        public static let inconsistentSeries = Code("inconsistentSeries")
+        public static let inconsistentSeries = Code(.inconsistentSeries)
         /// The input holds several stacks and none was chosen.
-        public static let ambiguousInput = Code("ambiguousInput")
+        public static let ambiguousInput = Code(.ambiguousInput)
         /// No image was found in the input.
-        public static let noImages = Code("noImages")
+        public static let noImages = Code(.noImages)
         /// The output exists and overwriting was not allowed.
-        public static let outputExists = Code("outputExists")
+        public static let outputExists = Code(.outputExists)
         /// A caller passed something unusable.
-        public static let invalidArgument = Code("invalidArgument")
+        public static let invalidArgument = Code(.invalidArgument)
         /// The work was cancelled.
-        public static let cancelled = Code("cancelled")
+        public static let cancelled = Code(.cancelled)
     }
 
     /// What kind of failure this is.

@@ -6,16 +6,22 @@ public struct DICOMLoadOptions: Sendable {
     public var scaling: DICOMScaling = .dicom
     /// Progress and cancellation.
     public var control: WorkControl
+    /// Where compressed frames are decoded: in worker processes (the default), or in this process.
+    public var codecIsolation: CodecIsolation = .standard
 
     /// Options that apply the modality transform (unless `storedValues`) and report to `control`.
     ///
     /// - Parameters:
     ///   - storedValues: Keep stored values instead of applying Rescale Slope/Intercept or the Modality LUT.
+    ///   - scaling: Which value scaling to apply where a vendor offers another than DICOM's.
     ///   - control: Progress reporting and cancellation.
-    public init(storedValues: Bool = false, scaling: DICOMScaling = .dicom, control: WorkControl = .none) {
+    ///   - codecIsolation: Where compressed frames are decoded (see ``CodecIsolation``).
+    public init(storedValues: Bool = false, scaling: DICOMScaling = .dicom, control: WorkControl = .none,
+                codecIsolation: CodecIsolation = .standard) {
         self.storedValues = storedValues
         self.scaling = scaling
         self.control = control
+        self.codecIsolation = codecIsolation
     }
 }
 

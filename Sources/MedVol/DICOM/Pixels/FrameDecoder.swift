@@ -21,6 +21,8 @@ struct FrameDecoder {
     /// Threads one frame's decoder may use (OpenJPEG): more than one only when the frames are fewer than
     /// the cores, or a frame is large.
     var decoderThreads = 1
+    /// Where the codec libraries decode (``DICOMLoadOptions/codecIsolation``).
+    var codecIsolation = CodecIsolation.standard
 
     init(header: DICOMFile, format: StoredPixelFormat, palette: PaletteColorTables?, fragments: [[Range<Int>]]? = nil) throws {
         self.header = header
@@ -159,10 +161,10 @@ struct FrameDecoder {
                 photometric: declared, decoder_threads: UInt32(max(1, decoderThreads)))
             return syntax.uid.withCString { uid in
                 encoded.withUnsafeBytes { input in
-                    if CodecIsolation.enabled {
+                    if codecIsolation.isIsolated {
                         return mv_codec_decode_frame_isolated(uid, &description, input.baseAddress, UInt64(input.count),
                                                               stored.baseAddress, UInt64(stored.count),
-                                                              CodecIsolation.timeout(decodedBytes: stored.count), &result)
+                                                              codecIsolation.timeout(decodedBytes: stored.count), &result)
                     }
                     return mv_codec_decode_frame(uid, &description, input.baseAddress, UInt64(input.count),
                                                  stored.baseAddress, UInt64(stored.count), &result)
@@ -266,25 +268,30 @@ enum CodecFamily {
     }
 }
 
-/// Whether the codec libraries' decoders run in worker processes (see
-/// `Bridging/Implementation/gdcm_codec_worker.cpp`; on a platform without them the bridge decodes in
-/// process), and how long a frame may take. GDCM 3.0.21 aborts (failed assertions) on damaged JPEG
-/// streams, OpenJPEG 2.5.0 crashes on damaged JPEG 2000 streams and CharLS 2 loops on truncated JPEG-LS
-/// ones; in a worker, that costs one frame.
-///
-/// `MEDVOL_CODEC_ISOLATION=0` decodes in process (faster to debug, unsafe on damaged data);
-/// `MEDVOL_CODEC_TIMEOUT=SECONDS` changes the time a frame may take (default: 30 s, plus 1 s per
-/// 4 MiB of decoded frame).
-enum CodecIsolation {
-    static let enabled: Bool = environmentValue("MEDVOL_CODEC_ISOLATION") != "0"
+/// Where the codec libraries' decoders (GDCM for JPEG, CharLS for JPEG-LS, OpenJPEG for JPEG 2000 and
+/// HTJ2K) run. GDCM 3.0.21 aborts (failed assertions) on damaged JPEG streams, OpenJPEG 2.5.0 crashes on
+/// damaged JPEG 2000 streams and CharLS 2 loops on truncated JPEG-LS ones; in a worker process (see
+/// `Bridging/Implementation/gdcm_codec_worker.cpp`), that costs one frame. On a platform without worker
+/// processes the bridge decodes in process whatever is chosen.
+public enum CodecIsolation: Hashable, Sendable {
+    /// Each frame is decoded in a worker process, which is killed when it takes longer than `timeout`
+    /// seconds (nil: 30 s, plus 1 s per 4 MiB of decoded frame). The default.
+    case isolated(timeout: Double?)
+    /// Frames are decoded in this process: faster to debug, but damaged data can crash or hang it.
+    case inProcess
 
-    private static let fixedTimeout: Double? = environmentValue("MEDVOL_CODEC_TIMEOUT").flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil }
+    /// Worker processes with the default time limit.
+    public static let standard = CodecIsolation.isolated(timeout: nil)
 
-    static func timeout(decodedBytes: Int) -> Double {
-        fixedTimeout ?? 30 + Double(decodedBytes) / Double(4 << 20)
+    /// Whether frames are decoded in worker processes.
+    var isIsolated: Bool {
+        if case .isolated = self { return true }
+        return false
     }
 
-    private static func environmentValue(_ name: String) -> String? {
-        getenv(name).map { String(cString: $0) }
+    /// The seconds a frame of `decodedBytes` may take in a worker.
+    func timeout(decodedBytes: Int) -> Double {
+        if case .isolated(let timeout?) = self, timeout > 0 { return timeout }
+        return 30 + Double(decodedBytes) / Double(4 << 20)
     }
 }

@@ -132,7 +132,7 @@ struct StackLoader {
             do {
                 return try Self.run(job, header: header, frames: frames, fragments: tables[job.fileIndex],
                                     output: output, storedValues: storedValues, sink: sink, slotBytes: slotBytes,
-                                    decoderThreads: threads)
+                                    decoderThreads: threads, codecIsolation: options.codecIsolation)
             } catch let error as MedVolError {
                 throw error.at(header.path)
             }
@@ -196,10 +196,11 @@ struct StackLoader {
     /// Decodes one frame and converts it into every slot it feeds.
     private static func run(_ job: Job, header: DICOMFile, frames: [DICOMFrame], fragments: [[Range<Int>]]?,
                             output: PixelType, storedValues: Bool, sink: SlotSink, slotBytes: Int,
-                            decoderThreads: Int) throws -> JobOutcome {
+                            decoderThreads: Int, codecIsolation: CodecIsolation) throws -> JobOutcome {
         let first = frames[job.targets[0].frame]
         var decoder = try FrameDecoder(header: header, format: first.format, palette: first.palette, fragments: fragments)
         decoder.decoderThreads = decoderThreads
+        decoder.codecIsolation = codecIsolation
         let decodedBytes = decoder.decodedBytesPerFrame
 
         // Fast path: one target of the decoded size: decode in place, and convert monochrome samples in
