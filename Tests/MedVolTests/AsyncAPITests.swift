@@ -13,15 +13,31 @@ import Testing
         return scan.stacks[0]
     }
 
-    /// A control that reports into `reports` and holds each reporting thread 20 ms, so that a load of a
-    /// few hundred slices lasts a second or more (long enough to cancel it in the middle) and a
-    /// cancelled load still has slices in flight.
-    private static func slowedControl() -> (WorkControl, AsyncStream<WorkProgress>) {
-        let (reports, continuation) = AsyncStream.makeStream(of: WorkProgress.self)
-        return (WorkControl(progress: { report in
-            continuation.yield(report)
-            usleep(20_000)
-        }), reports)
+    /// Cancels a Task from the work's own progress reports (a Dispatch thread, so a busy cooperative pool
+    /// cannot delay it) once `after` slices are decoded, and notes when it cancelled and when the last
+    /// report came. Each report holds its thread 20 ms, so the work lasts a second or more.
+    final class CancellingProbe: Sendable {
+        let task = Mutex<Task<Void, any Error>?>(nil)
+        let cancelledAt = Mutex<ContinuousClock.Instant?>(nil)
+        let lastReport = Mutex<ContinuousClock.Instant?>(nil)
+
+        func control(after: Int) -> WorkControl {
+            WorkControl(progress: { report in
+                self.lastReport.withLock { $0 = .now }
+                if report.stage == "decoding", report.completed >= after, self.cancelledAt.withLock({ $0 == nil }),
+                   let task = self.task.withLock({ $0 }) {
+                    self.cancelledAt.withLock { $0 = .now }
+                    task.cancel()
+                }
+                usleep(20_000)
+            })
+        }
+
+        /// Time from cancelling to the last report of the work (slices in flight finishing).
+        var stoppedAfter: Duration? {
+            guard let cancelled = cancelledAt.withLock({ $0 }), let last = lastReport.withLock({ $0 }) else { return nil }
+            return last - cancelled
+        }
     }
 
     @Test func asyncScanLoadAndWriteGiveWhatTheSynchronousCallsGive() async throws {
@@ -50,38 +66,30 @@ import Testing
     @Test func cancellingALoadStopsItPromptlyWithCancellationError() async throws {
         let folder = TemporaryFolder()
         let stack = try Self.phantomStack(in: folder, size: [256, 256, 300])
-        let started = Atomic<Int>(0)
-        let (control, reports) = Self.slowedControl()
-        let task = Task { try await stack.load(options: DICOMLoadOptions(control: control)) }
-        // Cancel once decoding is under way (a few slices done).
-        for await report in reports where report.stage == "decoding" && report.completed >= 4 {
-            started.store(report.completed, ordering: .relaxed)
-            break
-        }
-        let cancelled = ContinuousClock.now
-        task.cancel()
+        let probe = CancellingProbe()
+        let control = probe.control(after: 4)
+        let task = Task { _ = try await stack.load(options: DICOMLoadOptions(control: control)) }
+        probe.task.withLock { $0 = task }
         let outcome = await task.result
-        let delay = ContinuousClock.now - cancelled
-        #expect(started.load(ordering: .relaxed) >= 4)
         #expect(throws: CancellationError.self) { try outcome.get() }
-        #expect(delay < .milliseconds(100), "threw \(delay) after cancelling")
+        let stopped = try #require(probe.stoppedAfter)
+        #expect(stopped < .milliseconds(100), "the work went on \(stopped) after cancelling")
     }
 
     @Test func cancellingAWriteLeavesNoOutput() async throws {
         let folder = TemporaryFolder()
         let stack = try Self.phantomStack(in: folder, size: [256, 256, 300])
         try FileSystem.createDirectory(folder.file("out"))
-        let (control, reports) = Self.slowedControl()
+        let probe = CancellingProbe()
+        let control = probe.control(after: 4)
         let task = Task {
-            try await stack.write(to: folder.file("out/ct.nii.gz"), loadOptions: DICOMLoadOptions(control: control))
+            _ = try await stack.write(to: folder.file("out/ct.nii.gz"), loadOptions: DICOMLoadOptions(control: control))
         }
-        for await report in reports where report.stage == "decoding" && report.completed >= 4 { break }
-        let cancelled = ContinuousClock.now
-        task.cancel()
+        probe.task.withLock { $0 = task }
         let outcome = await task.result
-        let delay = ContinuousClock.now - cancelled
         #expect(throws: CancellationError.self) { try outcome.get() }
-        #expect(delay < .milliseconds(100), "threw \(delay) after cancelling")
+        let stopped = try #require(probe.stoppedAfter)
+        #expect(stopped < .milliseconds(100), "the work went on \(stopped) after cancelling")
         #expect(folder.contents(of: folder.file("out")) == [])
     }
 
