@@ -270,7 +270,7 @@ final class GzipSlotCollector: @unchecked Sendable {
     let slotBytes: Int
     let slotCount: Int
     let slotsPerBlock: Int
-    private let blocks = Mutex<[Int: Block]>([:])
+    private let blocks = SystemMutex<[Int: Block]>([:])
 
     init(file: WritableFile, headerCount: Int, slotBytes: Int, slotCount: Int, level: Int) {
         self.slotBytes = slotBytes

@@ -71,3 +71,28 @@ final class AtomicCounter: Sendable {
     /// Adds one and returns the new value.
     func increment() -> Int { value.wrappingAdd(1, ordering: .relaxed).newValue }
 }
+
+/// A value guarded by a pthread mutex. Used where one thread hands memory to another through the lock
+/// alone (GzipSlotCollector's blocks): ThreadSanitizer models pthread mutexes, but not the futex under
+/// Synchronization's `Mutex` on Linux, and reports such handoffs as races.
+final class SystemMutex<Value>: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Runs `body` on the value with the mutex held.
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+}
