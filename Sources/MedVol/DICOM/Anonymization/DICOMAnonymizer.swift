@@ -68,7 +68,7 @@ public final class DICOMAnonymizer: Sendable {
         var patientOrder: [String] = []
     }
 
-    private let state = Mutex(State())
+    private let state = SystemMutex(State())   // pthread, so that ThreadSanitizer sees the lock (see SystemMutex)
 
     /// An anonymizer with empty UID and Patient ID mappings; it then maps the same original to the same
     /// replacement for as long as it is used.
