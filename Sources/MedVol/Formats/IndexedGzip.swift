@@ -180,7 +180,7 @@ final class IndexedGzipWriter: @unchecked Sendable {
     let start: Int
     /// Uncompressed bytes of the stored first member (0: none).
     let headerCount: Int
-    private let state: Mutex<State>
+    private let state: SystemMutex<State>
 
     /// - Parameters:
     ///   - file: The (staged) output, written from byte `start`.
@@ -193,7 +193,7 @@ final class IndexedGzipWriter: @unchecked Sendable {
         self.blockCount = blockCount
         self.start = start
         self.headerCount = headerCount
-        state = Mutex(State(fileOffset: start + (headerCount > 0 ? IndexedGzip.storedMemberSize(payload: headerCount) : 0)))
+        state = SystemMutex(State(fileOffset: start + (headerCount > 0 ? IndexedGzip.storedMemberSize(payload: headerCount) : 0)))
     }
 
     /// Compresses block `index` (on the calling thread) and hands it to the ordered writer.

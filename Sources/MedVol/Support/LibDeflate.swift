@@ -12,7 +12,7 @@ enum LibDeflate {
     private final class CompressorPool: Sendable {
         let level: Int32
         /// Idle compressors, as addresses (pointers are not Sendable).
-        private let idle = Mutex<[UInt]>([])
+        private let idle = SystemMutex<[UInt]>([])
         init(level: Int32) { self.level = level }
 
         func withCompressor<R>(_ body: (OpaquePointer) throws -> R) throws -> R {
@@ -26,7 +26,7 @@ enum LibDeflate {
         }
     }
 
-    private static let pools = Mutex<[Int32: CompressorPool]>([:])
+    private static let pools = SystemMutex<[Int32: CompressorPool]>([:])
 
     private static func pool(level: Int) -> CompressorPool {
         let level = Int32(min(max(level, levels.lowerBound), levels.upperBound))

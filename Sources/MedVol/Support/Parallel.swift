@@ -33,7 +33,7 @@ enum Parallel {
     /// after all items have finished.
     static func map<T: Sendable>(_ count: Int, maximumConcurrency: Int = processorCount,
                                  _ body: @Sendable (Int) throws -> T) throws -> [T] {
-        let results = Mutex<[Result<T, any Error>?]>(Array(repeating: nil, count: count))
+        let results = SystemMutex<[Result<T, any Error>?]>(Array(repeating: nil, count: count))
         forEach(count, maximumConcurrency: maximumConcurrency) { index in
             let result = Result { try body(index) }
             results.withLock { $0[index] = result }
@@ -72,9 +72,10 @@ final class AtomicCounter: Sendable {
     func increment() -> Int { value.wrappingAdd(1, ordering: .relaxed).newValue }
 }
 
-/// A value guarded by a pthread mutex. Used where one thread hands memory to another through the lock
-/// alone (GzipSlotCollector's blocks): ThreadSanitizer models pthread mutexes, but not the futex under
-/// Synchronization's `Mutex` on Linux, and reports such handoffs as races.
+/// A value guarded by a pthread mutex: every lock in the library is one of these. ThreadSanitizer models
+/// pthread mutexes but not the futex under Synchronization's `Mutex` on Linux, so with `Mutex` it reported
+/// the handoff of memory from one thread to another through the lock (GzipSlotCollector's blocks, the
+/// anonymizer's UID map) as races.
 final class SystemMutex<Value>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var value: Value
