@@ -106,7 +106,7 @@ struct Convert: ParsableCommand {
             case .single(let path, let outputFormat):
                 let stack = try chooseStack(scan, selector: selection.series, inputDescription: describeInputs(dicomPaths),
                                             hint: "choose one with --series, or convert all into a folder with --format")
-                report(stack.warnings.map { "#\(stack.index): \($0)" })
+                report(stack.warnings.map { "#\(stack.index): \($0.description)" })
                 let (written, info) = try convert(stack, to: path, format: outputFormat, options: writeOptions, progress: progress)
                 PhaseTimer.mark("convert")
                 progress.finish()
@@ -139,7 +139,7 @@ struct Convert: ParsableCommand {
             let path = format == .dicom ? "\(folder)/\(base)" : "\(folder)/\(base).\(format.fileExtension)"
             let label = "#\(stack.index) (\(base))"
             do {
-                report(stack.warnings.map { "\(label): \($0)" })
+                report(stack.warnings.map { "\(label): \($0.description)" })
                 let (_, info) = try convert(stack, to: path, format: format, options: options, progress: progress, label: label)
                 convertedCount += 1
                 lines.append("  #\(stack.index) → \(path) (\(describe(info)))")

@@ -88,7 +88,7 @@ struct Export: ParsableCommand {
             if selection.series != nil || scan.stacks.count <= 1 {
                 let stack = try chooseStack(scan, selector: selection.series, inputDescription: describeInputs(dicomPaths),
                                             hint: "choose one with --series")
-                report(stack.warnings.map { "#\(stack.index): \($0)" })
+                report(stack.warnings.map { "#\(stack.index): \($0.description)" })
                 let loaded = try stack.load(options: DICOMLoadOptions(control: progress.control, codecIsolation: reading.codecIsolation))
                 let written = try export(loaded, stack: stack, pattern: name ?? "{InstanceNumber}", into: outputFolder,
                                          usedPaths: &usedPaths, progress: progress)
@@ -99,7 +99,7 @@ struct Export: ParsableCommand {
             var total = 0
             for stack in scan.stacks {
                 do {
-                    report(stack.warnings.map { "#\(stack.index): \($0)" })
+                    report(stack.warnings.map { "#\(stack.index): \($0.description)" })
                     let loaded = try stack.load(options: DICOMLoadOptions(control: progress.control, codecIsolation: reading.codecIsolation))
                     let written = try export(loaded, stack: stack, pattern: name ?? "{PatientID}/{StudyDate}/{SeriesNumber}/{InstanceNumber}",
                                              into: outputFolder, usedPaths: &usedPaths, progress: progress)

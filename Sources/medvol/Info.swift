@@ -64,7 +64,7 @@ struct Info: ParsableCommand {
         var lines: [(String, String)] = []
         if let source = info.metadata.source { lines.append(("source", source)) }
         if let stack {
-            lines.append(("stack", "#\(stack.index): \(stack.formation)"))
+            lines.append(("stack", "#\(stack.index): \(stack.formation.description)"))
             lines.append(("series", [stack.seriesNumber.map { "\($0)" }, stack.seriesDescription.map { "\"\($0)\"" }, stack.modality, stack.seriesInstanceUID]
                 .compactMap { $0 }.joined(separator: " ")))
             lines.append(("stored", stack.storedPixels))

@@ -70,11 +70,30 @@ func stackFailureLine(_ error: any Error, label: String, output: String) -> Stri
 
 /// Formats for the stack listings of `series` and the errors that list stacks.
 enum StackListing {
+    /// Why the stack cannot be loaded, as `series` shows it: the reason its images make no volume, or the
+    /// undecodable file's path and reason; nil when it loads.
+    static func problem(_ stack: DICOMStack) -> String? {
+        switch stack.state {
+        case .volume: return nil
+        case .noVolume(let error): return error.reason
+        case .undecodablePixels(_, let error): return error.description
+        }
+    }
+
+    /// The state's name in `series --json`: "volume", "undecodablePixels" or "noVolume".
+    static func stateName(_ state: StackState) -> String {
+        switch state {
+        case .volume: return "volume"
+        case .undecodablePixels: return "undecodablePixels"
+        case .noVolume: return "noVolume"
+        }
+    }
+
     static func oneLine(_ stack: DICOMStack) -> String {
         let number = stack.seriesNumber.map(String.init) ?? "-"
-        let size = stack.size.map { $0.map(String.init).joined(separator: "×") } ?? "(\(stack.problem ?? "no volume"))"
+        let size = stack.size.map { $0.map(String.init).joined(separator: "×") } ?? "(\(problem(stack) ?? "no volume"))"
         let description = stack.seriesDescription.map { " \"\(shown($0))\"" } ?? ""
-        return "#\(stack.index) series \(number)\(description) \(shown(stack.modality ?? "")) \(stack.imageCount) images \(shown(size)) \(stack.plane) — \(shown(stack.seriesInstanceUID))"
+        return "#\(stack.index) series \(number)\(description) \(shown(stack.modality ?? "")) \(stack.imageCount) images \(shown(size)) \(stack.plane.rawValue) — \(shown(stack.seriesInstanceUID))"
     }
 
     /// "10 not a DICOM file (…), 2 not an image: …": reasons grouped, most common first.

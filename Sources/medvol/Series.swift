@@ -41,7 +41,7 @@ struct Series: ParsableCommand {
         let header = ["#", "Series", "Modality", "Images", "Size", "Plane", "Description"]
         let rows = scan.stacks.map { stack in
             [String(stack.index), stack.seriesNumber.map(String.init) ?? "-", shown(stack.modality ?? "-"), String(stack.imageCount),
-             stack.size.map { $0.map(String.init).joined(separator: "×") } ?? "-", stack.plane, shown(stack.seriesDescription ?? "")]
+             stack.size.map { $0.map(String.init).joined(separator: "×") } ?? "-", stack.plane.rawValue, shown(stack.seriesDescription ?? "")]
         }
         let lines = tableLines(header: header, rows: rows)
         print(lines[0])
@@ -49,9 +49,9 @@ struct Series: ParsableCommand {
         for (stack, line) in zip(scan.stacks, lines.dropFirst()) {
             print(line)
             print("\(indent)\(shown(stack.seriesInstanceUID)) · \(shown(stack.storedPixels))")
-            if stack.formation.contains("split") { print("\(indent)formed: \(shown(stack.formation))") }
-            if let problem = stack.problem { print("\(indent)cannot be loaded: \(shown(problem))") }
-            for warning in stack.warnings { print("\(indent)warning: \(shown(warning))") }
+            if stack.formation.isSplit { print("\(indent)formed: \(shown(stack.formation.description))") }
+            if let problem = StackListing.problem(stack) { print("\(indent)cannot be loaded: \(shown(problem))") }
+            for warning in stack.warnings { print("\(indent)warning: \(shown(warning.description))") }
         }
         if !scan.skipped.isEmpty {
             print(shown("\(scan.skipped.count) of \(scan.examinedFileCount) files skipped: \(StackListing.skippedSummary(scan.skipped))"))
@@ -152,14 +152,15 @@ enum StackJSON {
             object["spacing"] = .array([geometry.spacing.x, geometry.spacing.y, geometry.spacing.z].map { .number($0) })
             object["orientation"] = .string(geometry.orientationCode)
         }
-        object["plane"] = .string(stack.plane)
+        object["plane"] = .string(stack.plane.rawValue)
         object["storedPixels"] = .string(stack.storedPixels)
         object["studyInstanceUID"] = stack.studyInstanceUID.map { .string($0) } ?? .null
         object["patientID"] = stack.patientID.map { .string($0) } ?? .null
         object["studyDate"] = stack.studyDate.map { .string($0) } ?? .null
-        object["formation"] = .string(stack.formation)
-        object["warnings"] = .array(stack.warnings.map { .string($0) })
-        object["problem"] = stack.problem.map { .string($0) } ?? .null
+        object["formation"] = .string(stack.formation.description)
+        object["warnings"] = .array(stack.warnings.map { .string($0.description) })
+        object["state"] = .string(StackListing.stateName(stack.state))
+        object["problem"] = StackListing.problem(stack).map { .string($0) } ?? .null
         return .object(object)
     }
 }

@@ -170,7 +170,7 @@ struct CodestreamCheckTests {
             written += 1
             let path = try folder.write("f\(written).dcm", bytes)
             let stacks = try DICOMScan(paths: [path]).stacks
-            return try #require(stacks.first).problem
+            return try #require(stacks.first).state.error?.description
         }
         #expect(try problem(file(frames: 2, fragments: [good, good])) == nil)
         #expect(try problem(file(frames: 1, fragments: [Array(good.prefix(30)), Array(good.dropFirst(30))])) == nil)

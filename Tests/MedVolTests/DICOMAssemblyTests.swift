@@ -133,7 +133,10 @@ struct DICOMAssemblyTests {
         slices.removeLast()
         try withScan(slices) { scan in
             let stack = try #require(scan.stacks.first)
-            let problem = try #require(stack.problem)
+            guard case .noVolume(let error) = stack.state else { Issue.record("\(stack.state)"); return }
+            #expect(stack.geometry == nil)
+            #expect(error.code == .inconsistentSeries)
+            let problem = error.reason
             #expect(problem.contains("3 positions hold 2"))
             #expect(problem.contains("1 position hold 1 (at 11 mm"))
             #expect(throws: MedVolError.self) { _ = try stack.load() }
@@ -146,12 +149,21 @@ struct DICOMAssemblyTests {
         slices.remove(at: 3)   // a gap of 4 mm between 4 and 8 (relative)
         try withScan(slices) { scan in
             let warnings = try #require(scan.stacks.first).warnings
-            #expect(warnings.contains { $0.contains("missing slice: 1 slice missing between slices 2 and 3 (at 9 and 13 mm") })
+            let missing = warnings.compactMap { warning -> (Int, SliceGap, Double)? in
+                if case let .missingSlices(count, gap, typical) = warning { return (count, gap, typical) }
+                return nil
+            }
+            #expect(missing.count == 1)
+            #expect(missing.first?.0 == 1 && missing.first?.1.slice == 2 && missing.first?.2 == 2)
+            #expect(warnings.map(\.description).contains { $0.contains("missing slice: 1 slice missing between slices 2 and 3 (at 9 and 13 mm") })
+            #expect(warnings.last.map { if case .meanSliceSpacing = $0 { true } else { false } } == true)
         }
         let uneven = axialSeries(5) { k, slice in if k == 4 { slice.position[2] += 0.5 } }
         try withScan(uneven) { scan2 in
             let unevenWarnings = try #require(scan2.stacks.first).warnings
-            #expect(unevenWarnings.contains { $0.hasPrefix("uneven slice spacing: typical gap 2 mm, but 2.5 mm between slices 3 and 4") })
+            guard case let .unevenSpacing(typical, gaps) = try #require(unevenWarnings.first) else { Issue.record("\(unevenWarnings)"); return }
+            #expect(typical == 2 && gaps.map(\.slice) == [3] && abs(gaps[0].gap - 2.5) < 1e-9)
+            #expect(unevenWarnings[0].description.hasPrefix("uneven slice spacing: typical gap 2 mm, but 2.5 mm between slices 3 and 4"))
         }
     }
 
@@ -160,7 +172,12 @@ struct DICOMAssemblyTests {
         let slices = axialSeries(5) { k, slice in slice.position[1] += Double(k) * 2 * 0.2679 }   // 15° tilt
         try withScan(slices) { scan in
             let warnings = try #require(scan.stacks.first).warnings
-            #expect(warnings.contains { $0.hasPrefix("gantry tilt:") && $0.contains("(15°") })
+            let degrees = warnings.compactMap { warning -> Double? in
+                if case let .gantryTilt(_, _, degrees, _) = warning { return degrees }
+                return nil
+            }
+            #expect(degrees.count == 1 && abs(degrees[0] - 15) < 0.01)
+            #expect(warnings.map(\.description).contains { $0.hasPrefix("gantry tilt:") && $0.contains("(15°") })
         }
     }
 
@@ -176,9 +193,15 @@ struct DICOMAssemblyTests {
             #expect(scan.stacks.count == 2)
             #expect(scan.stacks[0].imageCount == 4)
             #expect(scan.stacks[1].imageCount == 1)
-            #expect(scan.stacks[1].formation.contains("split by orientation, image type"))
-            #expect(scan.stacks[1].formation.contains("coronal orientation"))
-            #expect(scan.stacks[1].plane == "coronal")
+            #expect(scan.stacks[0].formation.isSplit)
+            guard case let .split(criteria, values, count, seriesCount, _) = scan.stacks[1].formation else {
+                Issue.record("\(scan.stacks[1].formation)"); return
+            }
+            #expect(criteria == [.orientation, .imageType] && count == 1 && seriesCount == 5)
+            #expect(values.first?.hasPrefix("coronal orientation") == true)
+            #expect(scan.stacks[1].formation.description.contains("split by orientation, image type"))
+            #expect(scan.stacks[1].plane == .coronal)
+            #expect(scan.stacks[0].plane == .axial)
         }
     }
 
@@ -189,7 +212,12 @@ struct DICOMAssemblyTests {
         try withScan(slices) { scan in
             let stack = try #require(scan.stacks.first)
             #expect(stack.imageCount == 3)
-            #expect(stack.warnings.contains { $0.contains("duplicate SOP Instance 1.2.826.0.1.1.2") })
+            let duplicated = stack.warnings.compactMap { warning -> String? in
+                if case let .duplicateInstance(uid, _, _) = warning { return uid }
+                return nil
+            }
+            #expect(duplicated == ["1.2.826.0.1.1.2"])
+            #expect(stack.warnings.map(\.description).contains { $0.contains("duplicate SOP Instance 1.2.826.0.1.1.2") })
         }
     }
 
@@ -238,7 +266,10 @@ struct DICOMAssemblyTests {
         let scan = try DICOMScan(paths: [folder.path])
         #expect(scan.skipped.isEmpty)
         let stack = try #require(scan.stacks.first)
-        let problem = try #require(stack.problem)
+        guard case let .undecodablePixels(geometry, error) = stack.state else { Issue.record("\(stack.state)"); return }
+        #expect(geometry.size == stack.size && stack.geometry != nil)
+        #expect(error.path?.hasSuffix("s1.dcm") == true)
+        let problem = error.description
         #expect(problem.contains("s1.dcm: pixel data truncated: "))
         #expect(problem.hasSuffix(" bytes present"))
         #expect(throws: MedVolError.self) { try stack.load() }
@@ -256,7 +287,8 @@ struct DICOMAssemblyTests {
             #expect(volume.origin == .zero)
             #expect(volume.direction == .identity)
             #expect(volume.value(0, 0, 0) == 20)   // instance 1 is the last slice written
-            #expect(stack.warnings.contains { $0.contains("no position or orientation") })
+            #expect(stack.warnings.contains(.noPosition(someHavePositions: false)))
+            #expect(stack.warnings.map(\.description).contains { $0.contains("no position or orientation") })
         }
     }
 

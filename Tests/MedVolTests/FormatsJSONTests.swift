@@ -93,7 +93,7 @@ struct FormatsJSONTests {
         volume.metadata.studyInstanceUID = "1.2"
         volume.metadata.patientID = "P1"
         volume.metadata.studyDate = "20240102"
-        volume.metadata.photometricInterpretation = "MONOCHROME2"
+        volume.metadata.photometricInterpretation = .monochrome2
         volume.metadata.windows = [DisplayWindow(center: 40, width: 400), DisplayWindow(center: -600, width: 1500, explanation: "LUNG")]
         volume.metadata.pixelPaddingValue = -2000
         volume.metadata.valueTransform = "slope 1 intercept -1024"

@@ -122,7 +122,7 @@ struct MosaicLayoutTests {
             _ = try folder.write("run/\(t).dcm", unitedImagingMosaicFile(count: 5, tileRows: 4, tileColumns: 6, instance: t, acquisition: t))
         }
         let stack = try #require(DICOMScan(paths: [folder.file("run")]).stacks.first)
-        #expect(stack.problem == nil)
+        #expect(stack.state.error == nil)
         #expect(stack.size == [6, 4, 5, 3])
         #expect(stack.geometry?.timeSpacing == 2)
     }

@@ -42,7 +42,7 @@ struct RenderingTests {
 
     @Test func mappingsForVolumes() throws {
         var metadata = VolumeMetadata()
-        metadata.photometricInterpretation = "MONOCHROME1"
+        metadata.photometricInterpretation = .monochrome1
         metadata.windows = [DisplayWindow(center: 40, width: 400), DisplayWindow(center: -600, width: 1500, explanation: "LUNG")]
         let volume = Volume(voxels: [Int16](repeating: 0, count: 8), geometry: ImageGeometry(size: [2, 2, 2]), metadata: metadata)
         let first = try DisplayMapping.make(for: volume, choice: .fromFile(index: nil))

@@ -33,7 +33,7 @@ extension VolumeInfo {
         if let value = metadata.studyInstanceUID { object["studyInstanceUID"] = .string(value) }
         if let value = metadata.patientID { object["patientID"] = .string(value) }
         if let value = metadata.studyDate { object["studyDate"] = .string(value) }
-        if let value = metadata.photometricInterpretation { object["photometricInterpretation"] = .string(value) }
+        if let value = metadata.photometricInterpretation { object["photometricInterpretation"] = .string(value.definedTerm) }
         if !metadata.windows.isEmpty {
             object["windows"] = .array(metadata.windows.map { window in
                 var entry: JSONObject = ["center": number(window.center), "width": number(window.width)]
@@ -117,7 +117,7 @@ struct VolumeDescription {
         metadata.studyInstanceUID = try string("studyInstanceUID")
         metadata.patientID = try string("patientID")
         metadata.studyDate = try string("studyDate")
-        metadata.photometricInterpretation = try string("photometricInterpretation")
+        metadata.photometricInterpretation = try string("photometricInterpretation").map(PhotometricInterpretation.init)
         metadata.valueTransform = try string("valueTransform")
         metadata.valueUnits = try string("valueUnits")
         metadata.valueScaling = try string("valueScaling")

@@ -73,7 +73,7 @@ public struct DisplayMapping: Sendable {
     /// The mapping for `volume` under `choice`. Throws when `choice` names a window the file does
     /// not have, or a window is unusable (width below 1).
     public static func make(for volume: Volume, choice: WindowChoice) throws -> DisplayMapping {
-        let inverted = volume.metadata.photometricInterpretation?.uppercased() == "MONOCHROME1"
+        let inverted = volume.metadata.photometricInterpretation == .monochrome1
         let isColour = volume.components >= 3
         var colourScale = 1.0
         if isColour {

@@ -103,14 +103,14 @@ package enum FuzzTarget: String, CaseIterable, Sendable {
         }
         _ = try? DICOMFile.read(path: path, extent: .headerOnly)
         let scan = try DICOMScan(paths: [path])
-        for stack in scan.stacks { _ = (stack.problem, stack.geometry, stack.warnings) }
+        for stack in scan.stacks { _ = (stack.state.error, stack.geometry, stack.warnings.map(\.description), stack.formation.description) }
     }
 
     private static func dicomPixels(_ path: String) throws {
         let header = try DICOMFile.read(path: path, extent: .headerOnly)
         guard header.transferSyntax.pixelEncoding != .codec else { return }
         let scan = try DICOMScan(paths: [path])
-        for stack in scan.stacks where stack.problem == nil {
+        for stack in scan.stacks where stack.state.error == nil {
             _ = try? stack.load()
             _ = try? stack.load(options: DICOMLoadOptions(storedValues: true))
         }

@@ -35,7 +35,7 @@ public struct VolumeMetadata: Sendable {
     /// Series Description.
     public var seriesDescription: String?
     /// Photometric interpretation of the source pixels (e.g. "MONOCHROME1", "RGB").
-    public var photometricInterpretation: String?
+    public var photometricInterpretation: PhotometricInterpretation?
     /// Windows stored with the images, first one first.
     public var windows: [DisplayWindow] = []
     /// Pixel Padding Value, reported as stored (it is never applied to the voxels).

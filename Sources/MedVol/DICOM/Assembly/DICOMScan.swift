@@ -76,7 +76,7 @@ public struct DICOMScan: Sendable {
             }
         }
         let table = FileTable(headers: headers, pixelProblems: pixelProblems, pixelWarnings: pixelWarnings)
-        self.stacks = StackFormation.stacks(from: frames, files: table)
+        self.stacks = StackGrouping.stacks(from: frames, files: table)
         self.skipped = skipped
         self.examinedFileCount = total
     }

@@ -59,23 +59,21 @@ public struct DICOMStack: Sendable {
     /// Files the images come from.
     public let fileCount: Int
     /// How the stack was formed: the whole series, or the part split off and why.
-    public let formation: String
+    public let formation: StackFormation
     /// Irregularities found: missing slices, uneven spacing, tilt, duplicates, …
-    public private(set) var warnings: [String]
-    /// Why the stack cannot become a volume (nil when it can): its images make no volume, or the pixel
-    /// data of one of its files cannot be decoded (then the text begins with that file's path).
-    public let problem: String?
-    /// The volume's geometry (nil when the images make no volume; set even when pixel data cannot be
-    /// decoded, as the headers tell the geometry).
-    public let geometry: ImageGeometry?
-    /// The error ``problem`` stands for, naming the file concerned.
-    private let problemError: MedVolError?
+    public private(set) var warnings: [StackWarning]
+    /// Whether the stack makes a volume: its geometry, or why it cannot be loaded (its images make no
+    /// volume, or the pixel data of one of its files cannot be decoded — the error names that file).
+    public let state: StackState
+    /// The volume's geometry (``StackState/geometry``: nil when the images make no volume, set even when
+    /// pixel data cannot be decoded, as the headers tell the geometry).
+    public var geometry: ImageGeometry? { state.geometry }
 
     private(set) var frames: [DICOMFrame]
     let files: FileTable
     let slots: [Int]
 
-    init(index: Int, frames: [DICOMFrame], files: FileTable, formation: String) {
+    init(index: Int, frames: [DICOMFrame], files: FileTable, formation: StackFormation) {
         self.index = index
         self.frames = frames
         self.files = files
@@ -91,29 +89,22 @@ public struct DICOMStack: Sendable {
         imageCount = frames.count
         fileCount = Set(frames.map(\.fileIndex)).count
         let path = files[frames[0].fileIndex].path
-        var layoutError: MedVolError?
         do {
             let layout = try StackLayout.make(frames, path: path)
             slots = layout.slots
-            geometry = layout.geometry
             warnings = layout.warnings
+            if let pixelError = Self.pixelDataError(frames: frames, files: files) {
+                state = .undecodablePixels(geometry: layout.geometry, error: pixelError)
+            } else {
+                state = .volume(layout.geometry)
+            }
         } catch {
             slots = []
-            geometry = nil
             warnings = []
-            layoutError = error as? MedVolError ?? MedVolError(.inconsistentSeries, path: path, reason: "\(error)")
+            let reason = (error as? MedVolError)?.reason ?? "\(error)"
+            state = .noVolume(MedVolError(.inconsistentSeries, path: path, reason: reason))
         }
         if let warning = Self.pixelDataWarning(frames: frames, files: files) { warnings.append(warning) }
-        if let layoutError {
-            problem = layoutError.reason
-            problemError = MedVolError(.inconsistentSeries, path: path, reason: layoutError.reason)
-        } else if let pixelError = Self.pixelDataError(frames: frames, files: files) {
-            problem = pixelError.description
-            problemError = pixelError
-        } else {
-            problem = nil
-            problemError = nil
-        }
     }
 
     /// The first file of the stack (in file order) whose pixel data the scan found undecodable, with the
@@ -128,23 +119,27 @@ public struct DICOMStack: Sendable {
 
     /// The first file of the stack whose native pixel data are longer than its frames (or of odd length),
     /// naming it, and how many more there are.
-    private static func pixelDataWarning(frames: [DICOMFrame], files: FileTable) -> String? {
+    private static func pixelDataWarning(frames: [DICOMFrame], files: FileTable) -> StackWarning? {
         guard !files.pixelWarnings.isEmpty else { return nil }
         let odd = Set(frames.map(\.fileIndex)).filter { files.pixelWarnings[$0] != nil }.sorted()
         guard let first = odd.first, let text = files.pixelWarnings[first] else { return nil }
-        let more = odd.count > 1 ? " (and in \(odd.count - 1) more file\(odd.count == 2 ? "" : "s") of this stack)" : ""
-        return "\(files[first].path): \(text)\(more)"
+        return .pixelDataLength(path: files[first].path, detail: text, moreFiles: odd.count - 1)
     }
 
-    mutating func addWarnings(_ more: [String]) { warnings += more }
+    mutating func addWarnings(_ more: [StackWarning]) { warnings += more }
 
     /// `[nx, ny, nz]` or `[nx, ny, nz, nt]`, when the stack makes a volume.
     public var size: [Int]? { geometry?.size }
 
-    /// "axial", "coronal", "sagittal", "oblique", or "unknown" (no orientation).
-    public var plane: String {
-        guard let normal = frames[0].normal else { return "unknown" }
-        return StackFormation.planeName(normal: normal)
+    /// The images' plane; `.unknown` when they carry no orientation.
+    public var plane: ImagePlane {
+        guard let normal = frames[0].normal else { return .unknown }
+        return ImagePlane(normal: normal)
+    }
+
+    /// Photometric Interpretation of the first image.
+    public var photometricInterpretation: PhotometricInterpretation {
+        PhotometricInterpretation(frames[0].format.photometric)
     }
 
     /// How pixels are stored, e.g. "uint16 (12 bits stored) MONOCHROME2, RLE Lossless".
@@ -214,11 +209,10 @@ public struct DICOMStack: Sendable {
 
     /// The geometry of a stack that can become a volume; throws why when it cannot.
     func loadableGeometry() throws -> ImageGeometry {
-        if let problemError { throw problemError }
-        guard let geometry else {
-            throw MedVolError(.inconsistentSeries, path: files[frames[0].fileIndex].path, reason: "stack cannot be loaded")
+        switch state {
+        case .volume(let geometry): return geometry
+        case .undecodablePixels(_, let error), .noVolume(let error): throw error
         }
-        return geometry
     }
 
     /// What the voxel type depends on — the stored format (of the first image in volume order) and the
@@ -242,7 +236,7 @@ public struct DICOMStack: Sendable {
         metadata.seriesInstanceUID = seriesInstanceUID
         metadata.seriesNumber = seriesNumber
         metadata.seriesDescription = seriesDescription
-        metadata.photometricInterpretation = frames[0].format.photometric
+        metadata.photometricInterpretation = photometricInterpretation
         metadata.windows = DisplayWindow.windows(in: header)
         metadata.pixelPaddingValue = header.double(.pixelPaddingValue)
         metadata.valueTransform = valueTransformSummary(storedValues: storedValues)
@@ -252,7 +246,7 @@ public struct DICOMStack: Sendable {
         }
         // RT Dose: the unit of the scaled values (the stored integers have none).
         if !storedValues, let units = header.string(.doseUnits), !units.isEmpty { metadata.valueUnits = units }
-        metadata.warnings = warnings
+        metadata.warnings = warnings.map(\.description)
         metadata.dicomHeader = header
         return metadata
     }

@@ -11,7 +11,7 @@ struct StackLayout: Sendable {
     /// Frame indices in volume order: slot `t * nz + z`.
     var slots: [Int]
     var geometry: ImageGeometry
-    var warnings: [String]
+    var warnings: [StackWarning]
 
     /// Positions closer than this along the normal (mm) are the same position.
     static let positionTolerance = 0.01
@@ -56,7 +56,7 @@ struct StackLayout: Sendable {
         slots.reserveCapacity(frames.count)
         for t in 0..<timePoints { for position in positions { slots.append(position[t]) } }
 
-        var warnings: [String] = []
+        var warnings: [StackWarning] = []
         let head = frames[slots[0]]
         let spacingZ: Double
         if nz > 1 {
@@ -70,9 +70,9 @@ struct StackLayout: Sendable {
             spacingZ = head.spacingBetweenSlices ?? head.sliceThickness ?? 1
         }
         if frames.contains(where: { abs($0.spacingX - head.spacingX) > 1e-4 || abs($0.spacingY - head.spacingY) > 1e-4 }) {
-            warnings.append("pixel spacing differs between images; the first image's \(formatNumber(head.spacingY))\\\(formatNumber(head.spacingX)) mm is used")
+            warnings.append(.pixelSpacingDiffers(row: head.spacingY, column: head.spacingX))
         }
-        if !head.hasPixelSpacing { warnings.append("no Pixel Spacing: in-plane spacing 1 mm assumed") }
+        if !head.hasPixelSpacing { warnings.append(.noPixelSpacing) }
 
         let direction = DirectionMatrix(columns: head.rowDirection!, head.columnDirection!, normal)
         var size = [head.width, head.height, nz]
@@ -105,35 +105,29 @@ struct StackLayout: Sendable {
     }
 
     /// Missing slices (a gap that is a multiple of the usual one) and uneven spacing, naming the positions.
-    static func spacingWarnings(_ distances: [Double], spacing: Double) -> [String] {
+    static func spacingWarnings(_ distances: [Double], spacing: Double) -> [StackWarning] {
         guard distances.count > 2 else { return [] }
         let gaps = zip(distances.dropFirst(), distances).map { $0 - $1 }
         let typical = gaps.sorted()[gaps.count / 2]
         let tolerance = max(0.01, 0.01 * abs(typical))
-        var warnings: [String] = []
-        var uneven: [String] = []
+        var warnings: [StackWarning] = []
+        var uneven: [SliceGap] = []
         for (index, gap) in gaps.enumerated() where abs(gap - typical) > tolerance {
             let ratio = gap / typical
-            let between = "between slices \(index) and \(index + 1) (at \(formatMillimetres(distances[index])) and \(formatMillimetres(distances[index + 1])) mm along the normal)"
+            let slices = SliceGap(slice: index, from: distances[index], to: distances[index + 1])
             if ratio > 1.5 && abs(ratio - ratio.rounded()) < 0.1 {
-                let missing = Int(ratio.rounded()) - 1
-                warnings.append("missing slice\(missing == 1 ? "" : "s"): \(missing) slice\(missing == 1 ? "" : "s") missing \(between): gap \(formatMillimetres(gap)) mm where the others are \(formatMillimetres(typical)) mm")
+                warnings.append(.missingSlices(count: Int(ratio.rounded()) - 1, at: slices, typicalGap: typical))
             } else {
-                uneven.append("\(formatMillimetres(gap)) mm \(between)")
+                uneven.append(slices)
             }
         }
-        if !uneven.isEmpty {
-            let shown = uneven.prefix(5).joined(separator: "; ")
-            warnings.append("uneven slice spacing: typical gap \(formatMillimetres(typical)) mm, but \(shown)\(uneven.count > 5 ? "; and \(uneven.count - 5) more" : "")")
-        }
-        if !warnings.isEmpty {
-            warnings.append("slice spacing \(formatMillimetres(spacing)) mm is the mean over the stack; voxels are stacked, not resampled")
-        }
+        if !uneven.isEmpty { warnings.append(.unevenSpacing(typicalGap: typical, gaps: uneven)) }
+        if !warnings.isEmpty { warnings.append(.meanSliceSpacing(spacing)) }
         return warnings
     }
 
     /// Gantry tilt: consecutive slice positions that shift in-plane, not only along the normal.
-    static func tiltWarning(_ positions: [SIMD3<Double>], normal: SIMD3<Double>, declared: Double?) -> String? {
+    static func tiltWarning(_ positions: [SIMD3<Double>], normal: SIMD3<Double>, declared: Double?) -> StackWarning? {
         guard let first = positions.first, let last = positions.last, positions.count > 1 else { return nil }
         let step = last - first
         let along = dot(step, normal)
@@ -141,8 +135,7 @@ struct StackLayout: Sendable {
         guard abs(along) > 1e-6 else { return nil }
         let angle = atan2Degrees(across, abs(along))
         guard angle > 0.05 else { return nil }
-        let declaredText = declared.map { ", Gantry/Detector Tilt \(formatNumber($0))°" } ?? ""
-        return "gantry tilt: slice positions shift \(formatMillimetres(across)) mm sideways over \(formatMillimetres(abs(along))) mm along the normal (\(formatNumber((angle * 100).rounded() / 100))°\(declaredText)); the geometry follows the slice normal and voxels are not resampled"
+        return .gantryTilt(sideways: across, along: abs(along), degrees: angle, declared: declared)
     }
 
     // MARK: Frames without position
@@ -159,13 +152,9 @@ struct StackLayout: Sendable {
         let spacingZ: Double = frames.count == 1
             ? (head.sliceThickness ?? 1)
             : (isSingleMultiFrameFile ? 1 : (head.spacingBetweenSlices ?? head.sliceThickness ?? 1))
-        var warnings: [String] = []
-        if frames.count > 1 || someHavePositions {
-            warnings.append(someHavePositions
-                ? "some images lack position or orientation: origin 0, identity direction; images stacked by instance number"
-                : "images carry no position or orientation: origin 0, identity direction; images stacked by instance number")
-        }
-        if !head.hasPixelSpacing { warnings.append("no Pixel Spacing: in-plane spacing 1 mm assumed") }
+        var warnings: [StackWarning] = []
+        if frames.count > 1 || someHavePositions { warnings.append(.noPosition(someHavePositions: someHavePositions)) }
+        if !head.hasPixelSpacing { warnings.append(.noPixelSpacing) }
         let geometry = ImageGeometry(size: [head.width, head.height, frames.count],
                                      spacing: SIMD3(head.spacingX, head.spacingY, spacingZ))
         return StackLayout(slots: slots, geometry: geometry, warnings: warnings)

@@ -1,7 +1,7 @@
 /// Splits scanned frames into stacks (SPEC "Assembling volumes from DICOM"): by SeriesInstanceUID and
 /// SeriesNumber, then by orientation, rows × columns, pixel type and image type, so that a localizer in
 /// a series becomes its own stack. The same SOP Instance found twice is read once, with a warning.
-enum StackFormation {
+enum StackGrouping {
     /// What distinguishes stacks within one series.
     private struct SplitKey: Hashable {
         var orientation: [Int]      // IOP rounded to 1e-3 (direction cosines), empty without geometry
@@ -15,7 +15,7 @@ enum StackFormation {
         // Duplicates: keep the first file holding a SOP instance (per frame/tile, so multi-frame files
         // are not confused with duplicates).
         var firstPath: [String: String] = [:]
-        var duplicateWarnings: [String: [String]] = [:]   // series UID → warnings
+        var duplicateWarnings: [String: [StackWarning]] = [:]   // series UID → warnings
         var unique: [DICOMFrame] = []
         for frame in frames {
             if let uid = frame.sopInstanceUID {
@@ -23,7 +23,7 @@ enum StackFormation {
                 if let first = firstPath[uid] {
                     if first != path {
                         duplicateWarnings[frame.seriesInstanceUID, default: []].append(
-                            "duplicate SOP Instance \(uid) in \(path) (also in \(first)): read once")
+                            .duplicateInstance(sopInstanceUID: uid, path: path, kept: first))
                     }
                     continue
                 }
@@ -48,14 +48,10 @@ enum StackFormation {
                 return String(describing: lhs.key) < String(describing: rhs.key)
             }
             for (key, members) in ordered {
-                let seriesName = series.number.map { "series \($0)" } ?? "series without number"
-                let formation: String
-                if groups.count == 1 {
-                    formation = "all \(members.count) images of \(seriesName)"
-                } else {
-                    let parts = differing.map { describe($0, of: key) }
-                    formation = "\(members.count) of \(seriesFrames.count) images of \(seriesName), split by \(differing.map(\.rawValue).joined(separator: ", ")): \(parts.joined(separator: "; "))"
-                }
+                let formation: StackFormation = groups.count == 1
+                    ? .wholeSeries(imageCount: members.count, seriesNumber: series.number)
+                    : .split(criteria: differing, values: differing.map { describe($0, of: key) },
+                             imageCount: members.count, seriesImageCount: seriesFrames.count, seriesNumber: series.number)
                 var stack = DICOMStack(index: result.count + 1, frames: members, files: files, formation: formation)
                 if let warnings = duplicateWarnings[series.uid] { stack.addWarnings(warnings) }
                 result.append(stack)
@@ -91,11 +87,9 @@ enum StackFormation {
         }
     }
 
-    private enum Attribute: String { case orientation, size = "rows × columns", pixelType = "pixel type", imageType = "image type" }
-
-    private static func differingAttributes(_ keys: [SplitKey]) -> [Attribute] {
+    private static func differingAttributes(_ keys: [SplitKey]) -> [SplitCriterion] {
         guard let first = keys.first else { return [] }
-        var result: [Attribute] = []
+        var result: [SplitCriterion] = []
         if keys.contains(where: { $0.orientation != first.orientation }) { result.append(.orientation) }
         if keys.contains(where: { $0.rows != first.rows || $0.columns != first.columns }) { result.append(.size) }
         if keys.contains(where: { $0.pixelType != first.pixelType }) { result.append(.pixelType) }
@@ -103,30 +97,16 @@ enum StackFormation {
         return result
     }
 
-    private static func describe(_ attribute: Attribute, of key: SplitKey) -> String {
+    private static func describe(_ attribute: SplitCriterion, of key: SplitKey) -> String {
         switch attribute {
         case .orientation:
             guard key.orientation.count == 6 else { return "no orientation" }
             let values = key.orientation.map { Double($0) / 1000 }
             let row = SIMD3(values[0], values[1], values[2]), column = SIMD3(values[3], values[4], values[5])
-            return "\(planeName(normal: cross(row, column))) orientation [\(values.map { formatNumber($0) }.joined(separator: ","))]"
+            return "\(ImagePlane(normal: cross(row, column))) orientation [\(values.map { formatNumber($0) }.joined(separator: ","))]"
         case .size: return "\(key.columns)×\(key.rows)"
         case .pixelType: return key.pixelType
         case .imageType: return "image type \(key.imageType.isEmpty ? "(none)" : key.imageType)"
-        }
-    }
-
-    /// "axial", "coronal", "sagittal", or "oblique" (normal more than 10° off every axis).
-    static func planeName(normal: SIMD3<Double>) -> String {
-        let magnitudes = [abs(normal.x), abs(normal.y), abs(normal.z)]
-        let largest = magnitudes.max() ?? 0
-        let norm = length(normal)
-        guard norm > 0 else { return "unknown" }
-        if largest / norm < 0.985 { return "oblique" }
-        switch magnitudes.firstIndex(of: largest)! {
-        case 0: return "sagittal"
-        case 1: return "coronal"
-        default: return "axial"
         }
     }
 }
