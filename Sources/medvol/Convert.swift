@@ -81,7 +81,7 @@ struct Convert: ParsableCommand {
         case .volumeFile(let path):
             guard let target = fromName ?? requested else { throw formatUnknown(output) }
             let volume = try Volume(contentsOf: path)
-            report(volume.metadata.warnings)
+            report(volume.metadata.warnings.map(\.description))
             let written = try write(volume, to: output, format: target, options: writeOptions)
             summary("wrote \(written.last ?? output) (\(describe(volume)))", started: started)
 

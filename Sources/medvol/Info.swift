@@ -85,7 +85,7 @@ struct Info: ParsableCommand {
         }
         if let window = info.metadata.windows.first { lines.append(("window", "\(formatDecimal(window.center)) / \(formatDecimal(window.width))")) }
         if let padding = info.metadata.pixelPaddingValue { lines.append(("padding", formatDecimal(padding) + " (Pixel Padding Value, not applied)")) }
-        for warning in info.metadata.warnings { lines.append(("warning", warning)) }
+        for warning in info.metadata.warnings { lines.append(("warning", warning.description)) }
         let width = lines.map(\.0.count).max() ?? 0
         // Each value escaped whole (a Series Description holding a line break stays on its line).
         return lines.map { $0.0.padding(to: width) + "  " + shown($0.1) }.joined(separator: "\n")

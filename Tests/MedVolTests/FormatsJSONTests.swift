@@ -98,7 +98,7 @@ struct FormatsJSONTests {
         volume.metadata.pixelPaddingValue = -2000
         volume.metadata.valueTransform = "slope 1 intercept -1024"
         volume.metadata.source = "/data/in"
-        volume.metadata.warnings = ["uneven spacing"]
+        volume.metadata.warnings = [.recorded("uneven spacing")]
         #expect(volume.infoJSON.compactText == #"{"size":[3,2,2,5],"spacing":[0.8,0.8,2.5],"origin":[-10.0,20.5,0.0],"direction":[1.0,0.0,0.0,0.0,-1.0,0.0,0.0,0.0,-1.0],"pixelType":"int16","components":1,"timeSpacing":2.0,"orientation":"LAI","modality":"MR","seriesInstanceUID":"1.2.3","seriesNumber":7,"seriesDescription":"bold","studyInstanceUID":"1.2","patientID":"P1","studyDate":"20240102","photometricInterpretation":"MONOCHROME2","windows":[{"center":40.0,"width":400.0},{"center":-600.0,"width":1500.0,"explanation":"LUNG"}],"pixelPaddingValue":-2000.0,"valueTransform":"slope 1 intercept -1024","source":"/data/in","warnings":["uneven spacing"]}"#)
     }
 
@@ -115,7 +115,7 @@ struct FormatsJSONTests {
         var volume = FormatFixtures.volume(.float32, geometry: FormatFixtures.obliqueGeometry4D)
         volume.metadata.seriesNumber = 3
         volume.metadata.windows = [DisplayWindow(center: 1, width: 2, explanation: "A")]
-        volume.metadata.warnings = ["w1", "w2"]
+        volume.metadata.warnings = [.recorded("w1"), .stack(.noPixelSpacing)]
         volume.metadata.pixelPaddingValue = -1
         let description = try VolumeDescription(json: try JSONValue(parsing: volume.infoJSON.prettyText), path: "x.json")
         #expect(description.geometry == volume.geometry)  // exact: shortest round-trip printing
@@ -124,7 +124,7 @@ struct FormatsJSONTests {
         #expect(description.metadata.modality == "CT")
         #expect(description.metadata.seriesNumber == 3)
         #expect(description.metadata.windows == volume.metadata.windows)
-        #expect(description.metadata.warnings == ["w1", "w2"])
+        #expect(description.metadata.warnings == [.recorded("w1"), .recorded("no Pixel Spacing: in-plane spacing 1 mm assumed")])
         #expect(description.metadata.pixelPaddingValue == -1)
     }
 

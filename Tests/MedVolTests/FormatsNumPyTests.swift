@@ -79,7 +79,8 @@ struct FormatsNumPyTests {
         let bare = try Volume(contentsOf: folder.file("a.npy"))
         #expect(bare.size == volume.size)
         #expect(bare.geometry.spacing == SIMD3(1, 1, 1) && bare.origin == .zero && bare.direction == .identity)
-        #expect(bare.metadata.warnings == ["no geometry sidecar \(folder.file("a.json")): spacing 1, origin 0, identity direction assumed"])
+        #expect(bare.metadata.warnings == [.noGeometrySidecar(sidecar: folder.file("a.json"))])
+        #expect(bare.metadata.warnings.map(\.description) == ["no geometry sidecar \(folder.file("a.json")): spacing 1, origin 0, identity direction assumed"])
         #expect(bare.metadata.source == folder.file("a.npy"))
         #expect(FormatFixtures.bytes(of: bare) == FormatFixtures.bytes(of: volume))
     }
@@ -266,6 +267,10 @@ struct FormatsNumPyTests {
         let volume = try Volume(contentsOf: folder.file("a.npz"))
         #expect(volume.size == [6, 3, 2, 5])
         #expect(volume.metadata.warnings == [
+            .fourAxesWithoutTimeSpacing(path: folder.file("a.npz")),
+            .missingGeometryArrays(path: folder.file("a.npz"), names: ["spacing", "origin", "direction"]),
+        ])
+        #expect(volume.metadata.warnings.map(\.description) == [
             "\(folder.file("a.npz")): 4-axis image without 'timeSpacing': read as (nt, nz, ny, nx) with time spacing 1",
             "\(folder.file("a.npz")) has no spacing, origin, direction array: spacing 1, origin 0, identity direction assumed where missing",
         ])

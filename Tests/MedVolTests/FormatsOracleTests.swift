@@ -190,7 +190,7 @@ struct FormatsOracleTests {
             if let modality = expected["modality"]?.stringValue {
                 #expect(volume.metadata.modality == modality, comment)
                 #expect(volume.metadata.windows == [DisplayWindow(center: 40, width: 400)], comment)
-                #expect(volume.metadata.warnings == ["from python"], comment)
+                #expect(volume.metadata.warnings == [.recorded("from python")], comment)
             }
         }
     }

@@ -118,7 +118,8 @@ struct NRRDReadingTests {
         }
         let swift = try #require(try NRRDFile.read(path: lateStart, file: ReadableFile(path: lateStart)))
         let itk = try ITKImageFile.read(path: lateStart, format: .nrrd)
-        #expect(swift.metadata.warnings == ["the fourth axis starts at 2.5, not 0; medvol keeps only its spacing"])
+        #expect(swift.metadata.warnings == [.timeOriginIgnored(2.5)])
+        #expect(swift.metadata.warnings.map(\.description) == ["the fourth axis starts at 2.5, not 0; medvol keeps only its spacing"])
         #expect(swift.metadata.warnings == itk.metadata.warnings)
         #expect(swift.geometry.origin == itk.geometry.origin)
         let mixed = try edited("mixed.nrrd") { text in

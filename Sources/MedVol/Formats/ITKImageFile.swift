@@ -173,9 +173,9 @@ enum ITKImageFile {
         var metadata = VolumeMetadata()
         metadata.source = path
         // A header ITK read while printing something: read, with what it printed as a warning.
-        if !openOutcome.printed.isEmpty { metadata.warnings.append("ITK printed while reading the header: \(openOutcome.printed)") }
+        if !openOutcome.printed.isEmpty { metadata.warnings.append(.itkMessage(openOutcome.printed)) }
         if dimensions == 4 && header.time_origin != 0 {
-            metadata.warnings.append("the fourth axis starts at \(header.time_origin), not 0; medvol keeps only its spacing")
+            metadata.warnings.append(.timeOriginIgnored(header.time_origin))
         }
 
         let byteCount = try voxelByteCount(size: size, components: Int(header.components), type: type, path: path)

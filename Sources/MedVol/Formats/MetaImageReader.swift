@@ -104,7 +104,7 @@ enum MetaImageReader {
         var metadata = VolumeMetadata()
         metadata.source = path
         if layout.timeOrigin != 0 {
-            metadata.warnings.append("the fourth axis starts at \(layout.timeOrigin), not 0; medvol keeps only its spacing")
+            metadata.warnings.append(.timeOriginIgnored(layout.timeOrigin))
         }
         return Volume(pixelType: layout.pixelType, components: layout.components, geometry: layout.geometry,
                       metadata: metadata, storage: storage)

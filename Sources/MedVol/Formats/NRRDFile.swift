@@ -262,7 +262,7 @@ extension NRRDFile {
         var metadata = VolumeMetadata()
         metadata.source = path
         if dimensions == 4 && origin[3] != 0 {
-            metadata.warnings.append("the fourth axis starts at \(origin[3]), not 0; medvol keeps only its spacing")
+            metadata.warnings.append(.timeOriginIgnored(origin[3]))
         }
         let geometry = ImageGeometry(size: size, spacing: SIMD3(spacing[0], spacing[1], spacing[2]),
                                      origin: SIMD3(origin[0], origin[1], origin[2]), direction: direction,

@@ -98,13 +98,13 @@ enum NumPyArchive {
                 geometry = ImageGeometry(size: [shape[2], shape[1], shape[0]])
                 components = shape[3]
             } else {
-                metadata.warnings.append("\(path): 4-axis image without 'timeSpacing': read as (nt, nz, ny, nx) with time spacing 1")
+                metadata.warnings.append(.fourAxesWithoutTimeSpacing(path: path))
             }
         }
         let missing = [("spacing", spacing == nil), ("origin", origin == nil), ("direction", direction == nil)]
             .filter(\.1).map(\.0)
         if !missing.isEmpty {
-            metadata.warnings.append("\(path) has no \(missing.joined(separator: ", ")) array: spacing 1, origin 0, identity direction assumed where missing")
+            metadata.warnings.append(.missingGeometryArrays(path: path, names: missing))
         }
         geometry.spacing = spacing ?? SIMD3(1, 1, 1)
         geometry.origin = origin ?? .zero

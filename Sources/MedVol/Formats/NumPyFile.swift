@@ -41,7 +41,7 @@ enum NumPyFile {
         } else {
             (geometry, components) = try defaultLayout(of: header.shape, path: path)
             metadata = VolumeMetadata()
-            metadata.warnings.append("no geometry sidecar \(sidecar): spacing 1, origin 0, identity direction assumed")
+            metadata.warnings.append(.noGeometrySidecar(sidecar: sidecar))
         }
         if metadata.source == nil { metadata.source = path }
 

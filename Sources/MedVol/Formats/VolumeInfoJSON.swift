@@ -47,7 +47,7 @@ extension VolumeInfo {
         if let value = metadata.valueScaling { object["valueScaling"] = .string(value) }
         if !metadata.otherValueScalings.isEmpty { object["otherValueScalings"] = .array(metadata.otherValueScalings.map { .string($0) }) }
         if let value = metadata.source { object["source"] = .string(value) }
-        if !metadata.warnings.isEmpty { object["warnings"] = .array(metadata.warnings.map { .string($0) }) }
+        if !metadata.warnings.isEmpty { object["warnings"] = .array(metadata.warnings.map { .string($0.description) }) }
         return .object(object)
     }
 }
@@ -141,7 +141,7 @@ struct VolumeDescription {
         }
         if let value = json["warnings"], !value.isNull {
             guard let warnings = value.arrayValue?.compactMap(\.stringValue) else { throw bad("\"warnings\" must be an array of strings") }
-            metadata.warnings = warnings
+            metadata.warnings = warnings.map(VolumeWarning.recorded)
         }
         self.metadata = metadata
     }

@@ -49,7 +49,7 @@ public struct VolumeMetadata: Sendable {
     /// The scalings the source offers besides ``valueScaling`` (`--scaling` gives them).
     public var otherValueScalings: [String] = []
     /// Things a careful user should know: uneven spacing, missing slices, tilt, duplicates, …
-    public var warnings: [String] = []
+    public var warnings: [VolumeWarning] = []
     /// The DICOM header of the first image (without pixel data), for element access.
     public var dicomHeader: DICOMDataSet?
 

@@ -246,7 +246,7 @@ public struct DICOMStack: Sendable {
         }
         // RT Dose: the unit of the scaled values (the stored integers have none).
         if !storedValues, let units = header.string(.doseUnits), !units.isEmpty { metadata.valueUnits = units }
-        metadata.warnings = warnings.map(\.description)
+        metadata.warnings = warnings.map(VolumeWarning.stack)
         metadata.dicomHeader = header
         return metadata
     }
