@@ -121,7 +121,7 @@ let package = Package(
 
         .testTarget(
             name: "MedVolTests",
-            dependencies: ["MedVol"],
+            dependencies: ["MedVol", .product(name: "SystemPackage", package: "swift-system")],
             path: "Tests/MedVolTests"
         ),
     ],

@@ -73,3 +73,38 @@ extension WriteResult {
     /// ``paths`` as `FilePath` values.
     public var filePaths: [FilePath] { paths.map { FilePath($0) } }
 }
+
+extension DICOMFile {
+    /// Reads the DICOM file at `path` (see ``read(path:extent:)``).
+    public static func read(path: FilePath, extent: ReadExtent = .everything) throws -> DICOMFile {
+        try read(path: path.validatedString(), extent: extent)
+    }
+}
+
+extension DICOMAnonymizer {
+    /// De-identifies the file or folder `input` into `output` (see ``anonymize(input:output:overwrite:mappingPath:naming:control:)``).
+    @discardableResult
+    public func anonymize(input: FilePath, output: FilePath, overwrite: Bool = false, mappingPath: FilePath? = nil,
+                          naming: DICOMAnonymizationReport.OutputNaming = .fromNewIdentifiers,
+                          control: WorkControl = .none) throws -> DICOMAnonymizationReport {
+        try anonymize(input: input.validatedString(), output: output.validatedString(), overwrite: overwrite,
+                      mappingPath: mappingPath?.validatedString(), naming: naming, control: control)
+    }
+}
+
+extension DICOMSeriesWriter {
+    /// Writes `volume` as a DICOM series into the folder `directory` (see ``write(_:toDirectory:options:control:)``).
+    @discardableResult
+    public static func write(_ volume: Volume, toDirectory directory: FilePath,
+                             options: DICOMSeriesWriteOptions = DICOMSeriesWriteOptions(),
+                             control: WorkControl = .none) throws -> DICOMSeriesWriteReport {
+        try write(volume, toDirectory: directory.validatedString(), options: options, control: control)
+    }
+}
+
+extension RasterImage {
+    /// Writes the picture to `path` atomically (see ``write(to:format:quality:overwrite:)``).
+    public func write(to path: FilePath, format: RasterImageFormat = .png, quality: Int = 90, overwrite: Bool = false) throws {
+        try write(to: path.validatedString(), format: format, quality: quality, overwrite: overwrite)
+    }
+}
