@@ -6,7 +6,7 @@ import Darwin
 import ArgumentParser
 import MedVol
 
-/// `--max-memory` and `--allow-outside-references`, for every command that reads an input.
+/// `--max-memory`, `--allow-outside-references` and the codec options, for every command that reads an input.
 struct ReadingOptions: ParsableArguments {
     @Option(name: .customLong("max-memory"),
             help: ArgumentHelp("The most memory one buffer sized by an input's headers may take (a volume's voxels, an inflated DICOM data set): bytes, or with K, M, G, T (powers of 1024). Default 2G.",
@@ -23,13 +23,36 @@ struct ReadingOptions: ParsableArguments {
           help: "Read data files (MetaImage ElementDataFile, NRRD data file) and DICOMDIR references that lie outside the input's folder.")
     var allowOutsideReferences = false
 
-    /// Where compressed frames are decoded, from the environment: `MEDVOL_CODEC_ISOLATION=0` decodes in
-    /// process (faster to debug, unsafe on damaged data); `MEDVOL_CODEC_TIMEOUT=SECONDS` changes the time
-    /// a frame may take in a worker process (default: 30 s, plus 1 s per 4 MiB of decoded frame).
+    /// Where JPEG-family frames are decoded.
+    enum CodecPlace: String, ExpressibleByArgument, CaseIterable {
+        case workers
+        case inProcess = "in-process"
+    }
+
+    @Option(name: .customLong("codec-isolation"),
+            help: ArgumentHelp("Where JPEG, JPEG-LS and JPEG 2000 frames are decoded: workers (separate processes, the default: a damaged stream cannot crash or hang medvol) or in-process (faster to debug, unsafe on damaged data).",
+                               valueName: "workers|in-process"))
+    var codecPlace: CodecPlace?
+
+    @Option(name: .customLong("codec-timeout"),
+            help: ArgumentHelp("Seconds one frame may take in a worker before it is stopped (default: 30, plus 1 per 4 MiB of decoded frame).",
+                               valueName: "seconds"),
+            transform: { text in
+                guard let seconds = Double(text), seconds > 0, seconds.isFinite else {
+                    throw ValidationError("--codec-timeout takes a number of seconds above 0, not \"\(text)\"")
+                }
+                return seconds
+            })
+    var codecTimeout: Double?
+
+    /// Where compressed frames are decoded: `--codec-isolation` and `--codec-timeout`, else the
+    /// environment (`MEDVOL_CODEC_ISOLATION=0` decodes in process, `MEDVOL_CODEC_TIMEOUT=SECONDS`), else
+    /// workers with the default time limit.
     var codecIsolation: CodecIsolation {
         func environmentValue(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
-        if environmentValue("MEDVOL_CODEC_ISOLATION") == "0" { return .inProcess }
-        let timeout = environmentValue("MEDVOL_CODEC_TIMEOUT").flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil }
+        let place = codecPlace ?? (environmentValue("MEDVOL_CODEC_ISOLATION") == "0" ? .inProcess : .workers)
+        if place == .inProcess { return .inProcess }
+        let timeout = codecTimeout ?? environmentValue("MEDVOL_CODEC_TIMEOUT").flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil }
         return .isolated(timeout: timeout)
     }
 

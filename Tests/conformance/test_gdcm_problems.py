@@ -284,6 +284,12 @@ def test_a_decoder_that_does_not_finish_in_time_is_stopped(medvol, tmp_path):
     result = _run(tmp_path / "j2k", tmp_path / "x.npy", env={"MEDVOL_CODEC_TIMEOUT": "0.001"})
     assert result.returncode == 1 and "did not finish within" in result.stderr, result
     assert not (tmp_path / "x.npy").exists()
+    # The same through the option, which wins over the environment.
+    result = _run(tmp_path / "j2k", tmp_path / "x.npy", "--codec-timeout", "0.001", env={"MEDVOL_CODEC_TIMEOUT": "100"})
+    assert result.returncode == 1 and "did not finish within" in result.stderr, result
+    assert not (tmp_path / "x.npy").exists()
+    bad = _run(tmp_path / "j2k", tmp_path / "x.npy", "--codec-timeout", "0")
+    assert bad.returncode == 2 and "--codec-timeout takes a number of seconds above 0" in bad.stderr, bad
     actual, _ = medvol_volume(medvol, tmp_path / "j2k", tmp_path / "ok")
     assert_voxels_equal(actual, truth, "large J2K frame")
 
@@ -294,4 +300,7 @@ def test_decoding_in_workers_equals_decoding_in_process(medvol, tmp_path, compre
         isolated = _run(folder, tmp_path / f"{codec}-isolated.npy")
         in_process = _run(folder, tmp_path / f"{codec}-in-process.npy", env={"MEDVOL_CODEC_ISOLATION": "0"})
         assert isolated.returncode == 0 and in_process.returncode == 0, (isolated, in_process)
+        by_option = _run(folder, tmp_path / f"{codec}-option.npy", "--codec-isolation", "in-process")
+        assert by_option.returncode == 0, by_option
+        assert np.array_equal(np.load(tmp_path / f"{codec}-option.npy"), np.load(tmp_path / f"{codec}-in-process.npy"))
         assert np.array_equal(np.load(tmp_path / f"{codec}-isolated.npy"), np.load(tmp_path / f"{codec}-in-process.npy"))
