@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages medvol builds and tests with, if any is missing.
 # ITK 5.2 and GDCM 3.0 (headers and libraries), GDCM's and DCMTK's tools (test files), zlib and libdeflate headers,
-# CharLS and OpenJPEG (JPEG-LS, JPEG 2000 and HTJ2K decoding), OpenJPH's tools (HTJ2K test files).
+# CharLS and OpenJPEG (JPEG-LS, JPEG 2000 and HTJ2K decoding), OpenJPH's tools (HTJ2K test files), pigz (dcm2niix -z y
+# compresses with it: the .nii.gz size test compares against that file).
 set -euo pipefail
-packages=(libinsighttoolkit5-dev libgdcm-dev libgdcm-tools dcmtk zlib1g-dev libdeflate-dev libcharls-dev libopenjp2-7-dev openjph-tools)
+packages=(libinsighttoolkit5-dev libgdcm-dev libgdcm-tools dcmtk zlib1g-dev libdeflate-dev libcharls-dev libopenjp2-7-dev openjph-tools pigz)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

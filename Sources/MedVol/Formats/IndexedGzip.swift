@@ -174,7 +174,6 @@ final class IndexedGzipWriter: @unchecked Sendable {
     }
 
     let file: WritableFile
-    let level: Int
     let blockCount: Int
     /// Where the gzip data start in the file (after a NRRD header, say).
     let start: Int
@@ -186,18 +185,16 @@ final class IndexedGzipWriter: @unchecked Sendable {
     ///   - file: The (staged) output, written from byte `start`.
     ///   - headerCount: Bytes of a header to store, uncompressed, in the first member once known (0 for none).
     ///   - blockCount: How many blocks will be submitted.
-    ///   - level: libdeflate's level, 1…12.
-    init(file: WritableFile, startingAt start: Int = 0, headerCount: Int, blockCount: Int, level: Int) {
+    init(file: WritableFile, startingAt start: Int = 0, headerCount: Int, blockCount: Int) {
         self.file = file
-        self.level = level
         self.blockCount = blockCount
         self.start = start
         self.headerCount = headerCount
         state = SystemMutex(State(fileOffset: start + (headerCount > 0 ? IndexedGzip.storedMemberSize(payload: headerCount) : 0)))
     }
 
-    /// Compresses block `index` (on the calling thread) and hands it to the ordered writer.
-    func compress(block index: Int, _ bytes: UnsafeRawBufferPointer) throws {
+    /// Compresses block `index` at libdeflate `level` (on the calling thread) and hands it to the ordered writer.
+    func compress(block index: Int, _ bytes: UnsafeRawBufferPointer, level: Int) throws {
         let member = try LibDeflate.gzipMember(bytes, level: level)
         try submit(block: index, member: member, uncompressedCount: bytes.count)
     }
@@ -242,16 +239,18 @@ final class IndexedGzipWriter: @unchecked Sendable {
 
     /// Writes `bytes` (a whole volume in memory) compressed from byte `start` of `file`, blocks on every core.
     static func write(_ bytes: UnsafeRawBufferPointer, unitBytes: Int, to file: WritableFile, at start: Int = 0,
-                      header: [UInt8], level: Int) throws {
+                      header: [UInt8], level: GzipLevel) throws {
         let blockBytes = unitsPerBlock(unitBytes: unitBytes, byteCount: bytes.count) * max(1, unitBytes)
         let count = bytes.count == 0 ? 0 : (bytes.count + blockBytes - 1) / blockBytes
-        let writer = IndexedGzipWriter(file: file, startingAt: start, headerCount: header.count, blockCount: count, level: level)
+        let writer = IndexedGzipWriter(file: file, startingAt: start, headerCount: header.count, blockCount: count)
         let base = SendableRawPointer(UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
         let total = bytes.count
-        _ = try Parallel.map(count) { index in
+        @Sendable func block(_ index: Int) -> UnsafeRawBufferPointer {
             let start = index * blockBytes
-            try writer.compress(block: index, UnsafeRawBufferPointer(start: base.base + start, count: min(blockBytes, total - start)))
+            return UnsafeRawBufferPointer(start: base.base + start, count: min(blockBytes, total - start))
         }
+        let settled = try level.settled(samples: GzipLevel.sampleBlocks(count: count).map(block))
+        _ = try Parallel.map(count) { index in try writer.compress(block: index, block(index), level: settled) }
         try writer.finish(header: header)
     }
 }
@@ -272,12 +271,36 @@ final class GzipSlotCollector: @unchecked Sendable {
     let slotsPerBlock: Int
     private let blocks = SystemMutex<[Int: Block]>([:])
 
-    init(file: WritableFile, headerCount: Int, slotBytes: Int, slotCount: Int, level: Int) {
+    /// Until the level is settled (``GzipLevel/matchingZlibDefault``), full blocks wait here; the sample
+    /// blocks settle it once they are all in.
+    private struct LevelState {
+        var settled: Int?
+        var waiting: [Int: Block] = [:]
+        var samplesIn = 0
+    }
+    private let level: SystemMutex<LevelState>
+    /// The blocks whose data choose the level (none when it is fixed): their slots should come first.
+    let sampleBlocks: [Int]
+
+    init(file: WritableFile, headerCount: Int, slotBytes: Int, slotCount: Int, level: GzipLevel) {
         self.slotBytes = slotBytes
         self.slotCount = slotCount
         slotsPerBlock = IndexedGzipWriter.unitsPerBlock(unitBytes: slotBytes, byteCount: slotBytes * slotCount)
-        writer = IndexedGzipWriter(file: file, headerCount: headerCount,
-                                   blockCount: (slotCount + slotsPerBlock - 1) / slotsPerBlock, level: level)
+        let blockCount = (slotCount + slotsPerBlock - 1) / slotsPerBlock
+        writer = IndexedGzipWriter(file: file, headerCount: headerCount, blockCount: blockCount)
+        switch level {
+        case .fixed(let value):
+            self.level = SystemMutex(LevelState(settled: value))
+            sampleBlocks = []
+        case .matchingZlibDefault:
+            self.level = SystemMutex(LevelState(settled: nil))
+            sampleBlocks = GzipLevel.sampleBlocks(count: blockCount)
+        }
+    }
+
+    /// The slots of the sample blocks, which a loader should convert first (so that few blocks wait).
+    var prioritySlots: [Int] {
+        sampleBlocks.flatMap { block in block * slotsPerBlock..<min(slotCount, (block + 1) * slotsPerBlock) }
     }
 
     private func slots(inBlock block: Int) -> Int { min(slotsPerBlock, slotCount - block * slotsPerBlock) }
@@ -299,8 +322,38 @@ final class GzipSlotCollector: @unchecked Sendable {
             blocks[number] = nil
             return true
         }
-        if complete { try writer.compress(block: number, UnsafeRawBufferPointer(block.buffer)) }
+        if complete { try blockIsFull(number, block) }
         return result
+    }
+
+    /// Compresses a full block, or keeps it until the level is settled; the last sample block in settles
+    /// it and compresses every block kept.
+    private func blockIsFull(_ number: Int, _ block: Block) throws {
+        enum Next { case compress(level: Int), wait, settle(samples: [Block]) }
+        let next = level.withLock { state -> Next in
+            if let settled = state.settled { return .compress(level: settled) }
+            state.waiting[number] = block
+            guard sampleBlocks.contains(number) else { return .wait }
+            state.samplesIn += 1
+            guard state.samplesIn == sampleBlocks.count else { return .wait }
+            return .settle(samples: sampleBlocks.map { state.waiting[$0]! })
+        }
+        switch next {
+        case .compress(let settled):
+            try writer.compress(block: number, UnsafeRawBufferPointer(block.buffer), level: settled)
+        case .wait:
+            return
+        case .settle(let samples):
+            let settled = try GzipLevel.lowestLevelMatchingZlib(samples.map { UnsafeRawBufferPointer($0.buffer) })
+            let waiting = level.withLock { state -> [Int: Block] in
+                state.settled = settled
+                defer { state.waiting = [:] }
+                return state.waiting
+            }
+            for (index, waitingBlock) in waiting.sorted(by: { $0.key < $1.key }) {
+                try writer.compress(block: index, UnsafeRawBufferPointer(waitingBlock.buffer), level: settled)
+            }
+        }
     }
 
     /// Writes the header and the index (every slot must be in).

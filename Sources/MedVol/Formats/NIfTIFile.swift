@@ -150,7 +150,7 @@ enum NIfTIFile {
     }
 
     /// Writes `volume` as `.nii` (or gzip-compressed `.nii.gz`, blocks on every core at `level`).
-    static func write(_ volume: Volume, to path: String, compressed: Bool, level: Int,
+    static func write(_ volume: Volume, to path: String, compressed: Bool, level: GzipLevel,
                       options: VolumeWriteOptions) throws -> [String] {
         let header = try header(for: VolumeInfo(volume), path: path)
         try OutputTransaction.write(outputs: [path], overwrite: options.overwrite, filesOnly: true) { transaction in

@@ -87,7 +87,7 @@ enum NRRDFile {
     }
 
     /// Writes `volume` as `.nrrd` (`detached` false) or `.nhdr` + data file, raw or gzip at `level`.
-    static func write(_ volume: Volume, to path: String, detached: Bool, compress: Bool, level: Int,
+    static func write(_ volume: Volume, to path: String, detached: Bool, compress: Bool, level: GzipLevel,
                       options: VolumeWriteOptions) throws -> [String] {
         let info = VolumeInfo(volume)
         let data = detached ? dataFile(for: path, compress: compress) : nil

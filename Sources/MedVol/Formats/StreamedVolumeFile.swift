@@ -18,9 +18,9 @@ struct StreamedVolumeFile {
         /// `.hdr` (written last) with the voxels in `.img`.
         case niftiPair
         /// `.nii.gz` at a libdeflate level.
-        case niftiCompressed(level: Int)
+        case niftiCompressed(level: GzipLevel)
         /// `.nhdr` with `.raw` (or `.raw.gz` at a libdeflate level): the data file streamed, the header last.
-        case nrrdDetached(compressLevel: Int?)
+        case nrrdDetached(compressLevel: GzipLevel?)
     }
 
     let layout: Layout
@@ -34,8 +34,8 @@ struct StreamedVolumeFile {
         case .numpy: layout = .numpy
         case .nifti: layout = .nifti
         case .niftiPair: layout = .niftiPair
-        case .niftiCompressed: layout = .niftiCompressed(level: options.effectiveCompressionLevel)
-        case .nrrdDetached: layout = .nrrdDetached(compressLevel: options.compress ? options.effectiveCompressionLevel : nil)
+        case .niftiCompressed: layout = .niftiCompressed(level: options.gzipLevel)
+        case .nrrdDetached: layout = .nrrdDetached(compressLevel: options.compress ? options.gzipLevel : nil)
         default: return nil
         }
         self.path = layout == .niftiPair ? NIfTIFile.PairPaths(path).header : path

@@ -83,13 +83,10 @@ public struct VolumeWriteOptions: Sendable {
     /// NRRD, deflate for `.npz`. `.nii.gz` is always compressed and `.nii`, `.npy` never are.
     public var compress = false
     /// The deflate level of gzip outputs written in Swift (`.nii.gz`, gzip NRRD): 1 (fastest) … 12 (smallest);
-    /// nil for ``defaultCompressionLevel``.
+    /// nil to choose it for each volume: the fastest libdeflate level whose output, on samples of the
+    /// volume, is no larger than zlib's default level makes (what dcm2niix and pigz write) — level 4 on a
+    /// typical CT, 7 on a typical MR.
     public var compressionLevel: Int?
-
-    /// The level `.nii.gz` files are written at unless told: files no larger than dcm2niix's default
-    /// (zlib or pigz at level 6) make, in independent blocks on every core. libdeflate's level 6 is not
-    /// enough for that on every series (1.027× pigz's file on a GE MP-RAGE); its level 7 is (0.98×).
-    public static let defaultCompressionLevel = 7
 
     /// Options with the given ``overwrite``, ``compress`` and ``compressionLevel`` settings.
     public init(overwrite: Bool = false, compress: Bool = false, compressionLevel: Int? = nil) {
@@ -98,8 +95,8 @@ public struct VolumeWriteOptions: Sendable {
         self.compressionLevel = compressionLevel
     }
 
-    /// The level to compress at: ``compressionLevel``, else ``defaultCompressionLevel``.
-    var effectiveCompressionLevel: Int { compressionLevel ?? Self.defaultCompressionLevel }
+    /// The level to compress at: ``compressionLevel``, else chosen for each volume.
+    var gzipLevel: GzipLevel { compressionLevel.map(GzipLevel.fixed) ?? .matchingZlibDefault }
 }
 
 extension Volume {
@@ -183,12 +180,12 @@ extension Volume {
             return try MetaImageWriter.write(self, to: target, singleFile: format == .metaImageSingleFile, options: options)
         case .nifti, .niftiCompressed:
             return try NIfTIFile.write(self, to: target, compressed: format == .niftiCompressed,
-                                       level: options.effectiveCompressionLevel, options: options)
+                                       level: options.gzipLevel, options: options)
         case .niftiPair:
             return try NIfTIFile.writePair(self, to: NIfTIFile.PairPaths(target), options: options)
         case .nrrd, .nrrdDetached:
             return try NRRDFile.write(self, to: target, detached: format == .nrrdDetached, compress: options.compress,
-                                      level: options.effectiveCompressionLevel, options: options)
+                                      level: options.gzipLevel, options: options)
         case .numpy:
             return try NumPyFile.write(self, to: target, options: options)
         case .numpyArchive:

@@ -51,6 +51,20 @@ enum LibDeflate {
         }
     }
 
+    /// The size of `input` as raw deflate data at `level` (for choosing a level; see ``GzipLevel``).
+    static func deflatedCount(_ input: UnsafeRawBufferPointer, level: Int) throws -> Int {
+        try pool(level: level).withCompressor { compressor in
+            let bound = libdeflate_deflate_compress_bound(compressor, input.count)
+            let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bound), alignment: 16)
+            defer { output.deallocate() }
+            let written = libdeflate_deflate_compress(compressor, input.baseAddress, input.count, output.baseAddress, bound)
+            guard written > 0 || input.isEmpty else {
+                throw MedVolError(.io, reason: "libdeflate could not compress \(input.count) bytes")
+            }
+            return written
+        }
+    }
+
     /// Inflates the single gzip member `member` into exactly `output` (its uncompressed size, known from
     /// medvol's index). Throws a corrupt-file error when the data are damaged or of another size.
     static func inflateGzipMember(_ member: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {

@@ -110,7 +110,7 @@ struct StackLoader {
         let files = stack.files
         let slotBytes = geometry.size[0] * geometry.size[1] * components * output.byteSize
         // Compressed blocks fill fastest in slot order; files are otherwise read in file order.
-        let jobs = makeJobs(inSlotOrder: sink.prefersSlotOrder)
+        let jobs = makeJobs(inSlotOrder: sink.prefersSlotOrder, first: sink.prioritySlots)
         let frames = stack.frames
         let storedValues = options.storedValues
         let control = options.control
@@ -176,8 +176,9 @@ struct StackLoader {
         }
     }
 
-    /// Groups the slots by source frame, in file order (or in the order of their first slot).
-    private func makeJobs(inSlotOrder: Bool = false) -> [Job] {
+    /// Groups the slots by source frame, in file order (or in the order of their first slot), the jobs
+    /// that feed a slot of `first` before the rest.
+    private func makeJobs(inSlotOrder: Bool = false, first: Set<Int> = []) -> [Job] {
         var byFrame: [Int: Int] = [:]   // (file, frame) key → job index
         var jobs: [Job] = []
         for (slot, frameIndex) in stack.slots.enumerated() {
@@ -190,7 +191,10 @@ struct StackLoader {
                 jobs.append(Job(fileIndex: frame.fileIndex, frameNumber: frame.frameNumber, targets: [(frameIndex, slot)]))
             }
         }
-        return inSlotOrder ? jobs : jobs.sorted { ($0.fileIndex, $0.frameNumber) < ($1.fileIndex, $1.frameNumber) }
+        let ordered = inSlotOrder ? jobs : jobs.sorted { ($0.fileIndex, $0.frameNumber) < ($1.fileIndex, $1.frameNumber) }
+        guard !first.isEmpty else { return ordered }
+        let isFirst = ordered.map { job in job.targets.contains { first.contains($0.slot) } }
+        return zip(ordered, isFirst).filter(\.1).map(\.0) + zip(ordered, isFirst).filter { !$0.1 }.map(\.0)
     }
 
     /// Decodes one frame and converts it into every slot it feeds.
@@ -272,6 +276,12 @@ enum SlotSink: @unchecked Sendable {
     var prefersSlotOrder: Bool {
         if case .compressed = self { return true }
         return false
+    }
+
+    /// Slots to convert before the others (the blocks that choose a compressed output's level).
+    var prioritySlots: Set<Int> {
+        if case .compressed(let collector) = self { return Set(collector.prioritySlots) }
+        return []
     }
 
     /// Runs `body` on the memory slot `slot` is converted into; for a file, a buffer that is then
