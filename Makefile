@@ -3,7 +3,7 @@ SWIFT ?= swift
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: all deps build release demo test unit-tests sanitizers conformance venv benchmark fuzz clean
+.PHONY: docs all deps build release demo test unit-tests sanitizers conformance venv benchmark fuzz clean
 
 all: build
 
@@ -34,6 +34,13 @@ test: deps venv
 	$(SWIFT) build --build-tests
 	MEDVOL_PYTHON=$(CURDIR)/$(VENV)/bin/python $(SWIFT) test --skip-build
 	MEDVOL=$(CURDIR)/.build/debug/medvol $(VENV)/bin/python -m pytest -q --basetemp=$(CURDIR)/.build/pytest Tests/conformance
+	$(MAKE) docs
+
+## The DocC catalog, built with warnings as errors (every symbol link resolves), and a check that every public
+## symbol declared in Sources/MedVol has a doc comment.
+docs:
+	$(SWIFT) package --disable-sandbox generate-documentation --target MedVol --warnings-as-errors --output-path $(CURDIR)/.build/MedVol.doccarchive
+	python3 scripts/check-documented.py
 
 ## The unit tests under AddressSanitizer (leak reports off: they come from Foundation and ITK) and
 ## ThreadSanitizer, each in its own build folder.
@@ -49,6 +56,13 @@ unit-tests: deps
 conformance: deps venv
 	$(SWIFT) build
 	MEDVOL=$(CURDIR)/.build/debug/medvol $(VENV)/bin/python -m pytest -q --basetemp=$(CURDIR)/.build/pytest Tests/conformance
+	$(MAKE) docs
+
+## The DocC catalog, built with warnings as errors (every symbol link resolves), and a check that every public
+## symbol declared in Sources/MedVol has a doc comment.
+docs:
+	$(SWIFT) package --disable-sandbox generate-documentation --target MedVol --warnings-as-errors --output-path $(CURDIR)/.build/MedVol.doccarchive
+	python3 scripts/check-documented.py
 
 ## Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of every Swift reader, FUZZ_SECONDS per target;
 ## crash inputs land in Tests/fuzz-regressions/<target>/ and fail the run. See docs/fuzzing.md.

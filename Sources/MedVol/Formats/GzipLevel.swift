@@ -24,7 +24,7 @@ enum GzipLevel: Hashable, Sendable {
     static let marginPerMille = 5
     /// Bytes compressed from each sample block (enough for deflate's 32 KiB window to see the data's
     /// statistics, little enough that the trial costs a few per cent of the write).
-    static let sampleBytes = 512 << 10
+    static let sampleBytes = 256 << 10
 
     /// The blocks of a run of `count` whose data are sampled: those at 30 %, 50 % and 70 %, where a scan's
     /// content is (the first and last blocks are often nearly empty and compress better than the rest).

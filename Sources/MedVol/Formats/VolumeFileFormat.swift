@@ -74,7 +74,7 @@ public enum VolumeFileFormat: String, Sendable, CaseIterable {
     }
 }
 
-/// How ``Volume/write(to:format:options:)`` writes.
+/// How `Volume.write(to:format:options:)` writes.
 public struct VolumeWriteOptions: Sendable {
     /// Replace existing outputs (otherwise an existing output is an `.outputExists` error and nothing
     /// is written).

@@ -1,5 +1,5 @@
-/// What a write produced — the one result of ``Volume/write(to:format:options:)`` and
-/// ``DICOMStack/write(to:format:options:loadOptions:)``, for every format, DICOM included.
+/// What a write produced — the one result of `Volume.write(to:format:options:)` and
+/// `DICOMStack.write(to:format:options:loadOptions:)`, for every format, DICOM included.
 public struct WriteResult: Sendable {
     /// Every path written, data files before the headers that name them (`[x.raw, x.mhd]`); for a DICOM
     /// series, every file in instance-number order.

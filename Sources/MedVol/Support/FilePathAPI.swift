@@ -14,7 +14,7 @@ extension FilePath {
 }
 
 extension DICOMScan {
-    /// Scans files and folders for DICOM images (see ``init(paths:control:)-(String)``).
+    /// Scans files and folders for DICOM images (see `init(paths:control:)`).
     public init(paths: [FilePath], control: WorkControl = .none) throws {
         try self.init(paths: paths.map { try $0.validatedString() }, control: control)
     }

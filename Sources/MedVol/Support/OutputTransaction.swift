@@ -256,7 +256,7 @@ final class StagingRegistry: @unchecked Sendable {
 /// staging folders of every transaction in progress (waiting for a commit under way to finish), restores
 /// the signal's default action and raises it again, so the process ends as the signal intends (exit
 /// status 128 + number). SIGKILL cannot be caught: its staging folders are removed by the next
-/// transaction in the same folder (see ``OutputTransaction``).
+/// transaction in the same folder (see `OutputTransaction`).
 public enum TerminationCleanup {
     /// The signals handled.
     public static let signals: [Int32] = [SIGTERM, SIGINT, SIGHUP]

@@ -40,8 +40,8 @@ public struct WorkControl: Sendable {
     /// that was given this control returns or throws.
     var finishReports: (@Sendable () -> Void)?
 
-    /// A control whose progress reports arrive in `reports`, for one async call (``DICOMScan/init(paths:control:)``,
-    /// ``DICOMStack/load(options:)``, ``DICOMStack/write(to:format:options:loadOptions:)``…): the sequence
+    /// A control whose progress reports arrive in `reports`, for one async call (`DICOMScan.init(paths:control:)`,
+    /// `DICOMStack.load(options:)`, `DICOMStack.write(to:format:options:loadOptions:)`…): the sequence
     /// ends when that call returns or throws. When the consumer falls behind, the newest
     /// `bufferingNewest` reports are kept.
     ///

@@ -17,6 +17,7 @@ public enum VolumeWarning: Sendable, Hashable, CustomStringConvertible {
     /// A warning recorded as text in a sidecar that medvol wrote earlier.
     case recorded(String)
 
+    /// The warning as the CLI prints it and the `.json` sidecar records it.
     public var description: String {
         switch self {
         case .stack(let warning): return warning.description

@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// What ``DICOMAnonymizer/anonymize(input:output:overwrite:mappingPath:control:)`` did.
+/// What `anonymize(input:output:…)` did.
 public struct DICOMAnonymizationReport: Sendable {
     /// One de-identified file.
     public struct File: Sendable, Hashable {
@@ -89,7 +89,7 @@ extension DICOMAnonymizer {
 
     /// De-identifies a DICOM file, or every DICOM file under a folder, into `output`: a file for a file,
     /// and for a folder a new tree whose names come from the new identifiers only (see
-    /// ``OutputNaming``): `PSEUDONYM/study-N/series-S/IIII.dcm`, the same tree for the same input on
+    /// `OutputNaming`): `PSEUDONYM/study-N/series-S/IIII.dcm`, the same tree for the same input on
     /// every run. With `naming: .keepInputNames` the input's relative paths are kept, except each
     /// file or folder name that contains an original identifier value (``DeidentificationIdentifiers``
     /// of any file of the run), which becomes `redacted-N` (a file keeps its extension).

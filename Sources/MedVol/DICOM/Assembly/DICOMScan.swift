@@ -9,7 +9,7 @@ public struct SkippedFile: Sendable, Hashable {
 /// The result of scanning DICOM input: the stacks found (each one volume) and the files skipped.
 ///
 /// Scanning reads headers only — never pixel data — so listing an archive is cheap. Load a stack with
-/// ``DICOMStack/load(options:)``.
+/// `DICOMStack.load(options:)`.
 ///
 /// ```swift
 /// let scan = try DICOMScan(paths: ["/data/CT"])

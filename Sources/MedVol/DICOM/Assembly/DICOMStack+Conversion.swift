@@ -35,7 +35,7 @@ extension DICOMStack {
         return try volume.write(to: path, format: format, options: options)
     }
 
-    /// The former name of ``write(to:format:options:loadOptions:)``.
+    /// The former name of `write(to:format:options:loadOptions:)`.
     @available(*, deprecated, renamed: "write(to:format:options:loadOptions:)")
     public func convert(to path: String, format: VolumeFileFormat? = nil, options: VolumeWriteOptions = VolumeWriteOptions(),
                         loadOptions: DICOMLoadOptions = DICOMLoadOptions()) throws -> WriteResult {

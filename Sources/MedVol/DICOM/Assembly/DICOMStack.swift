@@ -36,7 +36,7 @@ public enum DICOMScaling: String, Sendable, CaseIterable {
 }
 
 /// The images that make one volume: a series, or part of one (a localizer inside a series, the
-/// magnitude or phase images, …). Known from headers alone; ``load(options:)`` decodes the pixels.
+/// magnitude or phase images, …). Known from headers alone; `load(options:)` decodes the pixels.
 public struct DICOMStack: Sendable {
     /// 1-based position in the scan's list (what `medvol series` shows and `--series` takes).
     public let index: Int

@@ -4,7 +4,12 @@
 
 /// The anatomical plane of a stack's images, from the slice normal.
 public enum ImagePlane: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
-    case axial, coronal, sagittal
+    /// Normal along the patient's superior–inferior axis.
+    case axial
+    /// Normal along the anterior–posterior axis.
+    case coronal
+    /// Normal along the left–right axis.
+    case sagittal
     /// The normal is more than about 10° away from every patient axis.
     case oblique
     /// The images carry no orientation.
@@ -25,6 +30,7 @@ public enum ImagePlane: String, Sendable, Hashable, CaseIterable, CustomStringCo
         }
     }
 
+    /// The plane's name: "axial", "coronal", "sagittal", "oblique" or "unknown".
     public var description: String { rawValue }
 }
 
@@ -39,6 +45,7 @@ public enum SplitCriterion: String, Sendable, Hashable, CaseIterable, CustomStri
     /// Image Type (0008,0008).
     case imageType = "image type"
 
+    /// The criterion's name as `series` prints it, e.g. "rows × columns".
     public var description: String { rawValue }
 }
 
@@ -77,6 +84,7 @@ public struct SliceGap: Sendable, Hashable {
     /// The gap between them (mm).
     public var gap: Double { to - from }
 
+    /// The gap from slice `slice` at `from` mm to the next at `to` mm (distances along the normal).
     public init(slice: Int, from: Double, to: Double) {
         self.slice = slice
         self.from = from
@@ -108,6 +116,7 @@ public enum StackWarning: Sendable, Hashable, CustomStringConvertible {
     /// `moreFiles` other files of the stack have the same.
     case pixelDataLength(path: String, detail: String, moreFiles: Int)
 
+    /// The warning as `series` and `convert` print it, with its positions and values.
     public var description: String {
         switch self {
         case let .missingSlices(count, gap, typical):
@@ -176,9 +185,13 @@ public enum PhotometricInterpretation: Sendable, Hashable, CustomStringConvertib
     case monochrome2
     /// Indices into the palette colour lookup tables.
     case paletteColor
+    /// Red, green, blue samples.
     case rgb
+    /// Luminance and full-resolution chrominance (JPEG's colour space).
     case ybrFull
+    /// YBR_FULL with chrominance halved horizontally.
     case ybrFull422
+    /// YBR with chrominance halved in both directions, partial range (MPEG-2).
     case ybrPartial420
     /// Irreversible colour transform of JPEG 2000.
     case ybrICT
@@ -223,6 +236,7 @@ public enum PhotometricInterpretation: Sendable, Hashable, CustomStringConvertib
     /// Whether the samples are grey values.
     public var isMonochrome: Bool { self == .monochrome1 || self == .monochrome2 }
 
+    /// The defined term (``definedTerm``).
     public var description: String { definedTerm }
 }
 

@@ -81,7 +81,7 @@ public final class DICOMDictionary: Sendable {
 
     /// A private element's entry, known by GDCM's dictionary for its creator (e.g. "SIEMENS CSA HEADER";
     /// compared as GDCM does, exactly but for leading and trailing spaces), or one of the few medvol knows
-    /// beyond it (``supplementaryPrivateEntries``). The element's block byte is any.
+    /// beyond it (`supplementaryPrivateEntries`). The element's block byte is any.
     public func privateEntry(for tag: DICOMTag, creator: String) -> Entry? {
         let element = UInt8(tag.element & 0xFF)
         if let entry = Self.privateEntries[PrivateKey(group: tag.group, element: element, creator: Self.trimmingSpaces(creator))] {
