@@ -43,6 +43,9 @@ struct Convert: ParsableCommand {
     @Flag(help: "Replace existing outputs.")
     var overwrite = false
 
+    @Flag(help: "With NIfTI outputs of DICOM: also write dcm2niix's BIDS sidecar NAME.json, and NAME.bval/NAME.bvec for diffusion series.")
+    var bids = false
+
     @Flag(help: "No progress, warnings or summary on stderr.")
     var quiet = false
 
@@ -72,7 +75,12 @@ struct Convert: ParsableCommand {
         if let requested, let fromName, requested != fromName {
             throw ValidationError("--format \(format!) does not match OUTPUT '\(output)'")
         }
-        let writeOptions = VolumeWriteOptions(overwrite: overwrite, compress: compress, compressionLevel: level)
+        let writeOptions = VolumeWriteOptions(overwrite: overwrite, compress: compress, compressionLevel: level, bidsSidecar: bids)
+        if bids {
+            guard let target = fromName ?? requested, [.nifti, .niftiCompressed, .niftiPair].contains(target) else {
+                throw ValidationError("--bids writes sidecars beside NIfTI outputs: give OUTPUT.nii, .nii.gz or .hdr, or --format nii/nii.gz")
+            }
+        }
         let progress = ProgressDisplay(quiet: quiet)
         defer { progress.finish() }
         let started = ProgressDisplay.now()
@@ -80,6 +88,7 @@ struct Convert: ParsableCommand {
         switch InputKind(inputs) {
         case .volumeFile(let path):
             guard let target = fromName ?? requested else { throw formatUnknown(output) }
+            if bids { throw ValidationError("--bids needs DICOM input (the sidecar comes from the DICOM headers)") }
             let volume = try Volume(contentsOf: path)
             report(volume.metadata.warnings)
             let written = try write(volume, to: output, format: target, options: writeOptions)

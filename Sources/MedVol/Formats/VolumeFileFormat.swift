@@ -85,6 +85,12 @@ public struct VolumeWriteOptions: Sendable {
     /// The deflate level of gzip outputs written in Swift (`.nii.gz`, gzip NRRD): 1 (fastest) … 12 (smallest);
     /// nil for ``defaultCompressionLevel``.
     public var compressionLevel: Int?
+    /// With a NIfTI output of a DICOM stack, also write dcm2niix's BIDS sidecar `NAME.json` (see
+    /// ``BIDSSidecar``) and, for diffusion series, `NAME.bval` and `NAME.bvec` (FSL convention, in the
+    /// written image's voxel axes) — in the same transaction as the image. Other outputs refuse it.
+    public var bidsSidecar = false
+    /// Text files written beside the outputs in the same transaction (the BIDS sidecars).
+    var companions: [CompanionFile] = []
 
     /// The level `.nii.gz` files are written at unless told: files no larger than dcm2niix's default
     /// (zlib or pigz at level 6) make, in independent blocks on every core. libdeflate's level 6 is not
@@ -92,10 +98,11 @@ public struct VolumeWriteOptions: Sendable {
     public static let defaultCompressionLevel = 7
 
     /// Options with the given ``overwrite``, ``compress`` and ``compressionLevel`` settings.
-    public init(overwrite: Bool = false, compress: Bool = false, compressionLevel: Int? = nil) {
+    public init(overwrite: Bool = false, compress: Bool = false, compressionLevel: Int? = nil, bidsSidecar: Bool = false) {
         self.overwrite = overwrite
         self.compress = compress
         self.compressionLevel = compressionLevel
+        self.bidsSidecar = bidsSidecar
     }
 
     /// The level to compress at: ``compressionLevel``, else ``defaultCompressionLevel``.
@@ -204,4 +211,19 @@ func checkVoxelBufferFitsInMemory(_ byteCount: Int, path: String) throws {
     try ReadingLimits.checkAllocation(byteCount, path: path)
     guard let memory = VoxelMath.physicalMemory, byteCount > memory else { return }
     throw MedVolError.unsupported(path, "the voxels take \(byteCount) bytes, more than this machine's \(memory) bytes of memory")
+}
+
+/// A small text file written with an output, in its transaction.
+struct CompanionFile: Sendable, Equatable {
+    var path: String
+    var text: String
+
+    /// Writes every companion into its staging place in `transaction`.
+    static func write(_ companions: [CompanionFile], in transaction: OutputTransaction) throws {
+        for companion in companions {
+            let file = try WritableFile(creating: transaction.stagingPath(for: companion.path))
+            try file.write(companion.text)
+            try file.close()
+        }
+    }
 }

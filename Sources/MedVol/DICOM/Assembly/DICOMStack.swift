@@ -253,6 +253,7 @@ public struct DICOMStack: Sendable {
         // RT Dose: the unit of the scaled values (the stored integers have none).
         if !storedValues, let units = header.string(.doseUnits), !units.isEmpty { metadata.valueUnits = units }
         metadata.warnings = warnings
+        metadata.diffusion = diffusion
         metadata.dicomHeader = header
         return metadata
     }
