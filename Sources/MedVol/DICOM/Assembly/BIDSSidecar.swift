@@ -424,10 +424,6 @@ extension DICOMStack {
                 if let positive = csa.numbers("PhaseEncodingDirectionPositive").first { phasePositive = positive == 1 }
                 s.bandwidthPerPixelPhaseEncode = csa.numbers("BandwidthPerPixelPhaseEncode").first
                 if let dwell = csa.numbers("RealDwellTime").first, dwell > 0 { s.dwellTime = dwell * 1e-9 }
-                let times = csa.numbers("MosaicRefAcqTimes")
-                if let nz = geometry?.size[2], times.count == nz, nz > 1, frames[0].tile != nil {
-                    s.sliceTiming = sliceOrder().map { times[$0] / 1000 }
-                }
                 let table = csa.numbers("ImaRelTablePosition")
                 if table.count == 3 { s.tablePosition = table }
             }
@@ -439,13 +435,17 @@ extension DICOMStack {
                 let digits = comments[range.upperBound...].prefix { $0.isNumber }
                 if let factor = Int(digits), factor > 1 { s.multibandAccelerationFactor = factor }
             }
+            s.sliceTiming = siemensSliceTiming(repetitionTime: s.repetitionTime,
+                                               multiband: (s.multibandAccelerationFactor ?? 1) > 1)
             if let protocolData = Self.siemensProtocol(header) {
                 let partial: [Int: Double] = [1: 0.5, 2: 0.625, 4: 0.75, 8: 0.875, 16: 1]
                 s.partialFourier = protocolData.number("sKSpace.ucPhasePartialFourier").flatMap { partial[Int($0)] }
                 s.baseResolution = protocolData.number("sKSpace.lBaseResolution").map { Int($0) }
                 s.phaseResolution = protocolData.number("sKSpace.dPhaseResolution")
                 var shim: [Double] = []
-                for axis in ["X", "Y", "Z"] { if let v = protocolData.number("sGRADSPEC.asGPAData[0].lOffset\(axis)") { shim.append(v) } }
+                for axis in ["X", "Y", "Z"] {
+                    if let v = protocolData.number("sGRADSPEC.asGPAData[0].lOffset\(axis)") ?? protocolData.number("sGRADSPEC.lOffset\(axis)") { shim.append(v) }
+                }
                 for index in 0..<5 { if let v = protocolData.number("sGRADSPEC.alShimCurrent[\(index)]") { shim.append(v) } }
                 if shim.count == 8 { s.shimSetting = shim }
                 s.delayTime = protocolData.number("lDelayTimeInTR").map { $0 / 1e6 }
@@ -499,6 +499,19 @@ extension DICOMStack {
             s.phaseEncodingDirection = (phaseAxis == "ROW" ? "i" : "j") + (phasePositive ? "" : "-")
         }
         return s
+    }
+
+    /// Slice times (seconds) of a Siemens mosaic from the CSA MosaicRefAcqTimes, in the written slice
+    /// order: the first volume's, except for multiband series, whose second volume's times are used when
+    /// there is one, as dcm2niix does (the first volume of the CMRR multiband sequence can store times off
+    /// by a day). nil unless every time lies within [0, TR].
+    func siemensSliceTiming(repetitionTime: Double?, multiband: Bool) -> [Double]? {
+        let headers = volumeHeaders
+        guard let nz = geometry?.size[2], nz > 1, frames[0].tile != nil,
+              let csa = Self.siemensImageCSA(multiband && headers.count > 1 ? headers[1] : headers[0]) else { return nil }
+        let times = csa.numbers("MosaicRefAcqTimes").map { $0 / 1000 }
+        guard times.count == nz, times.allSatisfy({ $0 >= 0 && $0 <= (repetitionTime ?? .infinity) }) else { return nil }
+        return sliceOrder().map { times[$0] }
     }
 
     /// For each slice of the written volume (k = 0, 1, …), the index of the slice in acquisition
