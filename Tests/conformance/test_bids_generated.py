@@ -213,3 +213,40 @@ def test_bids_refused_for_other_formats(tmp_path):
     result = run_medvol("convert", "--bids", str(tmp_path / "in"), str(tmp_path / "out.mhd"), check=False)
     assert result.returncode != 0 and "NIfTI" in result.stderr
     assert not list(tmp_path.glob("out*"))
+
+
+def test_enhanced_mr_diffusion_per_frame(tmp_path):
+    """An enhanced MR file: each frame's MR Diffusion Sequence gives its volume's encoding (frames shuffled)."""
+    from pydicom.sequence import Sequence
+    from test_enhanced_multiframe import Frame, _geometry, _shuffled, _stored, write_enhanced
+    geometry = _geometry(True)
+    nz, nt = 3, 3
+    values = _stored(nz, nt, seed=3)
+    encodings = [(0, None), (1000, (0.0, 0.6, 0.8)), (1000, (1.0, 0.0, 0.0))]
+    frames = [Frame(values[t, k], geometry.position(k), temporal_index=t + 1) for t in range(nt) for k in range(nz)]
+    path = tmp_path / "dwi.dcm"
+    write_enhanced(path, _shuffled(frames, 4), geometry)
+    ds = pydicom.dcmread(path)
+    for groups in ds.PerFrameFunctionalGroupsSequence:
+        b, g = encodings[groups.FrameContentSequence[0].TemporalPositionIndex - 1]
+        item = Dataset()
+        item.add_new(0x00189087, "FD", float(b))
+        if g is not None:
+            direction = Dataset()
+            direction.add_new(0x00189089, "FD", list(g))
+            item.add_new(0x00189076, "SQ", Sequence([direction]))
+        groups.add_new(0x00189117, "SQ", Sequence([item]))
+    ds.save_as(path, enforce_file_format=True)
+    run_medvol("convert", "--quiet", str(path), str(tmp_path / "vol.npy"))
+    info = json.loads((tmp_path / "vol.json").read_text())
+    assert [e["bValue"] for e in info["diffusion"]] == [0, 1000, 1000]
+    assert np.allclose([e["gradient"] for e in info["diffusion"]], [[0, 0, 0], [0, 0.6, 0.8], [1, 0, 0]])
+
+
+def test_existing_sidecar_leaves_nothing_written(tmp_path):
+    write_dwi(tmp_path / "in", [(0, None), (1000, (1.0, 0.0, 0.0))])
+    (tmp_path / "out.bvec").write_text("keep\n")
+    result = run_medvol("convert", "--bids", str(tmp_path / "in"), str(tmp_path / "out.nii.gz"), check=False)
+    assert result.returncode != 0 and "out.bvec" in result.stderr and "already exists" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out.bvec"]
+    assert (tmp_path / "out.bvec").read_text() == "keep\n"

@@ -257,13 +257,16 @@ extension String {
 }
 
 extension DICOMStack {
-    /// The headers of the first image of each volume, in t order.
-    private var volumeHeaders: [DICOMDataSet] {
-        guard let size = geometry?.size, !slots.isEmpty else { return [firstHeader] }
-        let perVolume = size[2]
-        let volumes = max(1, slots.count / max(1, perVolume))
-        return (0..<volumes).map { files[frames[slots[$0 * perVolume]].fileIndex].dataSet }
+    /// The first frame of each volume, in t order.
+    private var volumeFirstFrames: [DICOMFrame] {
+        guard let size = geometry?.size, !slots.isEmpty else { return [frames[0]] }
+        let perVolume = max(1, size[2])
+        let volumes = max(1, slots.count / perVolume)
+        return (0..<volumes).map { frames[slots[$0 * perVolume]] }
     }
+
+    /// The headers of the first image of each volume, in t order.
+    private var volumeHeaders: [DICOMDataSet] { volumeFirstFrames.map { files[$0.fileIndex].dataSet } }
 
     /// The Siemens CSA image header of a data set.
     static func siemensImageCSA(_ dataSet: DICOMDataSet) -> SiemensCSAHeader? {
@@ -296,12 +299,23 @@ extension DICOMStack {
     }
 
     /// The diffusion encoding of each volume, in t order, when the images carry one: the standard
-    /// Diffusion b-value (0018,9087) and Gradient Orientation (0018,9089); Siemens CSA B_value and
+    /// Diffusion b-value (0018,9087) and Gradient Orientation (0018,9089), in enhanced files from each
+    /// frame's MR Diffusion Sequence; Siemens CSA B_value and
     /// DiffusionGradientDirection; GE (0043,1039) (first value modulo 10⁹) and (0019,10BB/BC/BD), which
     /// GE gives in the image's axes (row, column, −normal). nil when no volume has a b-value.
     public var diffusion: [DiffusionEncoding]? {
-        let headers = volumeHeaders
-        let encodings = headers.map(Self.diffusionEncoding)
+        let encodings = volumeFirstFrames.map { frame -> DiffusionEncoding? in
+            let dataSet = files[frame.fileIndex].dataSet
+            if let perFrame = dataSet.sequence(.perFrameFunctionalGroupsSequence) {
+                // Enhanced MR: the frame's MR Diffusion Sequence (0018,9117), else the shared one.
+                let shared = dataSet.firstItem(.sharedFunctionalGroupsSequence)
+                let mrDiffusion = DICOMTag(0x0018, 0x9117)
+                let item = (frame.frameNumber < perFrame.count ? perFrame[frame.frameNumber].firstItem(mrDiffusion) : nil)
+                    ?? shared?.firstItem(mrDiffusion)
+                return item.flatMap(Self.standardDiffusionEncoding)
+            }
+            return Self.diffusionEncoding(dataSet)
+        }
         guard encodings.contains(where: { $0 != nil }), encodings.allSatisfy({ $0 != nil }) else { return nil }
         return encodings.map { $0! }
     }
@@ -328,10 +342,22 @@ extension DICOMStack {
         if vendor == .siemens, let csa = siemensImageCSA(dataSet), let b = csa.numbers("B_value").first {
             return DiffusionEncoding(bValue: b, gradient: b == 0 ? .zero : unit(csa.numbers("DiffusionGradientDirection")))
         }
-        if let b = dataSet.double(DICOMTag(0x0018, 0x9087)) {
-            return DiffusionEncoding(bValue: b, gradient: b == 0 ? .zero : unit(dataSet.doubles(DICOMTag(0x0018, 0x9089))))
+        return standardDiffusionEncoding(dataSet)
+    }
+
+    /// Diffusion b-value (0018,9087) and Diffusion Gradient Orientation (0018,9089) of a data set or of an
+    /// MR Diffusion Sequence item (where the orientation sits in a Diffusion Gradient Direction Sequence,
+    /// (0018,9076)). The standard gives the orientation in the patient's LPS coordinates.
+    static func standardDiffusionEncoding(_ dataSet: DICOMDataSet) -> DiffusionEncoding? {
+        guard let b = dataSet.double(DICOMTag(0x0018, 0x9087)), b.isFinite else { return nil }
+        let place = dataSet.firstItem(DICOMTag(0x0018, 0x9076)) ?? dataSet
+        let v = place.doubles(DICOMTag(0x0018, 0x9089))
+        var gradient = SIMD3<Double>.zero
+        if v.count >= 3, b != 0 {
+            let g = SIMD3(v[0], v[1], v[2])
+            if length(g) > 1e-6, length(g).isFinite { gradient = g / length(g) }
         }
-        return nil
+        return DiffusionEncoding(bValue: b, gradient: gradient)
     }
 
     /// The stack's acquisition parameters as dcm2niix writes them in its BIDS sidecar (see
