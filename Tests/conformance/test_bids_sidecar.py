@@ -30,8 +30,6 @@ EXPLAINED = {
     "ImageType",                                         # dcm2niix appends "MAGNITUDE"/"PHASE" from CSA
     "MatrixCoilMode",                                    # no documented mapping of the protocol's value
     "AcquisitionTime",                                   # dcm2niix drops the leading zero of seconds ("13:57:1.9")
-    "PhaseEncodingDirection", "PhaseEncodingPolarityGE",  # GE polarity lives in a binary user-data block
-    "EffectiveEchoSpacing", "TotalReadoutTime",          # see the GE readout row
 }
 # Per series: dcm2niix took the slice times of the second volume here, medvol the first's (Siemens stores
 # each volume's own measured times; they differ by up to 2.5 ms).
@@ -194,4 +192,4 @@ def test_field_agreement(tmp_path):
     header_share = equal / (total - own)
     print(f"\nBIDS field agreement: {equal} of {total} fields dcm2niix wrote ({100 * share:.1f} %); "
           f"{equal} of {total - own} without ConversionSoftware(Version) ({100 * header_share:.1f} %); differing: {failing}")
-    assert header_share >= 0.94, f"{100 * header_share:.1f} % ({equal}/{total - own}); differing fields: {failing}"
+    assert header_share >= 0.95, f"{100 * header_share:.1f} % ({equal}/{total - own}); differing fields: {failing}"

@@ -71,6 +71,9 @@ public struct BIDSSidecar: Sendable, Equatable {
     public var inversionTime: Double?
     /// Degrees.
     public var flipAngle: Double?
+    /// GE: "Flipped" or "Unflipped", from Rectilinear Phase Encode Reordering (0018,9034) LINEAR or
+    /// REVERSE_LINEAR.
+    public var phaseEncodingPolarityGE: String?
     public var partialFourier: Double?
     public var baseResolution: Int?
     public var shimSetting: [Double]?
@@ -168,6 +171,7 @@ public struct BIDSSidecar: Sendable, Equatable {
         put("RepetitionTime", repetitionTime)
         put("InversionTime", inversionTime)
         put("FlipAngle", flipAngle)
+        put("PhaseEncodingPolarityGE", phaseEncodingPolarityGE)
         put("PartialFourier", partialFourier)
         put("BaseResolution", baseResolution)
         put("ShimSetting", shimSetting)
@@ -508,14 +512,30 @@ extension DICOMStack {
             if let outOfPlane = Self.gePrivate(header, 0x0043, 0x83, "GEMS_PARM_01", index: 1), outOfPlane > 0, outOfPlane < 1 {
                 s.parallelReductionOutOfPlane = 1 / outOfPlane
             }
-            // Effective echo spacing (0043,102C) in µs: the readout spans the acquired lines divided by
-            // the in-plane factor; dcm2niix spreads it over the reconstructed matrix.
+            // Echo spacing (0043,102C) in µs over the lines acquired: the phase lines (0018,1310) divided by
+            // the ASSET factor, rounded up to a multiple of 4 with partial Fourier (PFF among the Scan
+            // Options), else of 2 — FSL's total readout time, spread over the reconstructed lines as the
+            // effective echo spacing (dcm2niix's definitions).
             if let microseconds = Self.gePrivate(header, 0x0043, 0x2C, "GEMS_PARM_01"), microseconds > 0,
                let lines = s.acquisitionMatrixPE, let recon = s.reconMatrixPE, recon > 1 {
-                let acquired = (Double(lines) / (s.parallelReductionFactorInPlane ?? 1)).rounded()
+                let round: Double = header.strings(DICOMTag(0x0018, 0x0022)).contains("PFF") ? 4 : 2
+                let acquired = (Double(lines) / (s.parallelReductionFactorInPlane ?? 1) / round).rounded(.up) * round
                 let readout = microseconds * 1e-6 * (acquired - 1)
                 s.totalReadoutTime = readout
                 s.effectiveEchoSpacing = readout / Double(recon - 1)
+            }
+            // Rectilinear Phase Encode Reordering: LINEAR is GE's "Flipped" polarity, REVERSE_LINEAR
+            // "Unflipped". In DICOM row order (medvol's j axis) Flipped runs against j for COL phase
+            // encoding (dcm2niix, whose rows are reversed, writes "j" for it).
+            switch text(0x0018, 0x9034)?.uppercased() {
+            case "LINEAR"?:
+                s.phaseEncodingPolarityGE = "Flipped"
+                if phaseAxis == "COL" { phasePositive = false }
+            case "REVERSE_LINEAR"?:
+                s.phaseEncodingPolarityGE = "Unflipped"
+                if phaseAxis == "COL" { phasePositive = true }
+            default:
+                break
             }
         case .philips, .other:
             break
