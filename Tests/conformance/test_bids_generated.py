@@ -151,8 +151,9 @@ def test_phase_encoding_direction_each_axis_and_polarity(tmp_path, phase_axis, p
     assert sidecar["TotalReadoutTime"] == pytest.approx((TILE - 1) / (25.0 * TILE))
 
 
-def write_dwi(folder: Path, encodings, row=(0.0, 1.0, 0.0), column=(0.0, 0.0, -1.0), nz=3) -> None:
-    """A standard-element diffusion series: one file per slice and volume, (0018,9087) and (0018,9089)."""
+def write_dwi(folder: Path, encodings, row=(0.0, 1.0, 0.0), column=(0.0, 0.0, -1.0), nz=3, siemens=False) -> None:
+    """A diffusion series, one file per slice and volume: (0018,9087) and (0018,9089), or with `siemens` the
+    CSA image header's B_value and DiffusionGradientDirection."""
     folder.mkdir(parents=True, exist_ok=True)
     series_uid, study_uid, frame_uid = generate_uid(), generate_uid(), generate_uid()
     normal = np.cross(row, column)
@@ -166,7 +167,7 @@ def write_dwi(folder: Path, encodings, row=(0.0, 1.0, 0.0), column=(0.0, 0.0, -1
             ds.file_meta = meta
             ds.SOPClassUID, ds.SOPInstanceUID = MR_IMAGE_STORAGE, meta.MediaStorageSOPInstanceUID
             ds.ImageType = ["ORIGINAL", "PRIMARY", "DIFFUSION"]
-            ds.Modality, ds.Manufacturer = "MR", "ACME"
+            ds.Modality, ds.Manufacturer = "MR", "SIEMENS" if siemens else "ACME"
             ds.PatientID = "P"
             ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study_uid, series_uid, frame_uid
             ds.SeriesNumber, ds.InstanceNumber = 7, t * nz + k + 1
@@ -179,15 +180,20 @@ def write_dwi(folder: Path, encodings, row=(0.0, 1.0, 0.0), column=(0.0, 0.0, -1
             ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
             ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
             ds.PixelData = np.full((4, 4), t * 10 + k, np.uint16).tobytes()
-            ds.add_new(0x00189087, "FD", float(b))
-            if g is not None:
-                ds.add_new(0x00189089, "FD", [float(v) for v in g])
+            if siemens:
+                block = ds.private_block(0x0029, "SIEMENS CSA HEADER", create=True)
+                block.add_new(0x10, "OB", csa_header({"B_value": [b], "DiffusionGradientDirection": list(g) if g else []}))
+            else:
+                ds.add_new(0x00189087, "FD", float(b))
+                if g is not None:
+                    ds.add_new(0x00189089, "FD", [float(v) for v in g])
             ds.save_as(folder / f"IM{t:02d}_{k:02d}.dcm", enforce_file_format=True)
 
 
-def test_standard_diffusion_elements_make_bval_bvec_and_npy_sidecar(tmp_path):
+@pytest.mark.parametrize("siemens", [False, True], ids=["standard", "siemens-csa"])
+def test_diffusion_elements_make_bval_bvec_and_npy_sidecar(tmp_path, siemens):
     gradients = [(0, None), (1000, (1.0, 0.0, 0.0)), (1000, (0.0, 0.6, 0.8)), (2000, (0.0, 0.0, 1.0))]
-    write_dwi(tmp_path / "in", gradients)
+    write_dwi(tmp_path / "in", gradients, siemens=siemens)
     out = tmp_path / "out.nii"
     run_medvol("convert", "--bids", "--quiet", str(tmp_path / "in"), str(out))
     assert np.loadtxt(tmp_path / "out.bval").tolist() == [0, 1000, 1000, 2000]
