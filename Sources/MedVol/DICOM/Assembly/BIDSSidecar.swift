@@ -21,103 +21,154 @@ public struct DiffusionEncoding: Hashable, Sendable {
 /// phase-encoding polarity, bandwidth per pixel in the phase direction, the protocol's ASCCONV part), and
 /// GE private elements (effective echo spacing, ASSET factors, multiband factor).
 public struct BIDSSidecar: Sendable, Equatable {
+    /// Modality (0008,0060).
     public var modality: String?
+    /// Magnetic Field Strength (0018,0087), in tesla.
     public var magneticFieldStrength: Double?
-    /// MHz.
+    /// Imaging Frequency (0018,0084), MHz.
     public var imagingFrequency: Double?
     /// "Siemens", "GE", "Philips", … (dcm2niix's short vendor names), else Manufacturer as stored.
     public var manufacturer: String?
+    /// Manufacturer's Model Name (0008,1090).
     public var manufacturersModelName: String?
+    /// Institution Name (0008,0080).
     public var institutionName: String?
+    /// Institutional Department Name (0008,1040).
     public var institutionalDepartmentName: String?
+    /// Institution Address (0008,0081).
     public var institutionAddress: String?
+    /// Device Serial Number (0018,1000).
     public var deviceSerialNumber: String?
+    /// Station Name (0008,1010).
     public var stationName: String?
+    /// Body Part Examined (0018,0015).
     public var bodyPartExamined: String?
+    /// Patient Position (0018,5100), e.g. "HFS".
     public var patientPosition: String?
+    /// Performed Procedure Step Description (0040,0254).
     public var procedureStepDescription: String?
     /// Software Versions, several values joined by backslashes.
     public var softwareVersions: String?
+    /// MR Acquisition Type (0018,0023): "2D" or "3D".
     public var mrAcquisitionType: String?
+    /// Study Description (0008,1030).
     public var studyDescription: String?
+    /// Series Description (0008,103E).
     public var seriesDescription: String?
+    /// Protocol Name (0018,1030).
     public var protocolName: String?
+    /// Scanning Sequence (0018,0020), values joined by backslashes.
     public var scanningSequence: String?
+    /// Sequence Variant (0018,0021), values joined by backslashes.
     public var sequenceVariant: String?
+    /// Scan Options (0018,0022), values joined by backslashes.
     public var scanOptions: String?
+    /// Sequence Name (0018,0024).
     public var sequenceName: String?
+    /// GE: Internal Pulse Sequence Name (0019,109E).
     public var internalPulseSequenceName: String?
+    /// Image Type (0008,0008), every value as stored.
     public var imageType: [String]?
     /// From ImageType: false for "ND", true for "DIS2D"/"DIS3D".
     public var nonlinearGradientCorrection: Bool?
+    /// Series Number (0020,0011).
     public var seriesNumber: Int?
-    /// "HH:MM:SS.ffffff".
+    /// Acquisition Time (0008,0032) as "HH:MM:SS.ffffff".
     public var acquisitionTime: String?
+    /// Acquisition Number (0020,0012).
     public var acquisitionNumber: Int?
+    /// Image Comments (0020,4000).
     public var imageComments: String?
-    /// mm.
+    /// Slice Thickness (0018,0050), mm.
     public var sliceThickness: Double?
-    /// mm.
+    /// Spacing Between Slices (0018,0088), mm.
     public var spacingBetweenSlices: Double?
+    /// SAR (0018,1316), W/kg.
     public var sar: Double?
+    /// Siemens: CSA ImaRelTablePosition, mm.
     public var tablePosition: [Double]?
-    /// Seconds.
+    /// Echo Time (0018,0081), seconds.
     public var echoTime: Double?
-    /// Written when greater than 1.
+    /// Echo Numbers (0018,0086), written when greater than 1.
     public var echoNumber: Int?
-    /// Seconds.
+    /// Repetition Time (0018,0080), seconds.
     public var repetitionTime: Double?
-    /// Seconds.
+    /// Inversion Time (0018,0082), seconds.
     public var inversionTime: Double?
-    /// Degrees.
+    /// Flip Angle (0018,1314), degrees.
     public var flipAngle: Double?
     /// GE: "Flipped" or "Unflipped", from Rectilinear Phase Encode Reordering (0018,9034) LINEAR or
     /// REVERSE_LINEAR.
     public var phaseEncodingPolarityGE: String?
+    /// Siemens: the protocol's phase partial Fourier as a fraction (1 for none).
     public var partialFourier: Double?
+    /// Siemens: the protocol's base resolution (sKSpace.lBaseResolution).
     public var baseResolution: Int?
+    /// Siemens: the three gradient offsets and five shim currents of the protocol.
     public var shimSetting: [Double]?
-    /// Seconds.
+    /// Siemens: the protocol's delay time in TR, seconds.
     public var delayTime: Double?
+    /// Siemens: the protocol's transmitter reference amplitude, V.
     public var txRefAmp: Double?
+    /// Siemens: the protocol's phase resolution (a fraction).
     public var phaseResolution: Double?
+    /// Siemens: the protocol's first coil ID.
     public var receiveCoilName: String?
+    /// Siemens: coil string (0051,100F); GE: Receive Coil Name (0018,1250).
     public var coilString: String?
+    /// Siemens: the protocol's sequence file name.
     public var pulseSequenceDetails: String?
+    /// Siemens: reference lines for parallel imaging (sPat.lRefLinesPE).
     public var refLinesPE: Int?
+    /// Siemens: "Sum of Squares" when the protocol combines coils that way.
     public var coilCombinationMethod: String?
+    /// Siemens: the protocol's baseline (software) string.
     public var consistencyInfo: String?
+    /// GE: image dimension X (0027,1060).
     public var numberOfPointsPerArm: Int?
+    /// GE: image dimension Y (0027,1061).
     public var numberOfArms: Int?
+    /// GE: Number of Excitations (0027,1062).
     public var numberOfExcitations: Double?
+    /// Slices excited at once: Siemens from Image Comments ("MB2"), GE from (0043,10B6); written when above 1.
     public var multibandAccelerationFactor: Int?
+    /// Percent Phase Field of View (0018,0094).
     public var percentPhaseFOV: Double?
+    /// Percent Sampling (0018,0093).
     public var percentSampling: Double?
+    /// Siemens: Number of Phase Encoding Steps (0018,0089).
     public var phaseEncodingSteps: Int?
+    /// Phase-encoding lines of the Acquisition Matrix (0018,1310).
     public var acquisitionMatrixPE: Int?
+    /// Reconstructed lines along the phase-encoding direction: the written image's rows (COL) or columns (ROW).
     public var reconMatrixPE: Int?
-    /// Hz/pixel.
+    /// Siemens: CSA BandwidthPerPixelPhaseEncode, Hz/pixel.
     public var bandwidthPerPixelPhaseEncode: Double?
+    /// In-plane acceleration: Siemens sPat.lAccelFactPE, GE 1 / the first ASSET R factor (0043,1083); written above 1.
     public var parallelReductionFactorInPlane: Double?
+    /// GE: 1 / the second ASSET R factor (0043,1083); written above 1.
     public var parallelReductionOutOfPlane: Double?
-    /// Seconds.
+    /// Seconds between phase-encoding lines of the reconstructed image: Siemens 1 / (bandwidth per pixel
+    /// phase encode × ReconMatrixPE); GE the total readout time over ReconMatrixPE − 1.
     public var effectiveEchoSpacing: Double?
-    /// Seconds.
+    /// Siemens: the effective echo spacing times the in-plane acceleration, seconds.
     public var derivedVendorReportedEchoSpacing: Double?
-    /// Seconds.
+    /// FSL's total readout time, seconds.
     public var totalReadoutTime: Double?
-    /// Hz/pixel.
+    /// Pixel Bandwidth (0018,0095), Hz/pixel.
     public var pixelBandwidth: Double?
-    /// Seconds.
+    /// Siemens: CSA RealDwellTime, seconds.
     public var dwellTime: Double?
     /// "i", "j", "k" with "-" for reversed polarity, in the axes of the written image (medvol's NIfTI:
     /// i along the DICOM row direction, j along the column direction, k along the slices).
     public var phaseEncodingDirection: String?
     /// Seconds from the start of each volume, one per slice in the written image's slice order.
     public var sliceTiming: [Double]?
+    /// Image Orientation (Patient) (0020,0037) of the first image.
     public var imageOrientationPatientDICOM: [Double]?
+    /// Siemens: orientation text (0051,100E), e.g. "Tra>Cor(-6.2)".
     public var imageOrientationText: String?
-    /// "ROW" or "COL", as stored.
+    /// In-plane Phase Encoding Direction (0018,1312): "ROW" or "COL", as stored.
     public var inPlanePhaseEncodingDirectionDICOM: String?
 
     /// A sidecar that knows nothing.
