@@ -256,3 +256,34 @@ def test_existing_sidecar_leaves_nothing_written(tmp_path):
     assert result.returncode != 0 and "out.bvec" in result.stderr and "already exists" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out.bvec"]
     assert (tmp_path / "out.bvec").read_text() == "keep\n"
+
+
+def test_enhanced_mr_sidecar_from_the_functional_groups(tmp_path):
+    """Enhanced MR keeps its acquisition parameters in functional groups: the sidecar finds them there."""
+    from pydicom.sequence import Sequence
+    from test_enhanced_multiframe import Frame, _geometry, _stored, write_enhanced
+    geometry = _geometry(False)
+    values = _stored(3, 1, seed=5)
+    frames = [Frame(values[0, k], geometry.position(k), echo_time=35.0) for k in range(3)]
+    path = tmp_path / "t2.dcm"
+    write_enhanced(path, frames, geometry)
+    ds = pydicom.dcmread(path)
+    shared = ds.SharedFunctionalGroupsSequence[0]
+
+    def item(**attributes):
+        result = Dataset()
+        for keyword, value in attributes.items():
+            setattr(result, keyword, value)
+        return Sequence([result])
+    shared.MRTimingAndRelatedParametersSequence = item(RepetitionTime=2500.0, FlipAngle=12.0)
+    shared.MRFOVGeometrySequence = item(InPlanePhaseEncodingDirection="ROW")
+    shared.MRModifierSequence = item(ParallelReductionFactorInPlane=2.0, ParallelAcquisition="YES")
+    ds.save_as(path, enforce_file_format=True)
+    sidecar = convert(path, tmp_path / "out.nii")
+    assert sidecar["EchoTime"] == pytest.approx(0.035)
+    assert sidecar["RepetitionTime"] == pytest.approx(2.5)
+    assert sidecar["FlipAngle"] == 12
+    assert sidecar["InPlanePhaseEncodingDirectionDICOM"] == "ROW"
+    assert sidecar["ParallelReductionFactorInPlane"] == 2
+    assert np.allclose(sidecar["ImageOrientationPatientDICOM"], [*geometry.row, *geometry.column])
+    assert "PhaseEncodingDirection" not in sidecar        # no polarity in the headers: not guessed

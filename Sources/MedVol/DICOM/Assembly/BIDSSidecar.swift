@@ -421,13 +421,25 @@ extension DICOMStack {
     public var bidsSidecar: BIDSSidecar {
         let header = firstHeader
         var s = BIDSSidecar()
-        func text(_ group: UInt16, _ element: UInt16) -> String? { header.string(DICOMTag(group, element)) }
+        // Where a value is looked for: the data set, then (enhanced files) the items of the shared
+        // functional groups, then those of the first frame's.
+        var places = [header]
+        for groups in [header.firstItem(.sharedFunctionalGroupsSequence), header.sequence(.perFrameFunctionalGroupsSequence)?.first] {
+            if let groups { places += groups.elements.compactMap { $0.items?.first } }
+        }
+        func place(_ tag: DICOMTag) -> DICOMDataSet { places.first { $0[tag] != nil } ?? header }
+        func text(_ group: UInt16, _ element: UInt16) -> String? {
+            let tag = DICOMTag(group, element)
+            return place(tag).string(tag)
+        }
         func joined(_ group: UInt16, _ element: UInt16) -> String? {
-            let values = header.strings(DICOMTag(group, element)).filter { !$0.isEmpty }
+            let tag = DICOMTag(group, element)
+            let values = place(tag).strings(tag).filter { !$0.isEmpty }
             return values.isEmpty ? nil : values.joined(separator: "\\")
         }
         func number(_ group: UInt16, _ element: UInt16) -> Double? {
-            header.double(DICOMTag(group, element)).flatMap { $0.isFinite ? $0 : nil }
+            let tag = DICOMTag(group, element)
+            return place(tag).double(tag).flatMap { $0.isFinite ? $0 : nil }
         }
         func seconds(_ group: UInt16, _ element: UInt16) -> Double? { number(group, element).map { $0 / 1000 } }
         let vendor = Self.vendor(header)
@@ -473,7 +485,7 @@ extension DICOMStack {
         s.sliceThickness = number(0x0018, 0x0050)
         s.spacingBetweenSlices = number(0x0018, 0x0088)
         s.sar = number(0x0018, 0x1316)
-        s.echoTime = seconds(0x0018, 0x0081)
+        s.echoTime = seconds(0x0018, 0x0081) ?? seconds(0x0018, 0x9082)   // Effective Echo Time (enhanced)
         if let echo = header.int(.echoNumbers), echo > 1 { s.echoNumber = echo }
         s.repetitionTime = seconds(0x0018, 0x0080)
         s.inversionTime = seconds(0x0018, 0x0082)
@@ -481,7 +493,7 @@ extension DICOMStack {
         s.percentPhaseFOV = number(0x0018, 0x0094)
         s.percentSampling = number(0x0018, 0x0093)
         s.pixelBandwidth = number(0x0018, 0x0095)
-        let orientation = header.doubles(.imageOrientationPatient)
+        let orientation = place(.imageOrientationPatient).doubles(.imageOrientationPatient)
         if orientation.count == 6 { s.imageOrientationPatientDICOM = orientation }
         let phaseAxis = text(0x0018, 0x1312)?.uppercased()
         if let phaseAxis, phaseAxis == "ROW" || phaseAxis == "COL" { s.inPlanePhaseEncodingDirectionDICOM = phaseAxis }
@@ -589,7 +601,9 @@ extension DICOMStack {
                 break
             }
         case .philips, .other:
-            break
+            // Enhanced MR: Parallel Reduction Factor In-plane (0018,9069) and Out-of-plane (0018,9155).
+            if let factor = number(0x0018, 0x9069), factor > 1 { s.parallelReductionFactorInPlane = factor }
+            if let factor = number(0x0018, 0x9155), factor > 1 { s.parallelReductionOutOfPlane = factor }
         }
         if let phaseAxis, let phasePositive {
             // medvol writes voxels in DICOM order: i along rows (ROW), j down the columns (COL).
