@@ -28,7 +28,6 @@ EXPLAINED = {
     "ConversionSoftware", "ConversionSoftwareVersion",   # the converter's own name and version
     "BidsGuess",                                         # dcm2niix's naming heuristic, not a header value
     "ImageType",                                         # dcm2niix appends "MAGNITUDE"/"PHASE" from CSA
-    "MatrixCoilMode",                                    # no documented mapping of the protocol's value
     "AcquisitionTime",                                   # dcm2niix drops the leading zero of seconds ("13:57:1.9")
 }
 # Per series: dcm2niix took the slice times of the second volume here, medvol the first's (Siemens stores

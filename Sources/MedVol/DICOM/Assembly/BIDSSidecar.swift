@@ -120,8 +120,10 @@ public struct BIDSSidecar: Sendable, Equatable {
     public var pulseSequenceDetails: String?
     /// Siemens: reference lines for parallel imaging (sPat.lRefLinesPE).
     public var refLinesPE: Int?
-    /// Siemens: "Sum of Squares" when the protocol combines coils that way.
+    /// Siemens: the protocol's coil combination (ucCoilCombineMode 1 "Sum of Squares", 2 "Adaptive Combine").
     public var coilCombinationMethod: String?
+    /// Siemens: the protocol's parallel-imaging mode (sPat.ucPATMode 1 "SENSE", 2 "GRAPPA").
+    public var matrixCoilMode: String?
     /// Siemens: the protocol's baseline (software) string.
     public var consistencyInfo: String?
     /// GE: image dimension X (0027,1060).
@@ -235,6 +237,7 @@ public struct BIDSSidecar: Sendable, Equatable {
         put("RefLinesPE", refLinesPE)
         put("CoilCombinationMethod", coilCombinationMethod)
         put("ConsistencyInfo", consistencyInfo)
+        put("MatrixCoilMode", matrixCoilMode)
         put("NumberOfPointsPerArm", numberOfPointsPerArm)
         put("NumberOfArms", numberOfArms)
         put("NumberOfExcitations", numberOfExcitations)
@@ -547,7 +550,16 @@ extension DICOMStack {
                 s.pulseSequenceDetails = protocolData.string("tSequenceFileName")
                 s.refLinesPE = protocolData.number("sPat.lRefLinesPE").map { Int($0) }
                 s.consistencyInfo = protocolData.string("sProtConsistencyInfo.tBaselineString")
-                if protocolData.number("ucCoilCombineMode") == 1 { s.coilCombinationMethod = "Sum of Squares" }
+                switch protocolData.number("ucCoilCombineMode") {
+                case 1?: s.coilCombinationMethod = "Sum of Squares"
+                case 2?: s.coilCombinationMethod = "Adaptive Combine"
+                default: break
+                }
+                switch protocolData.number("sPat.ucPATMode") {
+                case 1?: s.matrixCoilMode = "SENSE"
+                case 2?: s.matrixCoilMode = "GRAPPA"
+                default: break
+                }
                 if let factor = protocolData.number("sPat.lAccelFactPE"), factor > 1 { s.parallelReductionFactorInPlane = factor }
             }
             // Echo spacing from the bandwidth per pixel in the phase direction (Siemens' definition).
