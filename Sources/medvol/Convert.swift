@@ -13,7 +13,8 @@ struct Convert: ParsableCommand {
             The output format follows OUTPUT's extension (.mhd, .mha, .nii, .nii.gz, .hdr, .nrrd, .nhdr, .npy, .npz) \
             or --format (dicom writes a series into the folder OUTPUT). When INPUT holds several stacks, \
             --series picks one; with an OUTPUT folder and --format, every stack is converted and named by \
-            --name (fields: {SeriesNumber} {SeriesDescription} {PatientID} {StudyDate} {Modality} {SeriesUID} {Index}).
+            --name (fields: {SeriesNumber} {SeriesDescription} {PatientID} {StudyDate} {Modality} {SeriesUID} {Index}, \
+            and dcm2niix's -f fields %p protocol, %s series number, %d description, %t study date and time, %i patient ID, %e echo).
             """)
 
     @Argument(help: "Input file(s), folder(s) or DICOMDIR, then the output file or folder.")
@@ -42,6 +43,9 @@ struct Convert: ParsableCommand {
 
     @Flag(help: "Replace existing outputs.")
     var overwrite = false
+
+    @Flag(help: "With NIfTI outputs of DICOM: also write dcm2niix's BIDS sidecar NAME.json, and NAME.bval/NAME.bvec for diffusion series.")
+    var bids = false
 
     @Flag(help: "No progress, warnings or summary on stderr.")
     var quiet = false
@@ -72,7 +76,12 @@ struct Convert: ParsableCommand {
         if let requested, let fromName, requested != fromName {
             throw ValidationError("--format \(format!) does not match OUTPUT '\(output)'")
         }
-        let writeOptions = VolumeWriteOptions(overwrite: overwrite, compress: compress, compressionLevel: level)
+        let writeOptions = VolumeWriteOptions(overwrite: overwrite, compress: compress, compressionLevel: level, bidsSidecar: bids)
+        if bids {
+            guard let target = fromName ?? requested, [.nifti, .niftiCompressed, .niftiPair].contains(target) else {
+                throw ValidationError("--bids writes sidecars beside NIfTI outputs: give OUTPUT.nii, .nii.gz or .hdr, or --format nii/nii.gz")
+            }
+        }
         let progress = ProgressDisplay(quiet: quiet)
         defer { progress.finish() }
         let started = ProgressDisplay.now()
@@ -80,6 +89,7 @@ struct Convert: ParsableCommand {
         switch InputKind(inputs) {
         case .volumeFile(let path):
             guard let target = fromName ?? requested else { throw formatUnknown(output) }
+            if bids { throw ValidationError("--bids needs DICOM input (the sidecar comes from the DICOM headers)") }
             let volume = try Volume(contentsOf: path)
             report(volume.metadata.warnings.map(\.description))
             let written = try write(volume, to: output, format: target, options: writeOptions)
@@ -218,7 +228,7 @@ extension String {
 enum OutputNaming {
     /// A stack's file name: `pattern` filled in, reduced to safe characters, never empty.
     static func name(for stack: DICOMStack, pattern: String) -> String {
-        let fields: [String: String] = [
+        var fields: [String: String] = [
             "SeriesNumber": stack.seriesNumber.map(String.init) ?? "",
             "SeriesDescription": stack.seriesDescription ?? "",
             "PatientID": stack.patientID ?? "",
@@ -227,6 +237,7 @@ enum OutputNaming {
             "SeriesUID": stack.seriesInstanceUID,
             "Index": String(stack.index),
         ]
+        fields.merge(dcm2niixFields(for: stack)) { current, _ in current }
         let cleaned = safeCharacters(substitute(fields, into: pattern))
         var collapsed = ""
         for character in cleaned where !(character == "_" && collapsed.last == "_") { collapsed.append(character) }
@@ -235,15 +246,41 @@ enum OutputNaming {
         return collapsed.isEmpty ? "stack\(stack.index)" : shortened(collapsed)
     }
 
+    /// dcm2niix's `-f` fields by their `%` spelling: `%p` protocol, `%s` series number, `%d` description,
+    /// `%t` study date and time (YYYYMMDDHHMMSS), `%i` patient ID, `%e` echo number.
+    static func dcm2niixFields(for stack: DICOMStack) -> [String: String] {
+        let header = stack.firstHeader
+        let time = String((header.string(.studyTime) ?? "").prefix { $0 != "." }.filter(\.isNumber))
+        return [
+            "%p": header.string(DICOMTag(0x0018, 0x1030)) ?? "",
+            "%s": stack.seriesNumber.map(String.init) ?? "",
+            "%d": stack.seriesDescription ?? "",
+            "%t": (stack.studyDate ?? "") + time,
+            "%i": stack.patientID ?? "",
+            "%e": header.int(.echoNumbers).map(String.init) ?? "",
+        ]
+    }
+
     /// `pattern` with every `{Field}` of `fields` replaced by its value, in one pass from left to right:
     /// a value is inserted literally, once — a value that itself holds `{SeriesUID}` is never expanded
     /// again — so the same fields always give the same name. `{…}` that names no field stays as written.
     static func substitute(_ fields: [String: String], into pattern: String) -> String {
         var result = ""
         var rest = Substring(pattern)
-        while let open = rest.firstIndex(of: "{") {
+        while let open = rest.firstIndex(where: { $0 == "{" || $0 == "%" }) {
             result += rest[..<open]
             let afterOpen = rest.index(after: open)
+            if rest[open] == "%" {
+                // dcm2niix's `%x` fields (when `fields` has them); any other `%` stays as written.
+                if afterOpen < rest.endIndex, let value = fields["%" + String(rest[afterOpen])] {
+                    result += value
+                    rest = rest[rest.index(after: afterOpen)...]
+                } else {
+                    result += "%"
+                    rest = rest[afterOpen...]
+                }
+                continue
+            }
             guard let close = rest[afterOpen...].firstIndex(of: "}") else { break }
             let key = String(rest[afterOpen..<close])
             if let value = fields[key] {

@@ -119,3 +119,15 @@ def test_overlong_fields_are_shortened_with_a_digest_and_stay_unique(tmp_path):
     run_medvol("export", root / "alpha", pictures, "--name", "{SeriesDescription}/{InstanceNumber}")
     (folder,) = [p for p in pictures.iterdir()]
     assert len(folder.name.encode()) == 200 and folder.name + ".nii.gz" in names
+
+
+def test_dcm2niix_percent_fields(tmp_path):
+    """dcm2niix's `-f` fields work unchanged in `--name`: %p %s %d %t %i %e, mixed with {Field} and text;
+    a % that names no field stays (as "_", like any other unsafe character)."""
+    root = tmp_path / "in"
+    paths = write_series(root / "a", SeriesSpec(values=pattern(2, 4, 4), series_number=12, description="T1 sag",
+                                                modality="MR", patient_id="P42", study_date="20240102"))
+    set_fields(paths, ProtocolName="mprage", EchoNumbers=2, StudyTime="101500.25")
+    out = tmp_path / "out"
+    run_medvol("convert", "--quiet", "--format", "nii", "--name", "%p_%s_%d_%t_%i_%e_{Modality}_%q_100%", str(root), str(out))
+    assert tree(out) == ["mprage_12_T1_sag_20240102101500_P42_2_MR_q_100_.nii".replace("_.nii", ".nii")]

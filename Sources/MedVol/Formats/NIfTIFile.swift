@@ -137,8 +137,9 @@ enum NIfTIFile {
     /// Writes `volume` as a NIfTI pair: the voxels in `paths.image`, then the header in `paths.header`.
     static func writePair(_ volume: Volume, to paths: PairPaths, options: VolumeWriteOptions) throws -> [String] {
         let header = try header(for: VolumeInfo(volume), path: paths.header, pair: true)
-        let outputs = [paths.image, paths.header]
+        let outputs = [paths.image, paths.header] + options.companions.map(\.path)
         try OutputTransaction.write(outputs: outputs, overwrite: options.overwrite, filesOnly: true) { transaction in
+            try CompanionFile.write(options.companions, in: transaction)
             let image = try WritableFile(creating: transaction.stagingPath(for: paths.image))
             try volume.withUnsafeBytes { try image.write($0, at: 0) }
             try image.close()
@@ -153,7 +154,8 @@ enum NIfTIFile {
     static func write(_ volume: Volume, to path: String, compressed: Bool, level: GzipLevel,
                       options: VolumeWriteOptions) throws -> [String] {
         let header = try header(for: VolumeInfo(volume), path: path)
-        try OutputTransaction.write(outputs: [path], overwrite: options.overwrite, filesOnly: true) { transaction in
+        try OutputTransaction.write(outputs: [path] + options.companions.map(\.path), overwrite: options.overwrite, filesOnly: true) { transaction in
+            try CompanionFile.write(options.companions, in: transaction)
             let file = try WritableFile(creating: transaction.stagingPath(for: path))
             try volume.withUnsafeBytes { voxels in
                 if compressed {
@@ -165,7 +167,7 @@ enum NIfTIFile {
             }
             try file.close()
         }
-        return [path]
+        return [path] + options.companions.map(\.path)
     }
 
     // MARK: Reading

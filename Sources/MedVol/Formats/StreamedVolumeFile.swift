@@ -26,6 +26,8 @@ struct StreamedVolumeFile {
     let layout: Layout
     /// The path of the header (`x.mhd`, `x.npy`, `x.hdr`, …).
     let path: String
+    /// Text files written with the image (BIDS sidecars).
+    var companions: [CompanionFile] = []
 
     /// The streamed layout for `format`, or nil when the format cannot be written this way.
     init?(path: String, format: VolumeFileFormat, options: VolumeWriteOptions) {
@@ -39,10 +41,14 @@ struct StreamedVolumeFile {
         default: return nil
         }
         self.path = layout == .niftiPair ? NIfTIFile.PairPaths(path).header : path
+        companions = options.companions
     }
 
     /// Every output, data files before the headers that name them.
-    var outputs: [String] {
+    var outputs: [String] { imageOutputs + companions.map(\.path) }
+
+    /// The image's own outputs, data files before the headers that name them.
+    private var imageOutputs: [String] {
         switch layout {
         case .metaImage: [MetaImageWriter.dataFile(for: path, compress: false), path]
         case .numpy: [path, NumPyFile.sidecarPath(for: path)]
@@ -91,6 +97,7 @@ struct StreamedVolumeFile {
     /// Writes the header(s) once the voxels are in `dataFile` (staged by `transaction`); `sink` is the
     /// one ``sink(dataFile:geometry:components:slotBytes:slotCount:)`` gave.
     func finish(_ info: VolumeInfo, dataFile: WritableFile, sink: SlotSink, transaction: OutputTransaction) throws {
+        try CompanionFile.write(companions, in: transaction)
         switch layout {
         case .metaImage:
             let header = MetaImageWriter.Header(info: info, dataFile: FileSystem.lastComponent(of: dataPath), compressedDataSize: nil)

@@ -87,12 +87,19 @@ public struct VolumeWriteOptions: Sendable {
     /// volume, is no larger than zlib's default level makes (what dcm2niix and pigz write) — level 4 on a
     /// typical CT, 7 on a typical MR.
     public var compressionLevel: Int?
+    /// With a NIfTI output of a DICOM stack, also write dcm2niix's BIDS sidecar `NAME.json` (see
+    /// ``BIDSSidecar``) and, for diffusion series, `NAME.bval` and `NAME.bvec` (FSL convention, in the
+    /// written image's voxel axes) — in the same transaction as the image. Other outputs refuse it.
+    public var bidsSidecar = false
+    /// Text files written beside the outputs in the same transaction (the BIDS sidecars).
+    var companions: [CompanionFile] = []
 
     /// Options with the given ``overwrite``, ``compress`` and ``compressionLevel`` settings.
-    public init(overwrite: Bool = false, compress: Bool = false, compressionLevel: Int? = nil) {
+    public init(overwrite: Bool = false, compress: Bool = false, compressionLevel: Int? = nil, bidsSidecar: Bool = false) {
         self.overwrite = overwrite
         self.compress = compress
         self.compressionLevel = compressionLevel
+        self.bidsSidecar = bidsSidecar
     }
 
     /// The level to compress at: ``compressionLevel``, else chosen for each volume.
@@ -201,4 +208,19 @@ func checkVoxelBufferFitsInMemory(_ byteCount: Int, path: String) throws {
     try ReadingLimits.checkAllocation(byteCount, path: path)
     guard let memory = VoxelMath.physicalMemory, byteCount > memory else { return }
     throw MedVolError.unsupported(path, "the voxels take \(byteCount) bytes, more than this machine's \(memory) bytes of memory")
+}
+
+/// A small text file written with an output, in its transaction.
+struct CompanionFile: Sendable, Equatable {
+    var path: String
+    var text: String
+
+    /// Writes every companion into its staging place in `transaction`.
+    static func write(_ companions: [CompanionFile], in transaction: OutputTransaction) throws {
+        for companion in companions {
+            let file = try WritableFile(creating: transaction.stagingPath(for: companion.path))
+            try file.write(companion.text)
+            try file.close()
+        }
+    }
 }

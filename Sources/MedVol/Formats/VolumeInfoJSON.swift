@@ -8,7 +8,8 @@ extension Volume {
     /// when known: `"timeSpacing"` (4D),
     /// `"modality"`, `"seriesInstanceUID"`, `"seriesNumber"`, `"seriesDescription"`,
     /// `"studyInstanceUID"`, `"patientID"`, `"studyDate"`, `"photometricInterpretation"`,
-    /// `"windows"` (`[{"center", "width"}]`), `"pixelPaddingValue"`, `"valueTransform"`, `"valueUnits"`, `"source"`,
+    /// `"windows"` (`[{"center", "width"}]`), `"pixelPaddingValue"`, `"valueTransform"`, `"valueUnits"`,
+    /// `"diffusion"` (`[{"bValue", "gradient"}]` per volume, gradients in LPS), `"source"`,
     /// `"warnings"`.
     public var infoJSON: JSONValue { VolumeInfo(self).infoJSON }
 }
@@ -46,6 +47,12 @@ extension VolumeInfo {
         if let value = metadata.valueUnits { object["valueUnits"] = .string(value) }
         if let value = metadata.valueScaling { object["valueScaling"] = .string(value) }
         if !metadata.otherValueScalings.isEmpty { object["otherValueScalings"] = .array(metadata.otherValueScalings.map { .string($0) }) }
+        if let diffusion = metadata.diffusion {
+            object["diffusion"] = .array(diffusion.map { encoding in
+                .object(["bValue": number(encoding.bValue),
+                         "gradient": .array([encoding.gradient.x, encoding.gradient.y, encoding.gradient.z].map(number))])
+            })
+        }
         if let value = metadata.source { object["source"] = .string(value) }
         if !metadata.warnings.isEmpty { object["warnings"] = .array(metadata.warnings.map { .string($0.description) }) }
         return .object(object)

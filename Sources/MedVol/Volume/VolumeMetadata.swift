@@ -50,6 +50,8 @@ public struct VolumeMetadata: Sendable {
     public var otherValueScalings: [String] = []
     /// Things a careful user should know: uneven spacing, missing slices, tilt, duplicates, …
     public var warnings: [VolumeWarning] = []
+    /// The diffusion encoding of each volume (t order), gradients in LPS, when the source gives one.
+    public var diffusion: [DiffusionEncoding]?
     /// The DICOM header of the first image (without pixel data), for element access.
     public var dicomHeader: DICOMDataSet?
 

@@ -21,6 +21,13 @@ extension DICOMStack {
             throw MedVolError(.invalidArgument, path: path,
                               reason: "cannot tell the format from the extension (use .mhd, .mha, .nii, .nii.gz, .hdr, .nrrd, .nhdr, .npy or .npz)")
         }
+        var options = options
+        if options.bidsSidecar {
+            guard [.nifti, .niftiCompressed, .niftiPair].contains(format) else {
+                throw MedVolError(.invalidArgument, path: path, reason: "a BIDS sidecar goes with NIfTI outputs (.nii, .nii.gz, .hdr) only")
+            }
+            options.companions = try bidsCompanions(for: path, format: format)
+        }
         var reloaded: Volume?
         if format != .dicom, VolumeFileFormat(path: path) == format,
            let streamed = StreamedVolumeFile(path: path, format: format, options: options) {
@@ -33,6 +40,51 @@ extension DICOMStack {
         }
         let volume = try reloaded ?? load(options: loadOptions)
         return try volume.write(to: path, format: format, options: options)
+    }
+
+    /// `NAME.json` and, for a diffusion series, `NAME.bval` and `NAME.bvec`, for the NIfTI output `path`.
+    func bidsCompanions(for path: String, format: VolumeFileFormat) throws -> [CompanionFile] {
+        let geometry = try loadableGeometry()
+        var base = path
+        for suffix in [".nii.gz", ".nii", ".hdr", ".img"] where base.lowercased().hasSuffix(suffix) {
+            base.removeLast(suffix.count)
+            break
+        }
+        var companions = [CompanionFile(path: base + ".json", text: bidsSidecar.json.prettyText + "\n")]
+        if let diffusion, diffusion.contains(where: { $0.bValue > 0 }) {
+            let (bval, bvec) = Self.fslGradientTables(diffusion, geometry: geometry)
+            companions.append(CompanionFile(path: base + ".bval", text: bval))
+            companions.append(CompanionFile(path: base + ".bvec", text: bvec))
+        }
+        return companions
+    }
+
+    /// FSL's `.bval` (one line) and `.bvec` (three lines) for `encodings`: each gradient in the written
+    /// image's voxel axes (the direction's columns), its first component negated when the image's
+    /// voxel-to-world matrix has a positive determinant (FSL's radiological convention).
+    static func fslGradientTables(_ encodings: [DiffusionEncoding], geometry: ImageGeometry) -> (bval: String, bvec: String) {
+        let m = geometry.direction.rowMajor
+        let columns = (0..<3).map { c in SIMD3(m[c], m[3 + c], m[6 + c]) }
+        // NIfTI's RAS matrix is diag(-1, -1, 1) × direction × spacing: its determinant has the sign of the direction's.
+        let determinant = (columns[0].x * (columns[1].y * columns[2].z - columns[1].z * columns[2].y)
+            - columns[1].x * (columns[0].y * columns[2].z - columns[0].z * columns[2].y)
+            + columns[2].x * (columns[0].y * columns[1].z - columns[0].z * columns[1].y))
+        var rows: [[String]] = [[], [], []]
+        for encoding in encodings {
+            var v = columns.map { ($0 * encoding.gradient).sum() }
+            if determinant > 0 { v[0] = -v[0] }
+            for axis in 0..<3 { rows[axis].append(Self.tableNumber(v[axis])) }
+        }
+        let bval = encodings.map { Self.tableNumber($0.bValue) }.joined(separator: " ") + "\n"
+        return (bval, rows.map { $0.joined(separator: " ") }.joined(separator: "\n") + "\n")
+    }
+
+    /// A number rounded to six decimals, whole numbers without a fraction, never "-0".
+    static func tableNumber(_ value: Double) -> String {
+        let rounded = (value * 1e6).rounded() / 1e6
+        if rounded == 0 { return "0" }
+        if rounded.rounded() == rounded, abs(rounded) < 1e15 { return String(Int(rounded)) }
+        return rounded.description
     }
 
     /// The former name of `write(to:format:options:loadOptions:)`.

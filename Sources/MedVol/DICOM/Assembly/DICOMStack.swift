@@ -247,6 +247,7 @@ public struct DICOMStack: Sendable {
         // RT Dose: the unit of the scaled values (the stored integers have none).
         if !storedValues, let units = header.string(.doseUnits), !units.isEmpty { metadata.valueUnits = units }
         metadata.warnings = warnings.map(VolumeWarning.stack)
+        metadata.diffusion = diffusion
         metadata.dicomHeader = header
         return metadata
     }
