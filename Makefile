@@ -58,12 +58,6 @@ conformance: deps venv
 	MEDVOL=$(CURDIR)/.build/debug/medvol $(VENV)/bin/python -m pytest -q --basetemp=$(CURDIR)/.build/pytest Tests/conformance
 	$(MAKE) docs
 
-## The DocC catalog, built with warnings as errors (every symbol link resolves), and a check that every public
-## symbol declared in Sources/MedVol has a doc comment.
-docs:
-	$(SWIFT) package --disable-sandbox generate-documentation --target MedVol --warnings-as-errors --output-path $(CURDIR)/.build/MedVol.doccarchive
-	python3 scripts/check-documented.py
-
 ## Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of every Swift reader, FUZZ_SECONDS per target;
 ## crash inputs land in Tests/fuzz-regressions/<target>/ and fail the run. See docs/fuzzing.md.
 FUZZ_SECONDS ?= 60
