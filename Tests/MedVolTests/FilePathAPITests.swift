@@ -35,6 +35,12 @@ struct FilePathAPITests {
         #expect(anonymizedScan.stacks.first?.imageCount == 6)
         #expect(anonymizedScan.stacks.first?.seriesInstanceUID != stack.seriesInstanceUID)
 
+        try DICOMAnonymizer().anonymizeFile(at: FilePath(first), to: root.appending("one-anon.dcm"))
+        let one = try DICOMFile.read(path: root.appending("one-anon.dcm"), extent: .headerOnly)
+        #expect(one.dataSet.string(.sopInstanceUID) != byString.dataSet.string(.sopInstanceUID))
+        let dump = try DICOMDump(path: FilePath(first), grep: "Rows")
+        #expect(dump.entries.map(\.element.tag) == [DICOMTag(0x0028, 0x0010)])
+
         try RasterImage(width: 4, height: 3, fill: 200).write(to: root.appending("grey.png"))
         let png = try Data(contentsOf: URL(fileURLWithPath: folder.file("grey.png")))
         #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])

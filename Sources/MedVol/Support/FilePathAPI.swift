@@ -92,6 +92,27 @@ extension DICOMAnonymizer {
     }
 }
 
+extension DICOMAnonymizer {
+    /// De-identifies the DICOM file at `input` into a new file at `output` (the `String` call of the same name).
+    public func anonymizeFile(at input: FilePath, to output: FilePath, overwrite: Bool = false) throws {
+        try anonymizeFile(at: input.validatedString(), to: output.validatedString(), overwrite: overwrite)
+    }
+}
+
+extension DICOMDump {
+    /// Reads the DICOM file at `path` and lists it (the `String` initialiser of the same name).
+    public init(path: FilePath, grep: String? = nil) throws {
+        try self.init(path: path.validatedString(), grep: grep)
+    }
+}
+
+extension DICOMDirectory {
+    /// Reads the DICOMDIR at `path` (the `String` initialiser of the same name).
+    public init(path: FilePath) throws {
+        try self.init(path: path.validatedString())
+    }
+}
+
 extension DICOMSeriesWriter {
     /// Writes `volume` as a DICOM series into the folder `directory` (see ``write(_:toDirectory:options:control:)``).
     @discardableResult
