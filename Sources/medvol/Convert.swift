@@ -46,8 +46,23 @@ struct Convert: ParsableCommand {
     @Flag(help: "No progress, warnings or summary on stderr.")
     var quiet = false
 
+    @Option(name: .customLong("index"), help: "Convert the stacks recorded in this archive index (made by `medvol index`) into the folder OUTPUT, without scanning the archive.")
+    var indexPath: String?
+
+    @Option(help: ArgumentHelp("With --index: convert only shard K of N (1 ≤ K ≤ N): the stacks whose key's FNV-1a 64 hash modulo N is K - 1.", valueName: "K/N"))
+    var shard: ShardSelection?
+
+    @Flag(help: "With --index: skip stacks whose output exists and whose files are unchanged since it was written; convert the rest (failed, missing or changed).")
+    var resume = false
+
     func validate() throws {
-        guard paths.count >= 2 else { throw ValidationError("give an INPUT and an OUTPUT") }
+        if indexPath != nil {
+            guard paths.count == 1 else { throw ValidationError("with --index give only the OUTPUT folder") }
+            guard format != nil else { throw ValidationError("with --index give the output format with --format") }
+        } else {
+            guard paths.count >= 2 else { throw ValidationError("give an INPUT and an OUTPUT") }
+            if shard != nil || resume { throw ValidationError("--shard and --resume work with --index") }
+        }
         if let format, VolumeFileFormat(name: format) == nil {
             throw ValidationError("unknown --format '\(format)' (dicom, mhd, mha, nii, nii.gz, hdr, nrrd, nhdr, npy, npz)")
         }
@@ -65,6 +80,10 @@ struct Convert: ParsableCommand {
     @OptionGroup var reading: ReadingOptions
 
     func run() throws {
+        if let indexPath {
+            try convertFromIndex(indexPath, into: paths[0], format: VolumeFileFormat(name: format!)!)
+            return
+        }
         let inputs = Array(paths.dropLast())
         let output = paths.last!
         let requested = format.flatMap(VolumeFileFormat.init(name:))
@@ -165,12 +184,12 @@ struct Convert: ParsableCommand {
             summary(head, started: started)
             Terminal.lines(lines)
         }
-        if failedCount > 0 { throw ExitCode(1) }
+        if failedCount > 0 { throw ExitCode.someStacksFailed(anyConverted: convertedCount > 0) }
     }
 
     /// Converts one stack through the library's one write path; what the writer reports (precision
     /// lost, slices reversed, storage class limits) is shown as warnings, prefixed by `label`.
-    private func convert(_ stack: DICOMStack, to path: String, format: VolumeFileFormat, options: VolumeWriteOptions,
+    func convert(_ stack: DICOMStack, to path: String, format: VolumeFileFormat, options: VolumeWriteOptions,
                          progress: ProgressDisplay, label: String? = nil) throws -> (paths: [String], info: VolumeInfo) {
         let loadOptions = DICOMLoadOptions(storedValues: storedValues, scaling: scaling, control: progress.control,
                                            codecIsolation: reading.codecIsolation)
@@ -192,9 +211,9 @@ struct Convert: ParsableCommand {
         ValidationError("cannot tell the output format from '\(output)': end it with .mhd, .mha, .nii, .nii.gz, .hdr, .nrrd, .nhdr, .npy or .npz, or give --format")
     }
 
-    private func report(_ warnings: [String]) { Terminal.warnings(warnings, quiet: quiet) }
+    func report(_ warnings: [String]) { Terminal.warnings(warnings, quiet: quiet) }
 
-    private func summary(_ text: String, started: Double) { Terminal.summary(text, since: started, quiet: quiet) }
+    func summary(_ text: String, started: Double) { Terminal.summary(text, since: started, quiet: quiet) }
 }
 
 /// "512×512×500 int16 LPS"
@@ -217,7 +236,7 @@ extension String {
 /// Output names from patterns of fields such as `{SeriesNumber}`, shared by `convert` and `export`.
 enum OutputNaming {
     /// A stack's file name: `pattern` filled in, reduced to safe characters, never empty.
-    static func name(for stack: DICOMStack, pattern: String) -> String {
+    static func name(for stack: any ListedStack, pattern: String) -> String {
         let fields: [String: String] = [
             "SeriesNumber": stack.seriesNumber.map(String.init) ?? "",
             "SeriesDescription": stack.seriesDescription ?? "",
@@ -225,14 +244,14 @@ enum OutputNaming {
             "StudyDate": stack.studyDate ?? "",
             "Modality": stack.modality ?? "",
             "SeriesUID": stack.seriesInstanceUID,
-            "Index": String(stack.index),
+            "Index": String(stack.listedIndex),
         ]
         let cleaned = safeCharacters(substitute(fields, into: pattern))
         var collapsed = ""
         for character in cleaned where !(character == "_" && collapsed.last == "_") { collapsed.append(character) }
         while collapsed.hasPrefix("_") || collapsed.hasPrefix(".") { collapsed.removeFirst() }
         while collapsed.hasSuffix("_") { collapsed.removeLast() }
-        return collapsed.isEmpty ? "stack\(stack.index)" : shortened(collapsed)
+        return collapsed.isEmpty ? "stack\(stack.listedIndex)" : shortened(collapsed)
     }
 
     /// `pattern` with every `{Field}` of `fields` replaced by its value, in one pass from left to right:
