@@ -3,7 +3,7 @@
 # ITK 5.2 and GDCM 3.0 (headers and libraries), GDCM's and DCMTK's tools (test files), zlib and libdeflate headers,
 # CharLS and OpenJPEG (JPEG-LS, JPEG 2000 and HTJ2K decoding), OpenJPH's tools (HTJ2K test files).
 set -euo pipefail
-packages=(libinsighttoolkit5-dev libgdcm-dev libgdcm-tools dcmtk zlib1g-dev libdeflate-dev libcharls-dev libopenjp2-7-dev openjph-tools)
+packages=(libinsighttoolkit5-dev libgdcm-dev libgdcm-tools dcmtk zlib1g-dev libdeflate-dev libcharls-dev libopenjp2-7-dev openjph-tools libsqlite3-dev)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
