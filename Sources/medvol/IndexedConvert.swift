@@ -42,9 +42,10 @@ extension Convert {
             let wanted = OutputNaming.name(for: stack, pattern: name)
             return (stack, OutputNaming.claimUnique(in: &usedNames) { counter in counter.map { "\(wanted)_\($0)" } ?? wanted })
         }
-        let selected = try named.filter { entry in
+        let chosen = try selection.series.map { try Self.chosenKeys($0, among: all) }
+        let selected = named.filter { entry in
             if let shard, !entry.stack.isInShard(shard.shard, of: shard.count) { return false }
-            return try selection.series.map { try Self.selects($0, entry.stack, among: all) } ?? true
+            return chosen?.contains(entry.stack.key) ?? true
         }
         var lines: [String] = []
         var converted = 0, alreadyDone = 0, failed = 0
@@ -100,19 +101,27 @@ extension Convert {
         if failed > 0 { throw ExitCode.someStacksFailed(anyConverted: converted + alreadyDone > 0) }
     }
 
-    /// Whether `--series LIST` (comma-separated: positions as `series` lists them, stack keys
-    /// `UID/ORDINAL`, or SeriesInstanceUIDs) names `stack`. A selector that names no stack is an error.
-    static func selects(_ list: String, _ stack: IndexedStack, among all: [IndexedStack]) throws -> Bool {
+    /// The keys of the stacks `--series LIST` names (comma-separated: positions as `series` lists them,
+    /// stack keys `UID/ORDINAL`, or SeriesInstanceUIDs). A selector that names no stack is an error.
+    static func chosenKeys(_ list: String, among all: [IndexedStack]) throws -> Set<String> {
+        var byPosition: [Int: String] = [:], byKey = Set<String>(), bySeries: [String: [String]] = [:]
+        for stack in all {
+            byPosition[stack.position] = stack.key
+            byKey.insert(stack.key)
+            bySeries[stack.seriesInstanceUID, default: []].append(stack.key)
+        }
+        var chosen = Set<String>()
         for selector in list.split(separator: ",").map(String.init) {
-            let matches: (IndexedStack) -> Bool = { candidate in
-                if let position = Int(selector) { return candidate.position == position }
-                return candidate.key == selector || candidate.seriesInstanceUID == selector
-            }
-            guard all.contains(where: matches) else {
+            if let position = Int(selector), let key = byPosition[position] {
+                chosen.insert(key)
+            } else if byKey.contains(selector) {
+                chosen.insert(selector)
+            } else if let keys = bySeries[selector] {
+                chosen.formUnion(keys)
+            } else {
                 throw MedVolError(.invalidArgument, reason: "--series \(selector): no stack of the index has this position, key or SeriesInstanceUID")
             }
-            if matches(stack) { return true }
         }
-        return false
+        return chosen
     }
 }

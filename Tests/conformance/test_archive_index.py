@@ -194,3 +194,17 @@ def test_exit_status_nothing_converted_and_usage(medvol, archive, tmp_path):
     sqlite3.connect(not_index).execute("CREATE TABLE t (x)").connection.commit()
     refused = medvol("series", "--index", not_index, check=False)
     assert refused.returncode == 1 and f"medvol: error: {not_index}: " in refused.stderr, refused
+
+
+def test_an_index_inside_the_archive_is_not_indexed(medvol, tmp_path):
+    root = tmp_path / "small"
+    write_series(root, SeriesSpec(values=pattern(3, 4, 4)))
+    index = root / "index.sqlite"
+    first = index_json(medvol, root, index)
+    assert (first["files"], first["headersRead"], first["skippedFiles"]) == (3, 3, 0)
+    assert index_json(medvol, root, index)["headersRead"] == 0
+    # A vanished file goes, with its stack formed again from the rest.
+    (root / "IM00003.dcm").unlink()
+    third = index_json(medvol, root, index)
+    assert (third["files"], third["removedFiles"], third["headersRead"], third["stacksRebuilt"]) == (2, 1, 2, 1)
+    assert medvol("series", "--index", index, "--json").json()["stacks"][0]["imageCount"] == 2

@@ -143,7 +143,7 @@ public final class ArchiveIndex {
         let database = try SQLiteDatabase(path: indexPath)
         try database.transaction { try createSchema(database, root: root, indexPath: indexPath) }
         let index = ArchiveIndex(database: database, archive: root)
-        let summary = try index.refresh(control: control)
+        let summary = try index.refresh(indexPath: indexPath, control: control)
         return (index, summary)
     }
 
@@ -228,21 +228,25 @@ public final class ArchiveIndex {
         var seriesUID: String?
     }
 
-    private func refresh(control: WorkControl) throws -> ArchiveIndexUpdate {
-        let paths = try FileSystem.regularFiles(under: archive)
-        let states: [FileSystem.FileState?] = try Parallel.map(paths.count) { FileSystem.state(of: paths[$0]) }
+    private func refresh(indexPath: String, control: WorkControl) throws -> ArchiveIndexUpdate {
+        // The index's own files, when it lies inside the archive, are not part of it.
+        let own = Set(["", "-wal", "-shm", "-journal"].map { FileSystem.absolutePath(indexPath) + $0 })
+        // One walk gives each file's size and modification time (from the lstat it makes anyway).
+        let listing = try FileSystem.regularFilesWithState(under: archive).filter { !own.contains($0.path) }
+        let paths = listing.map(\.path)
+        let states: [FileSystem.FileState?] = listing.map(\.state)
         var known: [String: KnownFile] = [:]
+        known.reserveCapacity(Int(try database.query("SELECT count(*) FROM files")[0][0].integer ?? 0))
         try database.forEachRow("SELECT path, id, size, mtime_ns, series_instance_uid FROM files") { row in
             known[row[0].text!] = KnownFile(id: row[1].integer!, size: row[2].integer!, modified: row[3].integer!, seriesUID: row[4].text)
         }
-        var present = Set<String>()
         var toRead: [Int] = []                 // positions in `paths`
-        var newCount = 0, changedCount = 0
+        var newCount = 0, changedCount = 0, knownPresent = 0
         var affectedSeries = Set<String>()
         for (position, path) in paths.enumerated() {
-            guard let state = states[position] else { continue }    // vanished between listing and stat
-            present.insert(path)
+            guard let state = states[position] else { continue }
             if let file = known[path] {
+                knownPresent += 1
                 if file.size == state.size && file.modified == state.modifiedNanoseconds { continue }
                 changedCount += 1
                 if let uid = file.seriesUID { affectedSeries.insert(uid) }
@@ -251,7 +255,9 @@ public final class ArchiveIndex {
             }
             toRead.append(position)
         }
-        let vanished = known.filter { !present.contains($0.key) }
+        // Files of the index not found (only looked for when some are missing).
+        let present = knownPresent == known.count ? Set<String>() : Set(paths)
+        let vanished = knownPresent == known.count ? [:] : known.filter { !present.contains($0.key) }
         for file in vanished.values { if let uid = file.seriesUID { affectedSeries.insert(uid) } }
         let stackCountBefore = try database.query("SELECT count(*) FROM stacks").first?[0].integer ?? 0
         if toRead.isEmpty && vanished.isEmpty {
@@ -267,7 +273,7 @@ public final class ArchiveIndex {
             if let uid = Self.seriesUID(outcome) { affectedSeries.insert(uid) }
         }
         // The unchanged files of every series touched: their headers too, to form the series again.
-        let unchangedMembers = known.filter { present.contains($0.key) && outcomes[$0.key] == nil && $0.value.seriesUID.map(affectedSeries.contains) == true }
+        let unchangedMembers = known.filter { vanished[$0.key] == nil && outcomes[$0.key] == nil && $0.value.seriesUID.map(affectedSeries.contains) == true }
             .map(\.key).sorted()
         for (path, outcome) in zip(unchangedMembers, try DICOMScan.readHeaders(of: unchangedMembers, control: control)) {
             outcomes[path] = outcome
@@ -485,16 +491,63 @@ public final class ArchiveIndex {
 }
 
 extension FileSystem {
-    /// A file's size and modification time (nanoseconds since 1970), following links; nil if it is missing.
+    /// ``regularFiles(under:)`` with each file's size and modification time, from the walk's own `lstat`
+    /// (a `stat` for symbolic links to files), in the same order.
+    static func regularFilesWithState(under path: String) throws -> [(path: String, state: FileState)] {
+        var result: [(path: String, state: FileState)] = []
+        var level = [path]
+        // Folder by folder, the folders of one depth in parallel (the lstat calls are most of the time).
+        while !level.isEmpty {
+            let folders = level
+            let listed = try Parallel.map(folders.count) { index in try filesAndFolders(in: folders[index]) }
+            level = []
+            for (files, folders) in listed {
+                result += files
+                level += folders
+            }
+        }
+        result.sort { $0.path < $1.path }
+        return result
+    }
+
+    /// The regular files (with their state) and the folders directly in `folder`.
+    private static func filesAndFolders(in folder: String) throws -> (files: [(path: String, state: FileState)], folders: [String]) {
+        var files: [(path: String, state: FileState)] = [], folders: [String] = []
+        for name in try listDirectory(folder) {
+            let child = folder.hasSuffix("/") ? folder + name : folder + "/" + name
+            var status = stat()
+            guard lstat(child, &status) == 0 else { continue }
+            switch status.st_mode & S_IFMT {
+            case S_IFDIR: folders.append(child)
+            case S_IFREG: files.append((child, FileState(status)))
+            case S_IFLNK:
+                var target = stat()
+                if stat(child, &target) != 0 {
+                    if errno == ELOOP { throw MedVolError.corrupt(child, "symbolic link loop") }
+                    continue
+                }
+                if target.st_mode & S_IFMT == S_IFREG { files.append((child, FileState(target))) }
+            default: break
+            }
+        }
+        return (files, folders)
+    }
+
+    /// A file's size and modification time (nanoseconds since 1970), following links.
     struct FileState: Sendable, Hashable {
         var size: Int64
         var modifiedNanoseconds: Int64
+
+        init(_ status: stat) {
+            size = Int64(status.st_size)
+            modifiedNanoseconds = Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec)
+        }
     }
 
+    /// The state of the file at `path`, or nil if it is missing.
     static func state(of path: String) -> FileState? {
         var status = stat()
         guard stat(path, &status) == 0 else { return nil }
-        return FileState(size: Int64(status.st_size),
-                         modifiedNanoseconds: Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec))
+        return FileState(status)
     }
 }
