@@ -235,6 +235,14 @@ public final class ArchiveIndex {
         let listing = try FileSystem.regularFilesWithState(under: archive).filter { !own.contains($0.path) }
         let paths = listing.map(\.path)
         let states: [FileSystem.FileState?] = listing.map(\.state)
+        // Fast path: the same files with the same sizes and times as when the index was last brought up
+        // to date (a digest of the whole listing, kept in `meta`) — nothing to compare row by row.
+        let listingDigest = Self.listingDigest(listing)
+        if try database.query("SELECT value FROM meta WHERE key = 'listing_digest'").first?[0].text == listingDigest {
+            return ArchiveIndexUpdate(fileCount: paths.count, headersRead: 0, newFiles: 0, changedFiles: 0, removedFiles: 0,
+                                      stackCount: Int(try database.query("SELECT count(*) FROM stacks")[0][0].integer ?? 0),
+                                      stacksRebuilt: 0, skippedCount: try skippedCount())
+        }
         var known: [String: KnownFile] = [:]
         known.reserveCapacity(Int(try database.query("SELECT count(*) FROM files")[0][0].integer ?? 0))
         try database.forEachRow("SELECT path, id, size, mtime_ns, series_instance_uid FROM files") { row in
@@ -261,6 +269,7 @@ public final class ArchiveIndex {
         for file in vanished.values { if let uid = file.seriesUID { affectedSeries.insert(uid) } }
         let stackCountBefore = try database.query("SELECT count(*) FROM stacks").first?[0].integer ?? 0
         if toRead.isEmpty && vanished.isEmpty {
+            try setListingDigest(listingDigest)
             return ArchiveIndexUpdate(fileCount: paths.count, headersRead: 0, newFiles: 0, changedFiles: 0, removedFiles: 0,
                                       stackCount: Int(stackCountBefore), stacksRebuilt: 0, skippedCount: try skippedCount())
         }
@@ -325,11 +334,27 @@ public final class ArchiveIndex {
                 stacksRebuilt += 1
             }
             try renumberStacks()
+            try setListingDigest(listingDigest)
         }
         let stackCount = try database.query("SELECT count(*) FROM stacks").first?[0].integer ?? 0
         return ArchiveIndexUpdate(fileCount: paths.count, headersRead: toRead.count + unchangedMembers.count, newFiles: newCount,
                                   changedFiles: changedCount, removedFiles: vanished.count, stackCount: Int(stackCount),
                                   stacksRebuilt: stacksRebuilt, skippedCount: try skippedCount())
+    }
+
+    /// FNV-1a 64 over `PATH\tSIZE\tMTIME_NS\n` of every file listed, in order.
+    private static func listingDigest(_ listing: [(path: String, state: FileSystem.FileState)]) -> String {
+        var digest: UInt64 = 0xcbf2_9ce4_8422_2325
+        func add(_ text: String) { for byte in text.utf8 { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01b3 } }
+        for (path, state) in listing {
+            add(path)
+            add("\t\(state.size)\t\(state.modifiedNanoseconds)\n")
+        }
+        return "\(listing.count):" + hex16(digest)
+    }
+
+    private func setListingDigest(_ digest: String) throws {
+        try database.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('listing_digest', ?)", [.text(digest)])
     }
 
     private func skippedCount() throws -> Int {
