@@ -10,16 +10,25 @@ public struct IndexedStack: Sendable, Hashable {
     public let key: String
     /// 1-based position in the archive's listing (the index `medvol series` shows).
     public let position: Int
+    /// Series Instance UID shared by the stack's images.
     public let seriesInstanceUID: String
     /// The stack's place among the stacks of its series (1-based).
     public let ordinalInSeries: Int
+    /// Series Number of the first image.
     public let seriesNumber: Int?
+    /// Modality of the first image.
     public let modality: String?
+    /// Series Description of the first image.
     public let seriesDescription: String?
+    /// Study Instance UID of the first image.
     public let studyInstanceUID: String?
+    /// Study Date of the first image, as stored.
     public let studyDate: String?
+    /// Patient ID of the first image.
     public let patientID: String?
+    /// Images (frames, mosaic tiles) in the stack.
     public let imageCount: Int
+    /// Files the images come from.
     public let fileCount: Int
     /// `[nx, ny, nz]` or `[nx, ny, nz, nt]` when the stack makes a volume.
     public let size: [Int]?
@@ -27,10 +36,15 @@ public struct IndexedStack: Sendable, Hashable {
     public let spacing: [Double]?
     /// Orientation code ("LPS") when the stack makes a volume.
     public let orientation: String?
+    /// "axial", "coronal", "sagittal", "oblique" or "unknown".
     public let plane: String
+    /// How pixels are stored, as ``DICOMStack/storedPixels``.
     public let storedPixels: String
+    /// How the stack was formed, as ``DICOMStack/formation``.
     public let formation: String
+    /// Irregularities found, as ``DICOMStack/warnings``.
     public let warnings: [String]
+    /// Why the stack cannot become a volume (nil when it can).
     public let problem: String?
     /// ``ArchiveIndex/sourceDigest(of:)`` of the stack's files when indexed.
     public let sourceDigest: String
@@ -44,17 +58,29 @@ public struct IndexedStack: Sendable, Hashable {
 
 /// The outcome of converting one stack, as recorded in the index's `results` table.
 public struct StackConversionRecord: Sendable, Hashable {
-    public enum Status: String, Sendable { case converted, failed }
+    /// Whether the stack was written.
+    public enum Status: String, Sendable {
+        /// The output was written.
+        case converted
+        /// The conversion failed; ``StackConversionRecord/error`` says why.
+        case failed
+    }
+    /// The stack's key (``IndexedStack/key``).
     public let key: String
+    /// Converted or failed.
     public let status: Status
     /// The output file or folder (the first path written).
     public let output: String
+    /// The output format's extension ("nii.gz").
     public let format: String
     /// The stack's source digest when converted; a later run with another digest converts it again.
     public let sourceDigest: String
+    /// The stack's and the writer's warnings.
     public let warnings: [String]
+    /// The error line of a failure.
     public let error: String?
 
+    /// A record of one conversion attempt.
     public init(key: String, status: Status, output: String, format: String, sourceDigest: String, warnings: [String], error: String?) {
         self.key = key
         self.status = status
@@ -73,10 +99,16 @@ public struct ArchiveIndexUpdate: Sendable, Hashable {
     /// Files whose headers were read in this run (new or changed files, and the other files of the
     /// series they belong to); 0 when nothing changed.
     public let headersRead: Int
-    /// Files new since the last run, changed (size or modification time), and vanished.
-    public let newFiles: Int, changedFiles: Int, removedFiles: Int
-    /// Stacks in the index after the run, and how many were formed again.
-    public let stackCount: Int, stacksRebuilt: Int
+    /// Files new since the last run.
+    public let newFiles: Int
+    /// Files whose size or modification time changed.
+    public let changedFiles: Int
+    /// Files gone from the archive.
+    public let removedFiles: Int
+    /// Stacks in the index after the run.
+    public let stackCount: Int
+    /// Stacks formed again (those of the series whose files changed).
+    public let stacksRebuilt: Int
     /// Files that are not DICOM images.
     public let skippedCount: Int
 }
@@ -88,6 +120,7 @@ public struct ArchiveIndexUpdate: Sendable, Hashable {
 public final class ArchiveIndex {
     /// The schema this version writes; an index of another version is refused.
     public static let schemaVersion = 1
+    /// The index's database connection (for queries of one's own; the schema is in docs/archive-index.md).
     public let database: SQLiteDatabase
     /// The archive folder the index describes (an absolute path).
     public let archive: String
@@ -232,17 +265,19 @@ public final class ArchiveIndex {
         // The index's own files, when it lies inside the archive, are not part of it.
         let own = Set(["", "-wal", "-shm", "-journal"].map { FileSystem.absolutePath(indexPath) + $0 })
         // One walk gives each file's size and modification time (from the lstat it makes anyway).
-        let listing = try FileSystem.regularFilesWithState(under: archive).filter { !own.contains($0.path) }
-        let paths = listing.map(\.path)
-        let states: [FileSystem.FileState?] = listing.map(\.state)
+        var listing = try FileSystem.regularFilesWithState(under: archive, sorted: false).filter { !own.contains($0.path) }
         // Fast path: the same files with the same sizes and times as when the index was last brought up
-        // to date (a digest of the whole listing, kept in `meta`) — nothing to compare row by row.
+        // to date (a digest of the whole listing in the walk's order, kept in `meta`) — nothing to compare
+        // row by row, nothing to sort.
         let listingDigest = Self.listingDigest(listing)
         if try database.query("SELECT value FROM meta WHERE key = 'listing_digest'").first?[0].text == listingDigest {
-            return ArchiveIndexUpdate(fileCount: paths.count, headersRead: 0, newFiles: 0, changedFiles: 0, removedFiles: 0,
+            return ArchiveIndexUpdate(fileCount: listing.count, headersRead: 0, newFiles: 0, changedFiles: 0, removedFiles: 0,
                                       stackCount: Int(try database.query("SELECT count(*) FROM stacks")[0][0].integer ?? 0),
                                       stacksRebuilt: 0, skippedCount: try skippedCount())
         }
+        listing.sort { $0.path < $1.path }
+        let paths = listing.map(\.path)
+        let states: [FileSystem.FileState?] = listing.map(\.state)
         var known: [String: KnownFile] = [:]
         known.reserveCapacity(Int(try database.query("SELECT count(*) FROM files")[0][0].integer ?? 0))
         try database.forEachRow("SELECT path, id, size, mtime_ns, series_instance_uid FROM files") { row in
@@ -342,7 +377,7 @@ public final class ArchiveIndex {
                                   stacksRebuilt: stacksRebuilt, skippedCount: try skippedCount())
     }
 
-    /// FNV-1a 64 over `PATH\tSIZE\tMTIME_NS\n` of every file listed, in order.
+    /// FNV-1a 64 over `PATH\tSIZE\tMTIME_NS\n` of every file listed, in the walk's order.
     private static func listingDigest(_ listing: [(path: String, state: FileSystem.FileState)]) -> String {
         var digest: UInt64 = 0xcbf2_9ce4_8422_2325
         func add(_ text: String) { for byte in text.utf8 { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01b3 } }
@@ -517,8 +552,8 @@ public final class ArchiveIndex {
 
 extension FileSystem {
     /// ``regularFiles(under:)`` with each file's size and modification time, from the walk's own `lstat`
-    /// (a `stat` for symbolic links to files), in the same order.
-    static func regularFilesWithState(under path: String) throws -> [(path: String, state: FileState)] {
+    /// (a `stat` for symbolic links to files), in the same order (`sorted`), or in the walk's order.
+    static func regularFilesWithState(under path: String, sorted: Bool = true) throws -> [(path: String, state: FileState)] {
         var result: [(path: String, state: FileState)] = []
         var level = [path]
         // Folder by folder, the folders of one depth in parallel (the lstat calls are most of the time).
@@ -531,7 +566,9 @@ extension FileSystem {
                 level += folders
             }
         }
-        result.sort { $0.path < $1.path }
+        // Unsorted, the order is still the same on every walk of the same tree: folder by folder, depth
+        // by depth, each folder's names sorted.
+        if sorted { result.sort { $0.path < $1.path } }
         return result
     }
 

@@ -6,9 +6,13 @@ import Glibc
 
 /// A value bound to, or read from, an SQL statement.
 public enum SQLiteValue: Sendable, Hashable {
+    /// SQL NULL.
     case null
+    /// A 64-bit integer.
     case integer(Int64)
+    /// A double.
     case real(Double)
+    /// UTF-8 text.
     case text(String)
 
     /// The integer, or nil for NULL and other types.
@@ -29,6 +33,7 @@ public enum SQLiteValue: Sendable, Hashable {
 public struct SQLiteRow: Sendable {
     /// The row's values, in the query's column order.
     public let values: [SQLiteValue]
+    /// The value in column `column` (0-based).
     public subscript(_ column: Int) -> SQLiteValue { values[column] }
 }
 
