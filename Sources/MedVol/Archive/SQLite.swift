@@ -132,6 +132,7 @@ public final class SQLiteDatabase {
     /// Runs `body` in one transaction (`BEGIN IMMEDIATE`: the write lock is taken at once, so a busy
     /// database waits at the start rather than failing midway), committed if it returns, rolled back if
     /// it throws.
+    @discardableResult
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN IMMEDIATE")
         do {
