@@ -129,9 +129,10 @@ public final class ArchiveIndex {
     public init(path: String) throws {
         guard FileSystem.kind(of: path) == .file else { throw MedVolError.notFound(path) }
         database = try SQLiteDatabase(path: path, create: false)
-        guard let version = try database.query("SELECT value FROM meta WHERE key = 'schema_version'").first?[0].text,
-              version == String(Self.schemaVersion),
-              let root = try database.query("SELECT value FROM meta WHERE key = 'archive'").first?[0].text else {
+        // A database without the `meta` table (or not a database) is not an index either.
+        let meta = (try? database.query("SELECT key, value FROM meta")) ?? []
+        let value = { (key: String) in meta.first { $0[0].text == key }?[1].text }
+        guard let version = value("schema_version"), version == String(Self.schemaVersion), let root = value("archive") else {
             throw MedVolError(.unrecognizedFormat, path: path, reason: "not a medvol archive index of schema \(Self.schemaVersion)")
         }
         archive = root
