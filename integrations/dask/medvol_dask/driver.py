@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
@@ -102,10 +103,10 @@ def convert_archive(client, index: str, outdir: str, fmt: str, medvol: str = "me
     """Converts every stack of `index` into `outdir` on the cluster `client` (a `distributed.Client`).
 
     A failed stack is reported (in the returned run and, through `log`, as it happens) and the others go
-    on. `progress` shows Dask's progress bar; the dashboard (client.dashboard_link) shows the tasks.
+    on. `progress` draws a progress bar on stderr as tasks finish; the dashboard (client.dashboard_link)
+    shows the tasks.
     """
     from distributed import as_completed
-    from distributed import progress as progress_bar
 
     started = time.perf_counter()
     index, outdir = str(index), str(outdir)
@@ -115,10 +116,9 @@ def convert_archive(client, index: str, outdir: str, fmt: str, medvol: str = "me
         future = client.submit(run_medvol_task, medvol, index, outdir, fmt, task.keys, tuple(extra), resume, timeout,
                                key=f"medvol-convert-{task.keys[0]}", pure=False)
         futures[future] = task
-    if progress:
-        progress_bar(list(futures))
     run = ArchiveRun(tasks=len(tasks))
-    for future in as_completed(futures):
+    total = sum(len(task.keys) for task in tasks)
+    for done, future in enumerate(as_completed(futures), start=1):
         task = futures[future]
         try:
             outcome = future.result()
@@ -136,12 +136,22 @@ def convert_archive(client, index: str, outdir: str, fmt: str, medvol: str = "me
             else:
                 run.failed[key] = error
                 if log:
+                    if progress:
+                        print("\r\033[K", end="", file=sys.stderr)     # the bar's line cleared, redrawn below
                     log(f"failed: {key}: {error}")
         # Stacks skipped by --resume are recorded as converted by an earlier run.
         if resume and returncode in (EXIT_ALL_CONVERTED, EXIT_SOME_FAILED):
             skipped = _already_converted(stderr)
             run.converted -= skipped
             run.already_converted += skipped
+        if progress:
+            # A bar as tasks finish (Dask's own text bar blocks until all are done, which would hold back the
+            # failure reports); the dashboard shows the tasks themselves.
+            finished = run.converted + run.already_converted + len(run.failed)
+            filled = int(40 * finished / max(1, total))
+            end = "\n" if done == len(tasks) else ""
+            print(f"\r[{'#' * filled}{' ' * (40 - filled)}] {finished}/{total} stacks, {len(run.failed)} failed",
+                  end=end, file=sys.stderr, flush=True)
     run.seconds = time.perf_counter() - started
     return run
 
