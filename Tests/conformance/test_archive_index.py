@@ -208,3 +208,21 @@ def test_an_index_inside_the_archive_is_not_indexed(medvol, tmp_path):
     third = index_json(medvol, root, index)
     assert (third["files"], third["removedFiles"], third["headersRead"], third["stacksRebuilt"]) == (2, 1, 2, 1)
     assert medvol("series", "--index", index, "--json").json()["stacks"][0]["imageCount"] == 2
+
+
+def test_concurrent_shards_write_one_index_and_one_folder(medvol, archive, tmp_path):
+    import subprocess
+    from conftest import medvol_binary
+    index = tmp_path / "archive.sqlite"
+    index_json(medvol, archive["root"], index)
+    medvol("convert", archive["root"], tmp_path / "plain", "--format", "npy", "--quiet", check=False)
+    out = tmp_path / "out"
+    processes = [subprocess.Popen([medvol_binary(), "convert", "--index", str(index), str(out), "--format", "npy",
+                                   "--shard", f"{shard}/{SHARDS}", "--quiet"], stderr=subprocess.PIPE, text=True)
+                 for shard in range(1, SHARDS + 1)]
+    statuses = sorted(process.wait() for process in processes)
+    assert statuses == [0] * (SHARDS - 1) + [3], [p.stderr.read() for p in processes]
+    assert tree(out) == tree(tmp_path / "plain")
+    with sqlite3.connect(index) as db:
+        assert db.execute("SELECT status, count(*) FROM results GROUP BY status ORDER BY status").fetchall() == \
+            [("converted", STUDIES + SHARED + 2), ("failed", 1)]
