@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "MedVol",
             dependencies: [
-                "_MedVolBridge", "_CZlib", "_CLibDeflate",
+                "_MedVolBridge", "_CZlib", "_CLibDeflate", "_CSQLite",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Sources/MedVol"
@@ -116,6 +116,9 @@ let package = Package(
         /// libdeflate (Debian libdeflate-dev): whole-buffer deflate, faster than zlib at a smaller size,
         /// for the blocks that gzip outputs are compressed and inflated in, on every core.
         .systemLibrary(name: "_CLibDeflate", path: "Sources/_CLibDeflate"),
+
+        /// SQLite (Debian libsqlite3-dev): the archive index (`medvol index`), a database any SQLite client reads.
+        .systemLibrary(name: "_CSQLite", path: "Sources/_CSQLite"),
 
         // MARK: Tests
 

@@ -4,7 +4,7 @@
 # CharLS and OpenJPEG (JPEG-LS, JPEG 2000 and HTJ2K decoding), OpenJPH's tools (HTJ2K test files), pigz (dcm2niix -z y
 # compresses with it: the .nii.gz size test compares against that file).
 set -euo pipefail
-packages=(libinsighttoolkit5-dev libgdcm-dev libgdcm-tools dcmtk zlib1g-dev libdeflate-dev libcharls-dev libopenjp2-7-dev openjph-tools pigz)
+packages=(libinsighttoolkit5-dev libgdcm-dev libgdcm-tools dcmtk zlib1g-dev libdeflate-dev libcharls-dev libopenjp2-7-dev openjph-tools pigz libsqlite3-dev)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

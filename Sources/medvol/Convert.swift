@@ -50,8 +50,23 @@ struct Convert: ParsableCommand {
     @Flag(help: "No progress, warnings or summary on stderr.")
     var quiet = false
 
+    @Option(name: .customLong("index"), help: "Convert the stacks recorded in this archive index (made by `medvol index`) into the folder OUTPUT, without scanning the archive.")
+    var indexPath: String?
+
+    @Option(help: ArgumentHelp("With --index: convert only shard K of N (1 ≤ K ≤ N): the stacks whose key's FNV-1a 64 hash modulo N is K - 1.", valueName: "K/N"))
+    var shard: ShardSelection?
+
+    @Flag(help: "With --index: skip stacks whose output exists and whose files are unchanged since it was written; convert the rest (failed, missing or changed).")
+    var resume = false
+
     func validate() throws {
-        guard paths.count >= 2 else { throw ValidationError("give an INPUT and an OUTPUT") }
+        if indexPath != nil {
+            guard paths.count == 1 else { throw ValidationError("with --index give only the OUTPUT folder") }
+            guard format != nil else { throw ValidationError("with --index give the output format with --format") }
+        } else {
+            guard paths.count >= 2 else { throw ValidationError("give an INPUT and an OUTPUT") }
+            if shard != nil || resume { throw ValidationError("--shard and --resume work with --index") }
+        }
         if let format, VolumeFileFormat(name: format) == nil {
             throw ValidationError("unknown --format '\(format)' (dicom, mhd, mha, nii, nii.gz, hdr, nrrd, nhdr, npy, npz)")
         }
@@ -69,6 +84,10 @@ struct Convert: ParsableCommand {
     @OptionGroup var reading: ReadingOptions
 
     func run() throws {
+        if let indexPath {
+            try convertFromIndex(indexPath, into: paths[0], format: VolumeFileFormat(name: format!)!)
+            return
+        }
         let inputs = Array(paths.dropLast())
         let output = paths.last!
         let requested = format.flatMap(VolumeFileFormat.init(name:))
@@ -175,12 +194,12 @@ struct Convert: ParsableCommand {
             summary(head, started: started)
             Terminal.lines(lines)
         }
-        if failedCount > 0 { throw ExitCode(1) }
+        if failedCount > 0 { throw ExitCode.someStacksFailed(anyConverted: convertedCount > 0) }
     }
 
     /// Converts one stack through the library's one write path; what the writer reports (precision
     /// lost, slices reversed, storage class limits) is shown as warnings, prefixed by `label`.
-    private func convert(_ stack: DICOMStack, to path: String, format: VolumeFileFormat, options: VolumeWriteOptions,
+    func convert(_ stack: DICOMStack, to path: String, format: VolumeFileFormat, options: VolumeWriteOptions,
                          progress: ProgressDisplay, label: String? = nil) throws -> (paths: [String], info: VolumeInfo) {
         let loadOptions = DICOMLoadOptions(storedValues: storedValues, scaling: scaling, control: progress.control,
                                            codecIsolation: reading.codecIsolation)
@@ -202,9 +221,9 @@ struct Convert: ParsableCommand {
         ValidationError("cannot tell the output format from '\(output)': end it with .mhd, .mha, .nii, .nii.gz, .hdr, .nrrd, .nhdr, .npy or .npz, or give --format")
     }
 
-    private func report(_ warnings: [String]) { Terminal.warnings(warnings, quiet: quiet) }
+    func report(_ warnings: [String]) { Terminal.warnings(warnings, quiet: quiet) }
 
-    private func summary(_ text: String, started: Double) { Terminal.summary(text, since: started, quiet: quiet) }
+    func summary(_ text: String, started: Double) { Terminal.summary(text, since: started, quiet: quiet) }
 }
 
 /// "512×512×500 int16 LPS"
@@ -227,7 +246,7 @@ extension String {
 /// Output names from patterns of fields such as `{SeriesNumber}`, shared by `convert` and `export`.
 enum OutputNaming {
     /// A stack's file name: `pattern` filled in, reduced to safe characters, never empty.
-    static func name(for stack: DICOMStack, pattern: String) -> String {
+    static func name(for stack: any ListedStack, pattern: String) -> String {
         var fields: [String: String] = [
             "SeriesNumber": stack.seriesNumber.map(String.init) ?? "",
             "SeriesDescription": stack.seriesDescription ?? "",
@@ -235,7 +254,7 @@ enum OutputNaming {
             "StudyDate": stack.studyDate ?? "",
             "Modality": stack.modality ?? "",
             "SeriesUID": stack.seriesInstanceUID,
-            "Index": String(stack.index),
+            "Index": String(stack.listedIndex),
         ]
         fields.merge(dcm2niixFields(for: stack)) { current, _ in current }
         let cleaned = safeCharacters(substitute(fields, into: pattern))
@@ -243,21 +262,20 @@ enum OutputNaming {
         for character in cleaned where !(character == "_" && collapsed.last == "_") { collapsed.append(character) }
         while collapsed.hasPrefix("_") || collapsed.hasPrefix(".") { collapsed.removeFirst() }
         while collapsed.hasSuffix("_") { collapsed.removeLast() }
-        return collapsed.isEmpty ? "stack\(stack.index)" : shortened(collapsed)
+        return collapsed.isEmpty ? "stack\(stack.listedIndex)" : shortened(collapsed)
     }
 
     /// dcm2niix's `-f` fields by their `%` spelling: `%p` protocol, `%s` series number, `%d` description,
     /// `%t` study date and time (YYYYMMDDHHMMSS), `%i` patient ID, `%e` echo number.
-    static func dcm2niixFields(for stack: DICOMStack) -> [String: String] {
-        let header = stack.firstHeader
-        let time = String((header.string(.studyTime) ?? "").prefix { $0 != "." }.filter(\.isNumber))
+    static func dcm2niixFields(for stack: any ListedStack) -> [String: String] {
+        let time = String((stack.studyTime ?? "").prefix { $0 != "." }.filter(\.isNumber))
         return [
-            "%p": header.string(DICOMTag(0x0018, 0x1030)) ?? "",
+            "%p": stack.protocolName ?? "",
             "%s": stack.seriesNumber.map(String.init) ?? "",
             "%d": stack.seriesDescription ?? "",
             "%t": (stack.studyDate ?? "") + time,
             "%i": stack.patientID ?? "",
-            "%e": header.int(.echoNumbers).map(String.init) ?? "",
+            "%e": stack.echoNumber.map(String.init) ?? "",
         ]
     }
 

@@ -72,13 +72,7 @@ func stackFailureLine(_ error: any Error, label: String, output: String) -> Stri
 enum StackListing {
     /// Why the stack cannot be loaded, as `series` shows it: the reason its images make no volume, or the
     /// undecodable file's path and reason; nil when it loads.
-    static func problem(_ stack: DICOMStack) -> String? {
-        switch stack.state {
-        case .volume: return nil
-        case .noVolume(let error): return error.reason
-        case .undecodablePixels(_, let error): return error.description
-        }
-    }
+    static func problem(_ stack: DICOMStack) -> String? { stack.state.problemDescription }
 
     /// The state's name in `series --json`: "volume", "undecodablePixels" or "noVolume".
     static func stateName(_ state: StackState) -> String {

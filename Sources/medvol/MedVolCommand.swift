@@ -12,10 +12,10 @@ struct MedVolCommand: ParsableCommand {
         abstract: "Assemble 3D/4D medical volumes from DICOM and convert between DICOM, MetaImage, NumPy, NIfTI and NRRD.",
         discussion: """
             Geometry is kept exactly: LPS millimetres, ITK's direction convention, slices sorted along the \
-            slice normal. Exit status: 0 success, 1 failure, 2 bad usage.
+            slice normal. Exit status: 0 success, 1 failure, 2 bad usage, 3 some stacks converted and some failed.
             """,
         version: "0.1.0",
-        subcommands: [Convert.self, Info.self, Series.self, Dump.self, Export.self, Preview.self, Anonymize.self, PhantomCommand.self]
+        subcommands: [Convert.self, Info.self, Series.self, IndexCommand.self, Dump.self, Export.self, Preview.self, Anonymize.self, PhantomCommand.self]
     )
 }
 
@@ -62,7 +62,7 @@ protocol NamesItsInput {
     var inputPaths: [String] { get }
 }
 
-extension Convert: NamesItsInput { var inputPaths: [String] { Array(paths.dropLast()) } }
+extension Convert: NamesItsInput { var inputPaths: [String] { indexPath.map { [$0] } ?? Array(paths.dropLast()) } }
 extension Export: NamesItsInput { var inputPaths: [String] { Array(paths.dropLast()) } }
 extension Preview: NamesItsInput { var inputPaths: [String] { Array(paths.dropLast()) } }
 extension Info: NamesItsInput { var inputPaths: [String] { inputs } }

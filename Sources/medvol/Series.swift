@@ -19,13 +19,33 @@ struct Series: ParsableCommand {
     @Flag(help: "No progress on stderr.")
     var quiet = false
 
+    @Option(name: .customLong("index"), help: "List the stacks recorded in an archive index (made by `medvol index`) instead of reading INPUT.")
+    var indexPath: String?
+
     func validate() throws {
-        guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT") }
+        if indexPath != nil {
+            guard inputs.isEmpty else { throw ValidationError("give either INPUT or --index, not both") }
+        } else {
+            guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT") }
+        }
     }
 
     @OptionGroup var reading: ReadingOptions
 
     func run() throws {
+        if let indexPath {
+            let index = try ArchiveIndex(path: indexPath)
+            let stacks = try index.stacks(), skipped = try index.skippedFiles(), files = try index.fileCount()
+            if json {
+                print(StackJSON.listing(stacks: stacks, skipped: skipped, examinedFiles: files).prettyText)
+                return
+            }
+            guard !stacks.isEmpty else {
+                throw MedVolError(.noImages, path: indexPath, reason: "the index holds no stacks (\(skipped.count) of \(files) files skipped)")
+            }
+            printTable(stacks, skipped: skipped, examinedFiles: files)
+            return
+        }
         if inputs.count == 1, !openFiles, DICOMDirectory.isDirectory(inputs[0]) {
             try listDirectoryRecords(inputs[0])
             return
@@ -38,25 +58,88 @@ struct Series: ParsableCommand {
             return
         }
         guard !scan.stacks.isEmpty else { throw noImagesError(scan, inputDescription: describeInputs(inputs)) }
+        printTable(scan.stacks, skipped: scan.skipped, examinedFiles: scan.examinedFileCount)
+    }
+
+    /// The stacks as `series` prints them: one row each, then their UID, pixels, formation, problem and warnings.
+    func printTable(_ stacks: [any ListedStack], skipped: [SkippedFile], examinedFiles: Int) {
         let header = ["#", "Series", "Modality", "Images", "Size", "Plane", "Description"]
-        let rows = scan.stacks.map { stack in
-            [String(stack.index), stack.seriesNumber.map(String.init) ?? "-", shown(stack.modality ?? "-"), String(stack.imageCount),
+        let rows = stacks.map { stack in
+            [String(stack.listedIndex), stack.seriesNumber.map(String.init) ?? "-", shown(stack.modality ?? "-"), String(stack.imageCount),
              stack.size.map { $0.map(String.init).joined(separator: "×") } ?? "-", stack.plane.rawValue, shown(stack.seriesDescription ?? "")]
         }
         let lines = tableLines(header: header, rows: rows)
         print(lines[0])
         let indent = String(repeating: " ", count: ([header] + rows).map { $0[0].count }.max()! + 2)
-        for (stack, line) in zip(scan.stacks, lines.dropFirst()) {
+        for (stack, line) in zip(stacks, lines.dropFirst()) {
             print(line)
             print("\(indent)\(shown(stack.seriesInstanceUID)) · \(shown(stack.storedPixels))")
-            if stack.formation.isSplit { print("\(indent)formed: \(shown(stack.formation.description))") }
-            if let problem = StackListing.problem(stack) { print("\(indent)cannot be loaded: \(shown(problem))") }
-            for warning in stack.warnings { print("\(indent)warning: \(shown(warning.description))") }
+            if stack.listedIsSplit { print("\(indent)formed: \(shown(stack.listedFormation))") }
+            if let problem = stack.listedProblem { print("\(indent)cannot be loaded: \(shown(problem))") }
+            for warning in stack.listedWarnings { print("\(indent)warning: \(shown(warning))") }
         }
-        if !scan.skipped.isEmpty {
-            print(shown("\(scan.skipped.count) of \(scan.examinedFileCount) files skipped: \(StackListing.skippedSummary(scan.skipped))"))
+        if !skipped.isEmpty {
+            print(shown("\(skipped.count) of \(examinedFiles) files skipped: \(StackListing.skippedSummary(skipped))"))
         }
     }
+}
+
+/// What `series` lists of a stack, from a scan (``DICOMStack``) or from an archive index (``IndexedStack``).
+protocol ListedStack {
+    var listedIndex: Int { get }
+    var seriesInstanceUID: String { get }
+    var seriesNumber: Int? { get }
+    var modality: String? { get }
+    var seriesDescription: String? { get }
+    var studyInstanceUID: String? { get }
+    var studyDate: String? { get }
+    var patientID: String? { get }
+    var imageCount: Int { get }
+    var fileCount: Int { get }
+    var size: [Int]? { get }
+    var listedSpacing: [Double]? { get }
+    var listedOrientation: String? { get }
+    var plane: ImagePlane { get }
+    var storedPixels: String { get }
+    /// The formation's description, and whether the stack is part of a series only.
+    var listedFormation: String { get }
+    var listedIsSplit: Bool { get }
+    /// The warnings' descriptions.
+    var listedWarnings: [String] { get }
+    /// ``StackState/problemDescription``, and the state's name in `--json`.
+    var listedProblem: String? { get }
+    var listedState: String { get }
+    /// What dcm2niix's `%p`, `%t` and `%e` name fields take: Protocol Name, Study Time, Echo Number.
+    var protocolName: String? { get }
+    var studyTime: String? { get }
+    var echoNumber: Int? { get }
+}
+
+extension DICOMStack: ListedStack {
+    var listedIndex: Int { index }
+    var listedSpacing: [Double]? { geometry.map { [$0.spacing.x, $0.spacing.y, $0.spacing.z] } }
+    var listedOrientation: String? { geometry?.orientationCode }
+    var listedFormation: String { formation.description }
+    var listedIsSplit: Bool { formation.isSplit }
+    var listedWarnings: [String] { warnings.map(\.description) }
+    var listedProblem: String? { state.problemDescription }
+    var listedState: String { StackListing.stateName(state) }
+    var protocolName: String? { firstHeader.string(DICOMTag(0x0018, 0x1030)) }
+    var studyTime: String? { firstHeader.string(.studyTime) }
+    var echoNumber: Int? { firstHeader.int(.echoNumbers) }
+}
+
+extension IndexedStack: ListedStack {
+    var listedIndex: Int { position }
+    var listedSpacing: [Double]? { spacing }
+    var listedOrientation: String? { orientation }
+    var listedFormation: String { formation }
+    var listedIsSplit: Bool { isSplit }
+    var listedWarnings: [String] { warnings }
+    var listedProblem: String? { problem }
+    /// A stack with a problem but a size has headers that make a volume and pixel data that cannot be
+    /// decoded (``StackState/undecodablePixels(geometry:error:)``).
+    var listedState: String { problem == nil ? "volume" : (size == nil ? "noVolume" : "undecodablePixels") }
 }
 
 extension Series {
@@ -109,10 +192,14 @@ extension String {
 /// The JSON shapes of `series --json` and the stack part of `info --json`.
 enum StackJSON {
     static func listing(_ scan: DICOMScan) -> JSONValue {
+        listing(stacks: scan.stacks, skipped: scan.skipped, examinedFiles: scan.examinedFileCount)
+    }
+
+    static func listing(stacks: [any ListedStack], skipped: [SkippedFile], examinedFiles: Int) -> JSONValue {
         var object = JSONObject()
-        object["stacks"] = .array(scan.stacks.map(stack))
-        object["skipped"] = .array(scan.skipped.map { .object(["path": .string($0.path), "reason": .string($0.reason)]) })
-        object["examinedFiles"] = .integer(scan.examinedFileCount)
+        object["stacks"] = .array(stacks.map(stack))
+        object["skipped"] = .array(skipped.map { .object(["path": .string($0.path), "reason": .string($0.reason)]) })
+        object["examinedFiles"] = .integer(examinedFiles)
         return .object(object)
     }
 
@@ -138,9 +225,9 @@ enum StackJSON {
         return .object(object)
     }
 
-    static func stack(_ stack: DICOMStack) -> JSONValue {
+    static func stack(_ stack: any ListedStack) -> JSONValue {
         var object = JSONObject()
-        object["index"] = .integer(stack.index)
+        object["index"] = .integer(stack.listedIndex)
         object["seriesNumber"] = stack.seriesNumber.map { .integer($0) } ?? .null
         object["seriesInstanceUID"] = .string(stack.seriesInstanceUID)
         object["modality"] = stack.modality.map { .string($0) } ?? .null
@@ -148,19 +235,19 @@ enum StackJSON {
         object["imageCount"] = .integer(stack.imageCount)
         object["fileCount"] = .integer(stack.fileCount)
         object["size"] = stack.size.map { .array($0.map { .integer($0) }) } ?? .null
-        if let geometry = stack.geometry {
-            object["spacing"] = .array([geometry.spacing.x, geometry.spacing.y, geometry.spacing.z].map { .number($0) })
-            object["orientation"] = .string(geometry.orientationCode)
+        if let spacing = stack.listedSpacing, let orientation = stack.listedOrientation {
+            object["spacing"] = .array(spacing.map { .number($0) })
+            object["orientation"] = .string(orientation)
         }
         object["plane"] = .string(stack.plane.rawValue)
         object["storedPixels"] = .string(stack.storedPixels)
         object["studyInstanceUID"] = stack.studyInstanceUID.map { .string($0) } ?? .null
         object["patientID"] = stack.patientID.map { .string($0) } ?? .null
         object["studyDate"] = stack.studyDate.map { .string($0) } ?? .null
-        object["formation"] = .string(stack.formation.description)
-        object["warnings"] = .array(stack.warnings.map { .string($0.description) })
-        object["state"] = .string(StackListing.stateName(stack.state))
-        object["problem"] = StackListing.problem(stack).map { .string($0) } ?? .null
+        object["formation"] = .string(stack.listedFormation)
+        object["warnings"] = .array(stack.listedWarnings.map { .string($0) })
+        object["state"] = .string(stack.listedState)
+        object["problem"] = stack.listedProblem.map { .string($0) } ?? .null
         return .object(object)
     }
 }

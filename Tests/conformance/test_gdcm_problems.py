@@ -205,7 +205,7 @@ def test_a_stream_that_kills_gdcm_costs_one_file(medvol, tmp_path, compressed, c
 
     out = tmp_path / "out"
     result = _run(batch, out, "--format", "npy")
-    assert result.returncode == 1, result
+    assert result.returncode == 3, result   # the intact series converted, the damaged one failed
     assert "Fatal error" not in result.stderr and "Backtrace" not in result.stderr
     assert str(batch / "damaged.dcm") in result.stderr
     # The signal may differ from the in-process one: heap corruption is noticed (SIGABRT) or not
@@ -249,7 +249,7 @@ def test_damaged_jpeg2000_and_jpegls_streams_fail_cleanly(medvol, tmp_path, comp
     out = tmp_path / "out"
     result = _run(batch, out, "--format", "npy", env={"MEDVOL_CODEC_ISOLATION": isolation, "MEDVOL_CODEC_TIMEOUT": "20"},
                   timeout=300)
-    assert result.returncode in (0, 1), result
+    assert result.returncode in (0, 3), result
     assert "Fatal error" not in result.stderr and "Backtrace" not in result.stderr
     failed = [path for path in damaged_paths if f"medvol: error: {path}:" in result.stderr]
     converted = sorted(out.glob("*.npy"))

@@ -134,7 +134,7 @@ def test_convert_fails_only_the_damaged_stack(medvol, tmp_path, encoded, codec):
     for path in good:
         shutil.copy(path, folder / path.name)
     result = medvol("convert", folder, tmp_path / "out", "--format", "npy", "--quiet", check=False)
-    assert result.returncode == 1, result
+    assert result.returncode == 3, result
     # The stack failure line: the file, the stack and its output name, then the reason.
     assert f"medvol: error: {bad}: #2 (99_damaged): pixel data cannot be decoded: " in result.stderr, result.stderr
     outputs = sorted((tmp_path / "out").glob("*.npy"))

@@ -52,12 +52,30 @@ public struct DICOMScan: Sendable {
     }
 
     private init(files: [String], alreadySkipped: [SkippedFile], control: WorkControl) throws {
+        let results = try Self.readHeaders(of: files, control: control)
+        self.init(files: files, outcomes: results, alreadySkipped: alreadySkipped)
+    }
+
+    /// Reads the headers of `files` in parallel (never their pixel data): one outcome per file, in order.
+    static func readHeaders(of files: [String], control: WorkControl = .none) throws -> [ScanOutcome] {
         let total = files.count
         let progress = ProgressCounter(stage: "scanning", total: total, control: control)
-        let results: [ScanOutcome] = try Parallel.map(total) { index in
+        return try Parallel.map(total) { index in
             try control.checkCancellation()
             defer { progress.advance() }
             return Self.scanFile(files[index], fileIndex: index)
+        }
+    }
+
+    /// Stacks formed from headers already read (`outcomes[i]` is `files[i]`'s, read by ``readHeaders(of:control:)``
+    /// in any order): the same stacks a scan of `files` gives.
+    init(files: [String], outcomes unnumbered: [ScanOutcome], alreadySkipped: [SkippedFile] = []) {
+        let total = files.count
+        // Each frame names its file by position in `files`.
+        let results = unnumbered.enumerated().map { index, outcome -> ScanOutcome in
+            guard case .image(let header, var frames, let problem, let warning) = outcome else { return outcome }
+            for frame in frames.indices { frames[frame].fileIndex = index }
+            return .image(header, frames, pixelProblem: problem, pixelWarning: warning)
         }
         var headers: [DICOMFile?] = Array(repeating: nil, count: total)
         var pixelProblems: [Int: String] = [:]
@@ -81,7 +99,7 @@ public struct DICOMScan: Sendable {
         self.examinedFileCount = total
     }
 
-    private enum ScanOutcome: Sendable {
+    enum ScanOutcome: Sendable {
         /// An image file, why it cannot be read when its headers show it, and what is odd about its pixel
         /// data when they can still be read safely.
         case image(DICOMFile, [DICOMFrame], pixelProblem: String?, pixelWarning: String? = nil)
@@ -89,7 +107,7 @@ public struct DICOMScan: Sendable {
     }
 
     /// Reads one file's header and its frames; any failure becomes a reason to skip the file.
-    private static func scanFile(_ path: String, fileIndex: Int) -> ScanOutcome {
+    static func scanFile(_ path: String, fileIndex: Int) -> ScanOutcome {
         do {
             let file = try ReadableFile(path: path)
             let header = try DICOMFile.read(file: file, extent: .headerOnly, pixelDataMayBeShort: true).compacted()

@@ -168,6 +168,16 @@ public enum StackState: Sendable {
         }
     }
 
+    /// Why the stack cannot be loaded, as `medvol series` shows it: the reason its images make no volume,
+    /// or the undecodable file's path and reason; nil when it loads.
+    public var problemDescription: String? {
+        switch self {
+        case .volume: return nil
+        case .noVolume(let error): return error.reason
+        case .undecodablePixels(_, let error): return error.description
+        }
+    }
+
     /// Why the stack cannot be loaded; nil when it can.
     public var error: MedVolError? {
         switch self {
