@@ -31,7 +31,7 @@ STUDY_MARK = "2.25." + "3" * 18
 SOP_MARK = "2.25." + "2" * 21
 INSTANCE_MARK = "99999"
 POSITION_MARK = "777777"
-DASK_SLICE = 96         # the Dask archive's stacks: 96×96×40 int16 (0.74 MB each: one gzip member, compressed on one core)
+DASK_SLICE = 256        # default rows = columns of the Dask archive's stacks: 256×256×40 int16 (5.2 MB, an MR series' size)
 
 
 def template_bytes(rows: int = 8, columns: int = 8) -> bytes:
@@ -131,7 +131,7 @@ def index_benchmarks(medvol: str, dcm2niix: str, work: Path, files: int, repeats
             "index_bytes": index.stat().st_size}
 
 
-def dask_benchmarks(medvol: str, work: Path, stacks: int, repeats: int) -> dict:
+def dask_benchmarks(medvol: str, work: Path, stacks: int, repeats: int, slice_size: int = DASK_SLICE) -> dict:
     sys.path.insert(0, str(REPO / "integrations" / "dask"))
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "integrations" / "dask"), os.environ.get("PYTHONPATH")]))
     import logging
@@ -139,7 +139,7 @@ def dask_benchmarks(medvol: str, work: Path, stacks: int, repeats: int) -> dict:
     from distributed import Client, LocalCluster
     from medvol_dask import convert_archive
     archive = work / "dask-archive"
-    make_archive(archive, stacks * 40, per_series=40, rows=DASK_SLICE, columns=DASK_SLICE)
+    make_archive(archive, stacks * 40, per_series=40, rows=slice_size, columns=slice_size)
     index = work / "dask.sqlite"
     timed([medvol, "index", str(archive), "--output", str(index), "--quiet"])
     clusters = {n: LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) for n in (1, 2)}
@@ -201,7 +201,7 @@ def report_text(args, index: dict, dask: dict) -> str:
         f"Run: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, medvol at {commit}, {os.cpu_count()} cores, "
         f"1-minute load average {load:.1f} at the end (the machine is shared); {args.repeats} repeats, tools alternating, "
         "medians; ratios are medians of the per-repeat ratios. Command: "
-        f"`python benchmarks/archive_index.py --medvol {args.medvol} --files {args.files} --repeats {args.repeats} --dask-stacks {args.dask_stacks}`.",
+        f"`python benchmarks/archive_index.py --medvol {args.medvol} --files {args.files} --repeats {args.repeats} --dask-stacks {args.dask_stacks} --dask-slice {args.dask_slice}`.",
         "",
         f"Archive: {index['files']} files of 8×8 int16 (one pydicom file patched with new UIDs), {index['series']} series "
         f"of 100 files, one folder each; the index holds {index['index_bytes'] / 1e6:.1f} MB.",
@@ -224,7 +224,7 @@ def report_text(args, index: dict, dask: dict) -> str:
     if dask:
         speedup = median(dask["ratios"])
         lines += [
-            f"| Dask driver: 2 workers ≥ 1.7× the throughput of 1 ({dask['stacks']} stacks of {DASK_SLICE}×{DASK_SLICE}×40, one task each, .nii.gz) | "
+            f"| Dask driver: 2 workers ≥ 1.7× the throughput of 1 ({dask['stacks']} stacks of {args.dask_slice}×{args.dask_slice}×40, one task each, .nii.gz) | "
             f"{speedup:.2f}× (1 worker {median(dask['times'][1]):.2f} s, 2 workers {median(dask['times'][2]):.2f} s) | "
             f"**{'PASS' if speedup >= 1.7 else 'FAIL'}** |",
             f"| (ceiling on this machine: the same medvol processes, 2 at a time vs 1, no Dask) | "
@@ -240,6 +240,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dask-stacks", type=int, default=60, help="stacks in the Dask archive (0: skip the Dask part)")
+    parser.add_argument("--dask-slice", type=int, default=DASK_SLICE, help="rows and columns of the Dask archive's slices")
     parser.add_argument("--work", default="/tmp", help="where the scratch folder goes")
     parser.add_argument("--report", default=str(REPO / "docs/benchmarks.md"), help="the report is appended to this file")
     args = parser.parse_args()
@@ -247,7 +248,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="medvol-archive-bench-", dir=args.work) as scratch:
         work = Path(scratch)
         index = index_benchmarks(args.medvol, args.dcm2niix, work, args.files, args.repeats)
-        dask = dask_benchmarks(args.medvol, work, args.dask_stacks, args.repeats) if args.dask_stacks else None
+        dask = dask_benchmarks(args.medvol, work, args.dask_stacks, args.repeats, args.dask_slice) if args.dask_stacks else None
     text = report_text(args, index, dask)
     print(text)
     with open(args.report, "a") as report:
