@@ -41,6 +41,13 @@ struct Convert: ParsableCommand {
     @Flag(name: .customLong("stored-values"), help: "Keep DICOM stored values (no rescale slope/intercept or modality LUT).")
     var storedValues = false
 
+    @Option(help: ArgumentHelp("Gantry tilt of a DICOM series: keep (the stored slices; the geometry follows the slice normal) or correct (shift each slice in-plane onto the normal through the first slice, linear interpolation).",
+                               valueName: "keep|correct"))
+    var tilt: String = "keep"
+
+    @Flag(help: "Resample a DICOM series with uneven slice spacing to equidistant slices (linear interpolation), like dcm2niix's _Eq file.")
+    var regrid = false
+
     @Flag(help: "Replace existing outputs.")
     var overwrite = false
 
@@ -54,6 +61,9 @@ struct Convert: ParsableCommand {
         guard paths.count >= 2 else { throw ValidationError("give an INPUT and an OUTPUT") }
         if let format, VolumeFileFormat(name: format) == nil {
             throw ValidationError("unknown --format '\(format)' (dicom, mhd, mha, nii, nii.gz, hdr, nrrd, nhdr, npy, npz)")
+        }
+        if !["keep", "correct"].contains(tilt) {
+            throw ValidationError("--tilt takes keep or correct, not '\(tilt)'")
         }
         if let level, !(1...12).contains(level) {
             throw ValidationError("--level \(level) is not a deflate level (1 to 12)")
@@ -182,10 +192,20 @@ struct Convert: ParsableCommand {
     /// lost, slices reversed, storage class limits) is shown as warnings, prefixed by `label`.
     private func convert(_ stack: DICOMStack, to path: String, format: VolumeFileFormat, options: VolumeWriteOptions,
                          progress: ProgressDisplay, label: String? = nil) throws -> (paths: [String], info: VolumeInfo) {
+        var resampling: SliceResampling = .none
+        if tilt == "correct" { resampling.insert(.correctTilt) }
+        if regrid { resampling.insert(.equidistant) }
         let loadOptions = DICOMLoadOptions(storedValues: storedValues, scaling: scaling, control: progress.control,
-                                           codecIsolation: reading.codecIsolation)
+                                           codecIsolation: reading.codecIsolation, sliceResampling: resampling)
         let result = try stack.write(to: path, format: format, options: options, loadOptions: loadOptions)
-        report(result.warnings.map { (label.map { "\($0): " } ?? "") + $0 })
+        // What the resampling did (the stack's own warnings were shown before).
+        let done = result.info.metadata.warnings.filter { warning in
+            switch warning {
+            case .stack(.tiltCorrected), .stack(.regridded): return true
+            default: return false
+            }
+        }
+        report((done.map(\.description) + result.warnings).map { (label.map { "\($0): " } ?? "") + $0 })
         return (result.paths, result.info)
     }
 
