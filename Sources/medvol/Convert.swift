@@ -100,6 +100,9 @@ struct Convert: ParsableCommand {
         case .volumeFile(let path):
             guard let target = fromName ?? requested else { throw formatUnknown(output) }
             if bids { throw ValidationError("--bids needs DICOM input (the sidecar comes from the DICOM headers)") }
+            if tilt == "correct" || regrid {
+                throw ValidationError("--tilt correct and --regrid resample DICOM series (they work from the slice positions); \(path) is a volume file")
+            }
             let volume = try Volume(contentsOf: path)
             report(volume.metadata.warnings.map(\.description))
             let written = try write(volume, to: output, format: target, options: writeOptions)
@@ -126,7 +129,7 @@ struct Convert: ParsableCommand {
             case .single(let path, let outputFormat):
                 let stack = try chooseStack(scan, selector: selection.series, inputDescription: describeInputs(dicomPaths),
                                             hint: "choose one with --series, or convert all into a folder with --format")
-                report(stack.warnings.map { "#\(stack.index): \($0.description)" })
+                report(shownWarnings(stack).map { "#\(stack.index): \($0.description)" })
                 let (written, info) = try convert(stack, to: path, format: outputFormat, options: writeOptions, progress: progress)
                 PhaseTimer.mark("convert")
                 progress.finish()
@@ -159,7 +162,7 @@ struct Convert: ParsableCommand {
             let path = format == .dicom ? "\(folder)/\(base)" : "\(folder)/\(base).\(format.fileExtension)"
             let label = "#\(stack.index) (\(base))"
             do {
-                report(stack.warnings.map { "\(label): \($0.description)" })
+                report(shownWarnings(stack).map { "\(label): \($0.description)" })
                 let (_, info) = try convert(stack, to: path, format: format, options: options, progress: progress, label: label)
                 convertedCount += 1
                 lines.append("  #\(stack.index) → \(path) (\(describe(info)))")
@@ -207,6 +210,18 @@ struct Convert: ParsableCommand {
         }
         report((done.map(\.description) + result.warnings).map { (label.map { "\($0): " } ?? "") + $0 })
         return (result.paths, result.info)
+    }
+
+    /// The stack's warnings without those the requested resampling makes untrue ("voxels are not
+    /// resampled"): what it did is reported after the write.
+    private func shownWarnings(_ stack: DICOMStack) -> [StackWarning] {
+        stack.warnings.filter { warning in
+            switch warning {
+            case .gantryTilt: return tilt != "correct"
+            case .meanSliceSpacing: return !regrid
+            default: return true
+            }
+        }
     }
 
     /// Writes a volume read from a file through the same path, reporting its warnings.
