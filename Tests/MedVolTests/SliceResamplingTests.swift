@@ -3,11 +3,12 @@ import Testing
 
 /// Tilted and unevenly spaced series of 3 × 4 pixels (column spacing 0.25 mm, row spacing 0.5 mm), slice k
 /// holding 10·k + 3·row + column.
-private func slices(count: Int, distances: [Double]? = nil, rowShiftPerSlice: Double = 0) -> [SliceSpec] {
+private func slices(count: Int, distances: [Double]? = nil, rowShiftPerSlice: Double = 0,
+                    columnShiftPerSlice: Double = 0) -> [SliceSpec] {
     (0..<count).map { k in
         var slice = SliceSpec()
         let z = distances?[k] ?? Double(k) * 2
-        slice.position = [-10, -20 + Double(k) * rowShiftPerSlice * 0.5, 5 + z]
+        slice.position = [-10 + Double(k) * columnShiftPerSlice * 0.25, -20 + Double(k) * rowShiftPerSlice * 0.5, 5 + z]
         slice.instance = k + 1
         slice.sop = "1.2.826.0.1.1.\(k + 1)"
         slice.rows = 4
@@ -54,6 +55,26 @@ struct SliceResamplingTests {
                 // Stored row j − 0.5 of slice 1: (10 + 3(j − 1) + i + 10 + 3j + i) / 2, away from zero.
                 let expected = j == 0 ? 0 : (Double(10 + 3 * j + i) - 1.5).rounded()
                 #expect(corrected.value(i, j, 1) == expected, "voxel \(i), \(j), 1")
+            } }
+        }
+    }
+
+    @Test("a shift along both in-plane axes interpolates bilinearly")
+    func diagonalTilt() throws {
+        try withScan(slices(count: 2, rowShiftPerSlice: 0.5, columnShiftPerSlice: 0.5)) { scan in
+            let stack = try #require(scan.stacks.first)
+            let corrected = try stack.load(options: DICOMLoadOptions(sliceResampling: .correctTilt))
+            for j in 0..<4 { for i in 0..<3 {
+                #expect(corrected.value(i, j, 0) == Double(3 * j + i))
+                // Stored point (i − 0.5, j − 0.5) of slice 1: the mean of four pixels, 10 + 3j + i − 2.
+                let expected = i == 0 || j == 0 ? 0 : Double(10 + 3 * j + i - 2)
+                #expect(corrected.value(i, j, 1) == expected, "voxel \(i), \(j), 1")
+            } }
+        }
+        try withScan(slices(count: 2, columnShiftPerSlice: 1)) { scan in
+            let corrected = try #require(scan.stacks.first).load(options: DICOMLoadOptions(sliceResampling: .correctTilt))
+            for j in 0..<4 { for i in 0..<3 {
+                #expect(corrected.value(i, j, 1) == (i == 0 ? 0 : Double(10 + 3 * j + i - 1)), "voxel \(i), \(j), 1")
             } }
         }
     }

@@ -119,7 +119,7 @@ extension DICOMStack {
     func loadResampled(_ plan: SliceResamplingPlan, options: DICOMLoadOptions) throws -> Volume {
         var volume = try StackLoader(stack: self, geometry: plan.loadGeometry, options: options).load()
         try options.control.checkCancellation()
-        try SliceResampler.resample(&volume, plan: plan)
+        try SliceResampler.resample(&volume, plan: plan, control: options.control)
         volume.metadata.warnings = Self.warnings(volume.metadata.warnings, after: plan)
         return volume
     }
@@ -142,27 +142,27 @@ extension DICOMStack {
 /// The resampling itself, in place in a volume of the output's size whose first `timePoints × sourceSlices`
 /// slices hold the stored slices in order.
 enum SliceResampler {
-    static func resample(_ volume: inout Volume, plan: SliceResamplingPlan) throws {
+    static func resample(_ volume: inout Volume, plan: SliceResamplingPlan, control: WorkControl = .none) throws {
         switch volume.pixelType {
-        case .uint8: try integer(UInt8.self, &volume, plan)
-        case .int8: try integer(Int8.self, &volume, plan)
-        case .uint16: try integer(UInt16.self, &volume, plan)
-        case .int16: try integer(Int16.self, &volume, plan)
-        case .uint32: try integer(UInt32.self, &volume, plan)
-        case .int32: try integer(Int32.self, &volume, plan)
-        case .uint64: try integer(UInt64.self, &volume, plan)
-        case .int64: try integer(Int64.self, &volume, plan)
-        case .float32: try floating(Float.self, &volume, plan)
-        case .float64: try floating(Double.self, &volume, plan)
+        case .uint8: try integer(control, UInt8.self, &volume, plan)
+        case .int8: try integer(control, Int8.self, &volume, plan)
+        case .uint16: try integer(control, UInt16.self, &volume, plan)
+        case .int16: try integer(control, Int16.self, &volume, plan)
+        case .uint32: try integer(control, UInt32.self, &volume, plan)
+        case .int32: try integer(control, Int32.self, &volume, plan)
+        case .uint64: try integer(control, UInt64.self, &volume, plan)
+        case .int64: try integer(control, Int64.self, &volume, plan)
+        case .float32: try floating(control, Float.self, &volume, plan)
+        case .float64: try floating(control, Double.self, &volume, plan)
         }
     }
 
-    private static func integer<T: VoxelScalar & FixedWidthInteger>(_ type: T.Type, _ volume: inout Volume,
+    private static func integer<T: VoxelScalar & FixedWidthInteger>(_ control: WorkControl, _ type: T.Type, _ volume: inout Volume,
                                                                      _ plan: SliceResamplingPlan) throws {
         let components = volume.components
         let nx = volume.geometry.size[0], ny = volume.geometry.size[1]
         try volume.withUnsafeMutableBufferPointer(as: T.self) { voxels in
-            run(voxels, nx: nx, ny: ny, components: components, plan: plan) { value in
+            try run(voxels, nx: nx, ny: ny, components: components, plan: plan, control: control) { value in
                 let rounded = value.rounded()
                 if rounded <= Double(T.min) { return T.min }
                 if rounded >= Double(T.max) { return T.max }
@@ -171,25 +171,30 @@ enum SliceResampler {
         }
     }
 
-    private static func floating<T: VoxelScalar & BinaryFloatingPoint>(_ type: T.Type, _ volume: inout Volume,
+    private static func floating<T: VoxelScalar & BinaryFloatingPoint>(_ control: WorkControl, _ type: T.Type, _ volume: inout Volume,
                                                                        _ plan: SliceResamplingPlan) throws {
         let components = volume.components
         let nx = volume.geometry.size[0], ny = volume.geometry.size[1]
         try volume.withUnsafeMutableBufferPointer(as: T.self) { voxels in
-            run(voxels, nx: nx, ny: ny, components: components, plan: plan) { T($0) }
+            try run(voxels, nx: nx, ny: ny, components: components, plan: plan, control: control) { T($0) }
         }
     }
 
     private static func run<T: VoxelScalar>(_ voxels: UnsafeMutableBufferPointer<T>, nx: Int, ny: Int, components: Int,
-                                            plan: SliceResamplingPlan, make: (Double) -> T) {
+                                            plan: SliceResamplingPlan, control: WorkControl, make: (Double) -> T) throws {
         let sliceCount = nx * ny * components
         let stored = plan.timePoints * plan.sourceSlices
+        let progress = ProgressCounter(stage: "resampling",
+                                       total: (plan.shifts == nil ? 0 : stored) + (plan.distances == nil ? 0 : plan.timePoints * plan.slices),
+                                       control: control)
         if let shifts = plan.shifts {
             // The lowest value of the stored slices fills what comes in from outside a slice.
             var lowest = voxels[0]
             for index in 0..<(stored * sliceCount) where voxels[index] < lowest { lowest = voxels[index] }
             var scratch = [T](repeating: lowest, count: sliceCount)
             for slot in 0..<stored {
+                try control.checkCancellation()
+                defer { progress.advance() }
                 let shift = shifts[slot % plan.sourceSlices]
                 guard abs(shift.x) > 1e-9 || abs(shift.y) > 1e-9 else { continue }
                 let base = slot * sliceCount
@@ -205,6 +210,8 @@ enum SliceResampler {
         let nz = plan.sourceSlices
         for t in stride(from: plan.timePoints - 1, through: 0, by: -1) {
             for k in stride(from: plan.slices - 1, through: 0, by: -1) {
+                try control.checkCancellation()
+                defer { progress.advance() }
                 let target = Double(k) * plan.spacing
                 var hi = 0
                 while hi < nz - 1 && distances[hi] < target - 1e-6 { hi += 1 }
@@ -235,6 +242,35 @@ enum SliceResampler {
                                                    nx: Int, ny: Int, components: Int, shift: SIMD2<Double>,
                                                    lowest: T, make: (Double) -> T) {
         let tolerance = 1e-6
+        let rowLength = nx * components
+        if abs(shift.x) <= 1e-9 {
+            // Rows move along the column direction only (the usual gantry tilt): each output row is a
+            // blend of two stored rows.
+            source.withUnsafeBufferPointer { source in
+                for j in 0..<ny {
+                    let y = Double(j) + shift.y
+                    let out = base + j * rowLength
+                    guard y >= -tolerance && y <= Double(ny - 1) + tolerance else {
+                        for index in 0..<rowLength { voxels[out + index] = lowest }
+                        continue
+                    }
+                    let y0 = min(max(0, Int(y.rounded(.down))), max(0, ny - 2))
+                    let fy = ny == 1 ? 0 : min(1, max(0, y - Double(y0)))
+                    let y1 = min(y0 + 1, ny - 1)
+                    let a = y0 * rowLength, b = y1 * rowLength
+                    if fy <= 1e-9 || fy >= 1 - 1e-9 {
+                        let from = fy <= 1e-9 ? a : b
+                        for index in 0..<rowLength { voxels[out + index] = source[from + index] }
+                        continue
+                    }
+                    for index in 0..<rowLength {
+                        let top = source[a + index].doubleValue, bottom = source[b + index].doubleValue
+                        voxels[out + index] = make(top + (bottom - top) * fy)
+                    }
+                }
+            }
+            return
+        }
         for j in 0..<ny {
             let y = Double(j) + shift.y
             let rowInside = y >= -tolerance && y <= Double(ny - 1) + tolerance
