@@ -267,6 +267,13 @@ def test_regrid_report_in_sidecar_and_info(medvol, tmp_path):
     assert any(w.startswith("slices resampled to equal spacing: 10 slices 1 mm apart from the 6 stored") for w in warnings)
     assert not any("not resampled" in w for w in warnings)
     assert any(w.startswith("uneven slice spacing") for w in warnings)
+    # `info --regrid` describes, from the headers, the volume `convert --regrid` writes.
+    info = medvol("info", tmp_path / "dicom", "--json", "--regrid").json()
+    assert info["size"] == sidecar["size"] and np.allclose(info["spacing"], sidecar["spacing"], atol=1e-9)
+    assert np.allclose(info["origin"], sidecar["origin"], atol=1e-9)
+    assert info["warnings"] == sidecar["warnings"]
+    plain = medvol("info", tmp_path / "dicom", "--json").json()
+    assert plain["size"][2] == 6 and not any("resampled to equal" in w for w in plain["warnings"])
 
 
 def test_regrid_refuses_a_tiny_gap_and_leaves_nothing(medvol, tmp_path):
@@ -331,3 +338,37 @@ def test_4d_series_is_corrected_and_regridded_volume_by_volume(medvol, tmp_path)
     for t in range(2):
         truth = phantom(points, "int16") + 1000 * t
         assert np.abs(array[t].astype(float) - truth)[inside].max() <= bound
+
+
+# MARK: RGB
+
+def test_rgb_series_is_corrected_per_component(medvol, tmp_path):
+    """An RGB series (8-bit, interleaved) tilted by exactly one row per slice: each component moves."""
+    import pydicom
+    nz, ny, nx = 4, 5, 3
+    step = 2.0
+    positions = [(0.0, 0.6 * k, step * k) for k in range(nz)]    # one row (0.6 mm) per slice along +y
+    spec = SeriesSpec(values=np.zeros((nz, ny, nx), np.uint8), spacing=(0.8, 0.6, step), origin=(0.0, 0.0, 0.0),
+                      positions=positions, modality="MR")
+    files = write_series(tmp_path / "dicom", spec)
+    k, j, i, c = np.meshgrid(np.arange(nz), np.arange(ny), np.arange(nx), np.arange(3), indexing="ij")
+    rgb = (10 + 40 * k + 7 * j + 2 * i + 60 * c).astype(np.uint8)
+    for z, path in enumerate(files):
+        ds = pydicom.dcmread(path)
+        ds.SamplesPerPixel = 3
+        ds.PhotometricInterpretation = "RGB"
+        ds.PlanarConfiguration = 0
+        ds.BitsAllocated = ds.BitsStored = 8
+        ds.HighBit = 7
+        ds.PixelRepresentation = 0
+        ds.PixelData = np.ascontiguousarray(rgb[z]).tobytes()
+        ds.save_as(path, enforce_file_format=True)
+    npy = tmp_path / "rgb.npy"
+    run = medvol("convert", tmp_path / "dicom", npy, "--tilt", "correct")
+    assert "gantry tilt corrected" in run.stderr
+    array, sidecar = load_npy_with_sidecar(npy)
+    assert array.shape == (nz, ny, nx, 3) and array.dtype == np.uint8
+    for z in range(nz):
+        # Output row j of slice z is stored row j − z (the slice starts z rows further along +y).
+        assert np.array_equal(array[z, z:], rgb[z, :ny - z]), z
+        assert np.all(array[z, :z] == rgb.min())
