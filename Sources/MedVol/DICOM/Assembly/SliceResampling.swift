@@ -180,10 +180,18 @@ enum SliceResampler {
         }
     }
 
+    /// A volume's voxels, shared by the workers of one step (each writes its own slice or range).
+    private struct SharedVoxels<T>: @unchecked Sendable {
+        let buffer: UnsafeMutableBufferPointer<T>
+    }
+
     private static func run<T: VoxelScalar>(_ voxels: UnsafeMutableBufferPointer<T>, nx: Int, ny: Int, components: Int,
-                                            plan: SliceResamplingPlan, control: WorkControl, make: (Double) -> T) throws {
+                                            plan: SliceResamplingPlan, control: WorkControl,
+                                            make: @escaping @Sendable (Double) -> T) throws {
         let sliceCount = nx * ny * components
         let stored = plan.timePoints * plan.sourceSlices
+        let nz = plan.sourceSlices
+        let shared = SharedVoxels(buffer: voxels)
         let progress = ProgressCounter(stage: "resampling",
                                        total: (plan.shifts == nil ? 0 : stored) + (plan.distances == nil ? 0 : plan.timePoints * plan.slices),
                                        control: control)
@@ -191,23 +199,29 @@ enum SliceResampler {
             // The lowest value of the stored slices fills what comes in from outside a slice.
             var lowest = voxels[0]
             for index in 0..<(stored * sliceCount) where voxels[index] < lowest { lowest = voxels[index] }
-            var scratch = [T](repeating: lowest, count: sliceCount)
-            for slot in 0..<stored {
-                try control.checkCancellation()
+            let fill = lowest
+            // Slices are independent: one per worker, each with one slice of scratch (workers limited so
+            // that the scratch stays within 5 % of the volume).
+            let workers = max(1, min(Parallel.processorCount, stored / 20))
+            Parallel.forEach(stored, maximumConcurrency: workers) { slot in
+                guard (try? control.checkCancellation()) != nil else { return }
                 defer { progress.advance() }
-                let shift = shifts[slot % plan.sourceSlices]
-                guard abs(shift.x) > 1e-9 || abs(shift.y) > 1e-9 else { continue }
+                let shift = shifts[slot % nz]
+                guard abs(shift.x) > 1e-9 || abs(shift.y) > 1e-9 else { return }
                 let base = slot * sliceCount
-                for index in 0..<sliceCount { scratch[index] = voxels[base + index] }
-                shiftSlice(scratch, into: voxels, base: base, nx: nx, ny: ny, components: components,
-                           shift: shift, lowest: lowest, make: make)
+                let scratch = Array(shared.buffer[base..<base + sliceCount])
+                shiftSlice(scratch, into: shared.buffer, base: base, nx: nx, ny: ny, components: components,
+                           shift: shift, lowest: fill, make: make)
             }
+            try control.checkCancellation()
         }
         guard let distances = plan.distances else { return }
         // Output slice k of volume t goes to slot t·slices + k and reads stored slots t·nz + lo and
         // t·nz + hi, with hi ≤ k (the spacing is at most the smallest gap): going down from the last
-        // slot, every stored slot is read before it is overwritten.
-        let nz = plan.sourceSlices
+        // slot, every stored slot is read before it is overwritten. Slices go in that order, each split
+        // into ranges across the cores.
+        let chunks = max(1, min(Parallel.processorCount, sliceCount / 16384))
+        let base = voxels.baseAddress!
         for t in stride(from: plan.timePoints - 1, through: 0, by: -1) {
             for k in stride(from: plan.slices - 1, through: 0, by: -1) {
                 try control.checkCancellation()
@@ -220,18 +234,20 @@ enum SliceResampler {
                 let out = (t * plan.slices + k) * sliceCount
                 let low = (t * nz + lo) * sliceCount, high = (t * nz + hi) * sliceCount
                 let span = distances[hi] - distances[lo]
-                if lo == hi || span <= 0 || target >= distances[hi] {
-                    if out != high { for index in 0..<sliceCount { voxels[out + index] = voxels[high + index] } }
+                let fraction = span > 0 ? min(1, max(0, (target - distances[lo]) / span)) : 1
+                if lo == hi || span <= 0 || target >= distances[hi] || fraction >= 1 - 1e-9 || fraction <= 1e-9 {
+                    // On a stored slice: copied (distinct slots never overlap).
+                    let from = fraction <= 1e-9 && lo != hi && span > 0 && target < distances[hi] ? low : high
+                    if out != from { (base + out).update(from: base + from, count: sliceCount) }
                     continue
                 }
-                let fraction = min(1, max(0, (target - distances[lo]) / span))
-                if fraction <= 1e-9 {
-                    if out != low { for index in 0..<sliceCount { voxels[out + index] = voxels[low + index] } }
-                    continue
-                }
-                for index in 0..<sliceCount {
-                    let a = voxels[low + index].doubleValue, b = voxels[high + index].doubleValue
-                    voxels[out + index] = make(a + (b - a) * fraction)
+                Parallel.forEach(chunks) { chunk in
+                    let range = (chunk * sliceCount / chunks)..<((chunk + 1) * sliceCount / chunks)
+                    let voxels = shared.buffer
+                    for index in range {
+                        let a = voxels[low + index].doubleValue, b = voxels[high + index].doubleValue
+                        voxels[out + index] = make(a + (b - a) * fraction)
+                    }
                 }
             }
         }
@@ -240,7 +256,7 @@ enum SliceResampler {
     /// Writes slice `source` shifted by `shift` pixels (bilinear) into `voxels` from `base`.
     private static func shiftSlice<T: VoxelScalar>(_ source: [T], into voxels: UnsafeMutableBufferPointer<T>, base: Int,
                                                    nx: Int, ny: Int, components: Int, shift: SIMD2<Double>,
-                                                   lowest: T, make: (Double) -> T) {
+                                                   lowest: T, make: @Sendable (Double) -> T) {
         let tolerance = 1e-6
         let rowLength = nx * components
         if abs(shift.x) <= 1e-9 {
