@@ -41,6 +41,13 @@ struct Convert: ParsableCommand {
     @Flag(name: .customLong("stored-values"), help: "Keep DICOM stored values (no rescale slope/intercept or modality LUT).")
     var storedValues = false
 
+    @Option(help: ArgumentHelp("Gantry tilt of a DICOM series: keep (the stored slices; the geometry follows the slice normal) or correct (shift each slice in-plane onto the normal through the first slice, linear interpolation).",
+                               valueName: "keep|correct"))
+    var tilt: String = "keep"
+
+    @Flag(help: "Resample a DICOM series with uneven slice spacing to equidistant slices (linear interpolation), like dcm2niix's _Eq file.")
+    var regrid = false
+
     @Flag(help: "Replace existing outputs.")
     var overwrite = false
 
@@ -69,6 +76,9 @@ struct Convert: ParsableCommand {
         }
         if let format, VolumeFileFormat(name: format) == nil {
             throw ValidationError("unknown --format '\(format)' (dicom, mhd, mha, nii, nii.gz, hdr, nrrd, nhdr, npy, npz)")
+        }
+        if !["keep", "correct"].contains(tilt) {
+            throw ValidationError("--tilt takes keep or correct, not '\(tilt)'")
         }
         if let level, !(1...12).contains(level) {
             throw ValidationError("--level \(level) is not a deflate level (1 to 12)")
@@ -109,6 +119,9 @@ struct Convert: ParsableCommand {
         case .volumeFile(let path):
             guard let target = fromName ?? requested else { throw formatUnknown(output) }
             if bids { throw ValidationError("--bids needs DICOM input (the sidecar comes from the DICOM headers)") }
+            if tilt == "correct" || regrid {
+                throw ValidationError("--tilt correct and --regrid resample DICOM series (they work from the slice positions); \(path) is a volume file")
+            }
             let volume = try Volume(contentsOf: path)
             report(volume.metadata.warnings.map(\.description))
             let written = try write(volume, to: output, format: target, options: writeOptions)
@@ -135,7 +148,7 @@ struct Convert: ParsableCommand {
             case .single(let path, let outputFormat):
                 let stack = try chooseStack(scan, selector: selection.series, inputDescription: describeInputs(dicomPaths),
                                             hint: "choose one with --series, or convert all into a folder with --format")
-                report(stack.warnings.map { "#\(stack.index): \($0.description)" })
+                report(shownWarnings(stack).map { "#\(stack.index): \($0.description)" })
                 let (written, info) = try convert(stack, to: path, format: outputFormat, options: writeOptions, progress: progress)
                 PhaseTimer.mark("convert")
                 progress.finish()
@@ -168,7 +181,7 @@ struct Convert: ParsableCommand {
             let path = format == .dicom ? "\(folder)/\(base)" : "\(folder)/\(base).\(format.fileExtension)"
             let label = "#\(stack.index) (\(base))"
             do {
-                report(stack.warnings.map { "\(label): \($0.description)" })
+                report(shownWarnings(stack).map { "\(label): \($0.description)" })
                 let (_, info) = try convert(stack, to: path, format: format, options: options, progress: progress, label: label)
                 convertedCount += 1
                 lines.append("  #\(stack.index) → \(path) (\(describe(info)))")
@@ -201,11 +214,33 @@ struct Convert: ParsableCommand {
     /// lost, slices reversed, storage class limits) is shown as warnings, prefixed by `label`.
     func convert(_ stack: DICOMStack, to path: String, format: VolumeFileFormat, options: VolumeWriteOptions,
                          progress: ProgressDisplay, label: String? = nil) throws -> (paths: [String], info: VolumeInfo) {
+        var resampling: SliceResampling = .none
+        if tilt == "correct" { resampling.insert(.correctTilt) }
+        if regrid { resampling.insert(.equidistant) }
         let loadOptions = DICOMLoadOptions(storedValues: storedValues, scaling: scaling, control: progress.control,
-                                           codecIsolation: reading.codecIsolation)
+                                           codecIsolation: reading.codecIsolation, sliceResampling: resampling)
         let result = try stack.write(to: path, format: format, options: options, loadOptions: loadOptions)
-        report(result.warnings.map { (label.map { "\($0): " } ?? "") + $0 })
+        // What the resampling did (the stack's own warnings were shown before).
+        let done = result.info.metadata.warnings.filter { warning in
+            switch warning {
+            case .stack(.tiltCorrected), .stack(.regridded): return true
+            default: return false
+            }
+        }
+        report((done.map(\.description) + result.warnings).map { (label.map { "\($0): " } ?? "") + $0 })
         return (result.paths, result.info)
+    }
+
+    /// The stack's warnings without those the requested resampling makes untrue ("voxels are not
+    /// resampled"): what it did is reported after the write.
+    private func shownWarnings(_ stack: DICOMStack) -> [StackWarning] {
+        stack.warnings.filter { warning in
+            switch warning {
+            case .gantryTilt: return tilt != "correct"
+            case .meanSliceSpacing: return !regrid
+            default: return true
+            }
+        }
     }
 
     /// Writes a volume read from a file through the same path, reporting its warnings.

@@ -21,11 +21,18 @@ struct Info: ParsableCommand {
     @Option(help: "Value scaling where a vendor stores a second one: dicom or philips-precise.")
     var scaling: DICOMScaling = .dicom
 
+    @Option(help: ArgumentHelp("Describe a tilted DICOM series as --tilt correct would write it: keep or correct.", valueName: "keep|correct"))
+    var tilt: String = "keep"
+
+    @Flag(help: "Describe an unevenly spaced DICOM series as --regrid would write it (equidistant slices).")
+    var regrid = false
+
     @Flag(help: "No progress on stderr.")
     var quiet = false
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give an INPUT") }
+        if !["keep", "correct"].contains(tilt) { throw ValidationError("--tilt takes keep or correct, not '\(tilt)'") }
     }
 
     @OptionGroup var reading: ReadingOptions
@@ -42,8 +49,11 @@ struct Info: ParsableCommand {
             let scan = try DICOMScan(paths: paths, control: progress.control)
             let chosen = try chooseStack(scan, selector: selection.series, inputDescription: describeInputs(paths),
                                          hint: "choose one with --series")
+            var resampling: SliceResampling = .none
+            if tilt == "correct" { resampling.insert(.correctTilt) }
+            if regrid { resampling.insert(.equidistant) }
             info = try chosen.volumeInfo(options: DICOMLoadOptions(storedValues: storedValues, scaling: scaling, control: progress.control,
-                                                                        codecIsolation: reading.codecIsolation))
+                                                                        codecIsolation: reading.codecIsolation, sliceResampling: resampling))
             stack = chosen
         }
         progress.finish()

@@ -41,12 +41,16 @@ class SeriesSpec:
     transfer_syntax: str = ExplicitVRLittleEndian
     patient_id: str = "PAT001"
     study_date: str = "20240102"
+    positions: list | None = None                 # per slice k: Image Position (Patient); default along the normal
+    gantry_tilt: float | None = None              # Gantry/Detector Tilt (0018,1120), degrees
 
     @property
     def normal(self) -> np.ndarray:
         return np.cross(np.array(self.row), np.array(self.column))
 
     def position(self, k: int) -> np.ndarray:
+        if self.positions is not None:
+            return np.array(self.positions[k], dtype=float)
         return np.array(self.origin) + self.normal * self.spacing[2] * k
 
     def direction(self) -> np.ndarray:
@@ -91,6 +95,8 @@ def write_series(folder: Path, spec: SeriesSpec) -> list[Path]:
         ds.ImageOrientationPatient = [f"{v:.8f}" for v in (*spec.row, *spec.column)]
         ds.PixelSpacing = [spec.spacing[1], spec.spacing[0]]
         ds.SliceThickness = spec.spacing[2]
+        if spec.gantry_tilt is not None:
+            ds.GantryDetectorTilt = spec.gantry_tilt
         ds.SamplesPerPixel = 1
         ds.PhotometricInterpretation = "MONOCHROME2"
         ds.Rows, ds.Columns = ny, nx

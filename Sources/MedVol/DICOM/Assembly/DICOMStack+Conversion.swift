@@ -10,6 +10,8 @@ extension DICOMStack {
     /// the one streamed) the volume is loaded, then written; `.dicom` writes a series into the folder
     /// `path` (``DICOMSeriesWriter``). Either way the result is the same file as
     /// `try load(options:).write(to:format:options:)` gives, and it appears whole or not at all.
+    /// When `loadOptions` asks for a ``SliceResampling`` the stack needs, the volume is loaded and
+    /// resampled in its one buffer, then written; the result's ``WriteResult/info`` reports what was done.
     @discardableResult
     public func write(to path: String, format: VolumeFileFormat? = nil, options: VolumeWriteOptions = VolumeWriteOptions(),
                       loadOptions: DICOMLoadOptions = DICOMLoadOptions()) throws -> WriteResult {
@@ -29,7 +31,9 @@ extension DICOMStack {
             options.companions = try bidsCompanions(for: path, format: format)
         }
         var reloaded: Volume?
-        if format != .dicom, VolumeFileFormat(path: path) == format,
+        // Resampled slices are made in memory (once, in the output's own buffer), then written.
+        let resampled = try resamplingPlan(loadOptions.sliceResampling) != nil
+        if !resampled, format != .dicom, VolumeFileFormat(path: path) == format,
            let streamed = StreamedVolumeFile(path: path, format: format, options: options) {
             switch try stream(into: streamed, options: options, loadOptions: loadOptions) {
             case .written(let result):

@@ -8,6 +8,9 @@ public struct DICOMLoadOptions: Sendable {
     public var control: WorkControl
     /// Where compressed frames are decoded: in worker processes (the default), or in this process.
     public var codecIsolation: CodecIsolation = .standard
+    /// Which resamplings of the slices to make where the stack needs them (gantry tilt correction,
+    /// equidistant slices); none by default (see ``SliceResampling``).
+    public var sliceResampling: SliceResampling = .none
 
     /// Options that apply the modality transform (unless `storedValues`) and report to `control`.
     ///
@@ -16,8 +19,10 @@ public struct DICOMLoadOptions: Sendable {
     ///   - scaling: Which value scaling to apply where a vendor offers another than DICOM's.
     ///   - control: Progress reporting and cancellation.
     ///   - codecIsolation: Where compressed frames are decoded (see ``CodecIsolation``).
+    ///   - sliceResampling: Which resamplings of the slices to make where the stack needs them.
     public init(storedValues: Bool = false, scaling: DICOMScaling = .dicom, control: WorkControl = .none,
-                codecIsolation: CodecIsolation = .standard) {
+                codecIsolation: CodecIsolation = .standard, sliceResampling: SliceResampling = .none) {
+        self.sliceResampling = sliceResampling
         self.storedValues = storedValues
         self.scaling = scaling
         self.control = control
@@ -163,6 +168,7 @@ public struct DICOMStack: Sendable {
     /// Decodes every image into one volume.
     public func load(options: DICOMLoadOptions = DICOMLoadOptions()) throws -> Volume {
         let stack = scaled(options.scaling)
+        if let plan = try stack.resamplingPlan(options.sliceResampling) { return try stack.loadResampled(plan, options: options) }
         return try StackLoader(stack: stack, geometry: stack.loadableGeometry(), options: options).load()
     }
 
@@ -200,8 +206,14 @@ public struct DICOMStack: Sendable {
         let (format, _, plan) = voxelTypePlan(storedValues: options.storedValues)
         switch plan {
         case .fixed(let type):
+            var metadata = metadata(storedValues: options.storedValues)
+            var geometry = geometry
+            if let plan = try resamplingPlan(options.sliceResampling) {
+                geometry = plan.outputGeometry
+                metadata.warnings = Self.warnings(metadata.warnings, after: plan)
+            }
             return VolumeInfo(geometry: geometry, pixelType: type, components: format.producesColor ? 3 : 1,
-                              metadata: metadata(storedValues: options.storedValues))
+                              metadata: metadata)
         case .measured:
             return VolumeInfo(try load(options: options))
         }

@@ -115,6 +115,12 @@ public enum StackWarning: Sendable, Hashable, CustomStringConvertible {
     /// A file's native pixel data are longer than its frames need, or of odd length (`detail` says which);
     /// `moreFiles` other files of the stack have the same.
     case pixelDataLength(path: String, detail: String, moreFiles: Int)
+    /// The tilt was corrected (``SliceResampling/correctTilt``): each slice was shifted in-plane onto the
+    /// line through the first slice along the normal, by up to `maximumShift` mm (the tilt is `degrees`).
+    case tiltCorrected(maximumShift: Double, degrees: Double)
+    /// The slices were resampled to equal spacing (``SliceResampling/equidistant``): `slices` slices
+    /// `spacing` mm apart from the `sourceSlices` stored, interpolated linearly between the two nearest.
+    case regridded(sourceSlices: Int, slices: Int, spacing: Double)
 
     /// The warning as `series` and `convert` print it, with its positions and values.
     public var description: String {
@@ -142,6 +148,10 @@ public enum StackWarning: Sendable, Hashable, CustomStringConvertible {
             return "duplicate SOP Instance \(uid) in \(path) (also in \(kept)): read once"
         case let .pixelDataLength(path, detail, more):
             return "\(path): \(detail)\(more > 0 ? " (and in \(more) more file\(more == 1 ? "" : "s") of this stack)" : "")"
+        case let .tiltCorrected(shift, degrees):
+            return "gantry tilt corrected: slices shifted in-plane by up to \(formatMillimetres(shift)) mm onto the slice normal through the first slice (\(formatNumber((degrees * 100).rounded() / 100))°), linear interpolation, edges filled with the lowest value"
+        case let .regridded(source, slices, spacing):
+            return "slices resampled to equal spacing: \(slices) slices \(formatMillimetres(spacing)) mm apart from the \(source) stored, linear interpolation between the two nearest"
         }
     }
 
