@@ -40,6 +40,18 @@ struct BIDSSidecarTests {
             #"{"NonlinearGradientCorrection":false,"EchoTime":0.03,"RepetitionTime":3,"PhaseEncodingDirection":"j-","SliceTiming":[0,1.5,0],"ConversionSoftware":"medvol"}"#)
     }
 
+    @Test func philipsFieldsInTheJSON() {
+        var sidecar = BIDSSidecar()
+        sidecar.echoTrainLength = 37
+        sidecar.waterFatShift = 11.5
+        sidecar.philipsRescaleSlope = 1.25
+        sidecar.philipsRescaleIntercept = -4
+        sidecar.philipsScaleSlope = 0.5
+        sidecar.usePhilipsFloatNotDisplayScaling = 0
+        #expect(sidecar.json.compactText ==
+            #"{"EchoTrainLength":37,"WaterFatShift":11.5,"PhilipsRescaleSlope":1.25,"PhilipsRescaleIntercept":-4,"PhilipsScaleSlope":0.5,"UsePhilipsFloatNotDisplayScaling":0,"ConversionSoftware":"medvol"}"#)
+    }
+
     /// Gradients in LPS into FSL's voxel-axis tables: the image's axes are the direction's columns, and x is
     /// negated when the voxel-to-world matrix has a positive determinant.
     @Test func fslTablesInTheImageAxes() {

@@ -19,7 +19,8 @@ public struct DiffusionEncoding: Hashable, Sendable {
 ///
 /// Sources: standard elements of the first image, Siemens CSA image and series headers (slice times,
 /// phase-encoding polarity, bandwidth per pixel in the phase direction, the protocol's ASCCONV part), and
-/// GE private elements (effective echo spacing, ASSET factors, multiband factor).
+/// GE private elements (effective echo spacing, ASSET factors, multiband factor), and Philips private
+/// elements (the private scale slope, water–fat shift) with the Philips-only rescale fields.
 public struct BIDSSidecar: Sendable, Equatable {
     /// Modality (0008,0060).
     public var modality: String?
@@ -172,6 +173,19 @@ public struct BIDSSidecar: Sendable, Equatable {
     public var imageOrientationText: String?
     /// In-plane Phase Encoding Direction (0018,1312): "ROW" or "COL", as stored.
     public var inPlanePhaseEncodingDirectionDICOM: String?
+    /// Philips: Echo Train Length (0018,0091).
+    public var echoTrainLength: Int?
+    /// Philips: Water Fat Shift (2001,xx22 of "Philips Imaging DD 001"), pixels.
+    public var waterFatShift: Double?
+    /// Philips: Rescale Slope (0028,1053) of the first image.
+    public var philipsRescaleSlope: Double?
+    /// Philips: Rescale Intercept (0028,1052) of the first image.
+    public var philipsRescaleIntercept: Double?
+    /// Philips: Scale Slope (2005,xx0E of "Philips MR Imaging DD 001") of the first image.
+    public var philipsScaleSlope: Double?
+    /// Philips: 1 when the written values are Philips' precise ones (`--scaling philips-precise`), 0 when
+    /// they are the DICOM Modality LUT's; left out when stored values are written or there is no private scale.
+    public var usePhilipsFloatNotDisplayScaling: Int?
 
     /// A sidecar that knows nothing.
     public init() {}
@@ -224,6 +238,8 @@ public struct BIDSSidecar: Sendable, Equatable {
         put("RepetitionTime", repetitionTime)
         put("InversionTime", inversionTime)
         put("FlipAngle", flipAngle)
+        put("EchoTrainLength", echoTrainLength)
+        put("WaterFatShift", waterFatShift)
         put("PhaseEncodingPolarityGE", phaseEncodingPolarityGE)
         put("PartialFourier", partialFourier)
         put("BaseResolution", baseResolution)
@@ -260,6 +276,10 @@ public struct BIDSSidecar: Sendable, Equatable {
         put("ImageOrientationPatientDICOM", imageOrientationPatientDICOM)
         put("ImageOrientationText", imageOrientationText)
         put("InPlanePhaseEncodingDirectionDICOM", inPlanePhaseEncodingDirectionDICOM)
+        put("PhilipsRescaleSlope", philipsRescaleSlope)
+        put("PhilipsRescaleIntercept", philipsRescaleIntercept)
+        put("PhilipsScaleSlope", philipsScaleSlope)
+        put("UsePhilipsFloatNotDisplayScaling", usePhilipsFloatNotDisplayScaling)
         object["ConversionSoftware"] = .string("medvol")
         return .object(object)
     }
@@ -346,6 +366,44 @@ extension DICOMStack {
         return index < values.count ? values[index] : nil
     }
 
+    /// A Philips private number: the first value of element `element` of `creator`'s block in `group`,
+    /// from the first of `places` that has it.
+    static func philipsPrivate(_ places: [DICOMDataSet], _ group: UInt16, _ element: UInt8, _ creator: String) -> Double? {
+        for place in places {
+            if let tag = place.privateElement(group: group, element: element, creator: creator)?.tag,
+               let value = place.doubles(tag).first, value.isFinite { return value }
+        }
+        return nil
+    }
+
+    /// Philips diffusion where the standard elements are absent: the b-value from Diffusion B-Factor
+    /// (2001,xx03 of "Philips Imaging DD 001"), the gradient from Diffusion Direction RL, AP, FH
+    /// (2005,xxB0/B1/B2 of "Philips MR Imaging DD 001", or of "DD 004"), taken as the LPS x, y, z
+    /// components unchanged, as dcm2niix does (it stores them where it stores the standard (0018,9089)).
+    /// Diffusion Direction (2001,xx04) "I" marks an isotropic (trace) image: its gradient is zero whatever
+    /// the direction elements say, its b-value kept. Each standard element wins over its private one.
+    static func philipsDiffusionEncoding(_ dataSet: DICOMDataSet) -> DiffusionEncoding? {
+        let standard = standardDiffusionEncoding(dataSet)
+        guard let b = standard?.bValue ?? philipsPrivate([dataSet], 0x2001, 0x03, "Philips Imaging DD 001") else { return nil }
+        if b == 0 { return DiffusionEncoding(bValue: 0, gradient: .zero) }
+        let place = dataSet.firstItem(DICOMTag(0x0018, 0x9076)) ?? dataSet
+        if let standard, place.doubles(DICOMTag(0x0018, 0x9089)).count >= 3 { return DiffusionEncoding(bValue: b, gradient: standard.gradient) }
+        let label = dataSet.privateElement(group: 0x2001, element: 0x04, creator: "Philips Imaging DD 001")
+            .flatMap { dataSet.string($0.tag) }?.uppercased()
+        if label == "I" { return DiffusionEncoding(bValue: b, gradient: .zero) }
+        var components: [Double] = []
+        for creator in ["Philips MR Imaging DD 001", "Philips MR Imaging DD 004"] {
+            components = [0xB0, 0xB1, 0xB2].compactMap { philipsPrivate([dataSet], 0x2005, UInt8($0), creator) }
+            if components.count == 3 { break }
+        }
+        var gradient = SIMD3<Double>.zero
+        if components.count == 3 {
+            let g = SIMD3(components[0], components[1], components[2])
+            if length(g) > 1e-6, length(g).isFinite { gradient = g / length(g) }
+        }
+        return DiffusionEncoding(bValue: b, gradient: gradient)
+    }
+
     enum Vendor { case siemens, ge, philips, other }
 
     static func vendor(_ dataSet: DICOMDataSet) -> Vendor {
@@ -360,7 +418,8 @@ extension DICOMStack {
     /// Diffusion b-value (0018,9087) and Gradient Orientation (0018,9089), in enhanced files from each
     /// frame's MR Diffusion Sequence; Siemens CSA B_value and
     /// DiffusionGradientDirection; GE (0043,1039) (first value modulo 10⁹) and (0019,10BB/BC/BD), which
-    /// GE gives in the image's axes (row, column, −normal). nil when no volume has a b-value.
+    /// GE gives in the image's axes (row, column, −normal); Philips (2001,xx03) and (2005,xxB0/B1/B2) where the
+    /// standard elements are absent (see `philipsDiffusionEncoding`). nil when no volume has a b-value.
     public var diffusion: [DiffusionEncoding]? {
         let encodings = volumeFirstFrames.map { frame -> DiffusionEncoding? in
             let dataSet = files[frame.fileIndex].dataSet
@@ -400,6 +459,7 @@ extension DICOMStack {
         if vendor == .siemens, let csa = siemensImageCSA(dataSet), let b = csa.numbers("B_value").first {
             return DiffusionEncoding(bValue: b, gradient: b == 0 ? .zero : unit(csa.numbers("DiffusionGradientDirection")))
         }
+        if vendor == .philips { return philipsDiffusionEncoding(dataSet) }
         return standardDiffusionEncoding(dataSet)
     }
 
@@ -612,7 +672,16 @@ extension DICOMStack {
             default:
                 break
             }
-        case .philips, .other:
+        case .philips:
+            s.echoTrainLength = header.int(DICOMTag(0x0018, 0x0091)) ?? number(0x0018, 0x0091).map { Int($0) }
+            s.waterFatShift = Self.philipsPrivate(places, 0x2001, 0x22, "Philips Imaging DD 001")
+            s.philipsRescaleSlope = number(0x0028, 0x1053)
+            s.philipsRescaleIntercept = number(0x0028, 0x1052)
+            s.philipsScaleSlope = Self.philipsPrivate(places, 0x2005, 0x0E, FrameExtraction.philipsCreator)
+            if s.philipsScaleSlope != nil { s.usePhilipsFloatNotDisplayScaling = appliedScaling == .philipsPrecise ? 1 : 0 }
+            if let factor = number(0x0018, 0x9069), factor > 1 { s.parallelReductionFactorInPlane = factor }
+            if let factor = number(0x0018, 0x9155), factor > 1 { s.parallelReductionOutOfPlane = factor }
+        case .other:
             // Enhanced MR: Parallel Reduction Factor In-plane (0018,9069) and Out-of-plane (0018,9155).
             if let factor = number(0x0018, 0x9069), factor > 1 { s.parallelReductionFactorInPlane = factor }
             if let factor = number(0x0018, 0x9155), factor > 1 { s.parallelReductionOutOfPlane = factor }

@@ -28,7 +28,7 @@ extension DICOMStack {
             guard [.nifti, .niftiCompressed, .niftiPair].contains(format) else {
                 throw MedVolError(.invalidArgument, path: path, reason: "a BIDS sidecar goes with NIfTI outputs (.nii, .nii.gz, .hdr) only")
             }
-            options.companions = try bidsCompanions(for: path, format: format)
+            options.companions = try bidsCompanions(for: path, format: format, storedValues: loadOptions.storedValues)
         }
         var reloaded: Volume?
         // Resampled slices are made in memory (once, in the output's own buffer), then written.
@@ -47,14 +47,17 @@ extension DICOMStack {
     }
 
     /// `NAME.json` and, for a diffusion series, `NAME.bval` and `NAME.bvec`, for the NIfTI output `path`.
-    func bidsCompanions(for path: String, format: VolumeFileFormat) throws -> [CompanionFile] {
+    /// With `storedValues` no scaling is applied, so `UsePhilipsFloatNotDisplayScaling` is left out.
+    func bidsCompanions(for path: String, format: VolumeFileFormat, storedValues: Bool = false) throws -> [CompanionFile] {
         let geometry = try loadableGeometry()
         var base = path
         for suffix in [".nii.gz", ".nii", ".hdr", ".img"] where base.lowercased().hasSuffix(suffix) {
             base.removeLast(suffix.count)
             break
         }
-        var companions = [CompanionFile(path: base + ".json", text: bidsSidecar.json.prettyText + "\n")]
+        var sidecar = bidsSidecar
+        if storedValues { sidecar.usePhilipsFloatNotDisplayScaling = nil }
+        var companions = [CompanionFile(path: base + ".json", text: sidecar.json.prettyText + "\n")]
         if let diffusion, diffusion.contains(where: { $0.bValue > 0 }) {
             let (bval, bvec) = Self.fslGradientTables(diffusion, geometry: geometry)
             companions.append(CompanionFile(path: base + ".bval", text: bval))
