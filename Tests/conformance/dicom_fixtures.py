@@ -136,3 +136,33 @@ def shuffled_names(count: int, seed: int = 7) -> list[str]:
     rng = random.Random(seed)
     names = [f"{rng.getrandbits(40):010x}" for _ in range(count)]
     return names
+
+
+def diffusion_slice(t: int, k: int, nz: int, row, column, uids: tuple[str, str, str], manufacturer: str,
+                    series_number: int, image_type: list[str]) -> Dataset:
+    """Slice `k` of volume `t` of a generated diffusion series: 4×4 uint16 pixels of value t·10 + k, slices 2 mm
+    apart along row × column from (10, −20, 30); `uids` are the study, series and frame of reference UIDs. The
+    caller adds the diffusion elements (standard, CSA or private) and saves it."""
+    study_uid, series_uid, frame_uid = uids
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = MR_IMAGE_STORAGE
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = MR_IMAGE_STORAGE, meta.MediaStorageSOPInstanceUID
+    ds.ImageType = image_type
+    ds.Modality, ds.Manufacturer = "MR", manufacturer
+    ds.PatientID = "P"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study_uid, series_uid, frame_uid
+    ds.SeriesNumber, ds.InstanceNumber = series_number, t * nz + k + 1
+    ds.AcquisitionNumber = t + 1
+    ds.TemporalPositionIdentifier = t + 1
+    ds.ImageOrientationPatient = [*row, *column]
+    ds.ImagePositionPatient = list(np.array([10.0, -20.0, 30.0]) + np.cross(row, column) * 2.0 * k)
+    ds.PixelSpacing, ds.SliceThickness = [1.5, 1.5], 2.0
+    ds.Rows = ds.Columns = 4
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.PixelData = np.full((4, 4), t * 10 + k, np.uint16).tobytes()
+    return ds

@@ -17,7 +17,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from conftest import run_medvol
-from dicom_fixtures import MR_IMAGE_STORAGE
+from dicom_fixtures import MR_IMAGE_STORAGE, diffusion_slice
 
 
 def csa_header(values: dict[str, list]) -> bytes:
@@ -155,31 +155,11 @@ def write_dwi(folder: Path, encodings, row=(0.0, 1.0, 0.0), column=(0.0, 0.0, -1
     """A diffusion series, one file per slice and volume: (0018,9087) and (0018,9089), or with `siemens` the
     CSA image header's B_value and DiffusionGradientDirection."""
     folder.mkdir(parents=True, exist_ok=True)
-    series_uid, study_uid, frame_uid = generate_uid(), generate_uid(), generate_uid()
-    normal = np.cross(row, column)
+    uids = (generate_uid(), generate_uid(), generate_uid())
     for t, (b, g) in enumerate(encodings):
         for k in range(nz):
-            meta = FileMetaDataset()
-            meta.MediaStorageSOPClassUID = MR_IMAGE_STORAGE
-            meta.MediaStorageSOPInstanceUID = generate_uid()
-            meta.TransferSyntaxUID = ExplicitVRLittleEndian
-            ds = Dataset()
-            ds.file_meta = meta
-            ds.SOPClassUID, ds.SOPInstanceUID = MR_IMAGE_STORAGE, meta.MediaStorageSOPInstanceUID
-            ds.ImageType = ["ORIGINAL", "PRIMARY", "DIFFUSION"]
-            ds.Modality, ds.Manufacturer = "MR", "SIEMENS" if siemens else "ACME"
-            ds.PatientID = "P"
-            ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study_uid, series_uid, frame_uid
-            ds.SeriesNumber, ds.InstanceNumber = 7, t * nz + k + 1
-            ds.AcquisitionNumber = t + 1
-            ds.TemporalPositionIdentifier = t + 1
-            ds.ImageOrientationPatient = [*row, *column]
-            ds.ImagePositionPatient = list(np.array([10.0, -20.0, 30.0]) + normal * 2.0 * k)
-            ds.PixelSpacing, ds.SliceThickness = [1.5, 1.5], 2.0
-            ds.Rows = ds.Columns = 4
-            ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-            ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-            ds.PixelData = np.full((4, 4), t * 10 + k, np.uint16).tobytes()
+            ds = diffusion_slice(t, k, nz, row, column, uids, "SIEMENS" if siemens else "ACME", 7,
+                                 ["ORIGINAL", "PRIMARY", "DIFFUSION"])
             if siemens:
                 block = ds.private_block(0x0029, "SIEMENS CSA HEADER", create=True)
                 block.add_new(0x10, "OB", csa_header({"B_value": [b], "DiffusionGradientDirection": list(g) if g else []}))

@@ -10,11 +10,10 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 
 from conftest import run_medvol
-from dicom_fixtures import MR_IMAGE_STORAGE, oblique_axes
+from dicom_fixtures import diffusion_slice, oblique_axes
 
 ROW, COLUMN = oblique_axes()
 # Oblique gradients (LPS), none along an image axis.
@@ -26,31 +25,11 @@ def write_philips_dwi(folder: Path, encodings, nz=3, standard=None, block_2005=0
     """One file per slice and volume. `encodings`: (b, gradient or None, direction label or None) per volume,
     written to the Philips private elements; `standard`: per volume (b, gradient) written to (0018,9087)/(0018,9089)."""
     folder.mkdir(parents=True, exist_ok=True)
-    series_uid, study_uid, frame_uid = generate_uid(), generate_uid(), generate_uid()
-    normal = np.cross(ROW, COLUMN)
+    uids = (generate_uid(), generate_uid(), generate_uid())
     for t, (b, g, label) in enumerate(encodings):
         for k in range(nz):
-            meta = FileMetaDataset()
-            meta.MediaStorageSOPClassUID = MR_IMAGE_STORAGE
-            meta.MediaStorageSOPInstanceUID = generate_uid()
-            meta.TransferSyntaxUID = ExplicitVRLittleEndian
-            ds = Dataset()
-            ds.file_meta = meta
-            ds.SOPClassUID, ds.SOPInstanceUID = MR_IMAGE_STORAGE, meta.MediaStorageSOPInstanceUID
-            ds.ImageType = ["ORIGINAL", "PRIMARY", "DIFFUSION", "NONE"]
-            ds.Modality, ds.Manufacturer = "MR", "Philips Medical Systems"
-            ds.PatientID = "P"
-            ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study_uid, series_uid, frame_uid
-            ds.SeriesNumber, ds.InstanceNumber = 801, t * nz + k + 1
-            ds.AcquisitionNumber = t + 1
-            ds.TemporalPositionIdentifier = t + 1
-            ds.ImageOrientationPatient = [*ROW, *COLUMN]
-            ds.ImagePositionPatient = list(np.array([10.0, -20.0, 30.0]) + normal * 2.0 * k)
-            ds.PixelSpacing, ds.SliceThickness = [1.5, 1.5], 2.0
-            ds.Rows = ds.Columns = 4
-            ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-            ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-            ds.PixelData = np.full((4, 4), t * 10 + k, np.uint16).tobytes()
+            ds = diffusion_slice(t, k, nz, ROW, COLUMN, uids, "Philips Medical Systems", 801,
+                                 ["ORIGINAL", "PRIMARY", "DIFFUSION", "NONE"])
             imaging = ds.private_block(0x2001, "Philips Imaging DD 001", create=True)
             imaging.add_new(0x03, "FL", float(b))
             if label is not None:
