@@ -70,10 +70,6 @@ func stackFailureLine(_ error: any Error, label: String, output: String) -> Stri
 
 /// Formats for the stack listings of `series` and the errors that list stacks.
 enum StackListing {
-    /// Why the stack cannot be loaded, as `series` shows it: the reason its images make no volume, or the
-    /// undecodable file's path and reason; nil when it loads.
-    static func problem(_ stack: DICOMStack) -> String? { stack.state.problemDescription }
-
     /// The state's name in `series --json`: "volume", "undecodablePixels" or "noVolume".
     static func stateName(_ state: StackState) -> String {
         switch state {
@@ -85,7 +81,7 @@ enum StackListing {
 
     static func oneLine(_ stack: DICOMStack) -> String {
         let number = stack.seriesNumber.map(String.init) ?? "-"
-        let size = stack.size.map { $0.map(String.init).joined(separator: "×") } ?? "(\(problem(stack) ?? "no volume"))"
+        let size = stack.size.map { $0.map(String.init).joined(separator: "×") } ?? "(\(stack.state.problemDescription ?? "no volume"))"
         let description = stack.seriesDescription.map { " \"\(shown($0))\"" } ?? ""
         return "#\(stack.index) series \(number)\(description) \(shown(stack.modality ?? "")) \(stack.imageCount) images \(shown(size)) \(stack.plane.rawValue) — \(shown(stack.seriesInstanceUID))"
     }

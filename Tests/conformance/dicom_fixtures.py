@@ -138,12 +138,8 @@ def shuffled_names(count: int, seed: int = 7) -> list[str]:
     return names
 
 
-def diffusion_slice(t: int, k: int, nz: int, row, column, uids: tuple[str, str, str], manufacturer: str,
-                    series_number: int, image_type: list[str]) -> Dataset:
-    """Slice `k` of volume `t` of a generated diffusion series: 4×4 uint16 pixels of value t·10 + k, slices 2 mm
-    apart along row × column from (10, −20, 30); `uids` are the study, series and frame of reference UIDs. The
-    caller adds the diffusion elements (standard, CSA or private) and saves it."""
-    study_uid, series_uid, frame_uid = uids
+def new_mr_dataset() -> Dataset:
+    """An empty MR Image Storage instance (explicit VR little endian) with a new SOP Instance UID."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = MR_IMAGE_STORAGE
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -151,6 +147,16 @@ def diffusion_slice(t: int, k: int, nz: int, row, column, uids: tuple[str, str, 
     ds = Dataset()
     ds.file_meta = meta
     ds.SOPClassUID, ds.SOPInstanceUID = MR_IMAGE_STORAGE, meta.MediaStorageSOPInstanceUID
+    return ds
+
+
+def diffusion_slice(t: int, k: int, nz: int, row, column, uids: tuple[str, str, str], manufacturer: str,
+                    series_number: int, image_type: list[str]) -> Dataset:
+    """Slice `k` of volume `t` of a generated diffusion series: 4×4 uint16 pixels of value t·10 + k, slices 2 mm
+    apart along row × column from (10, −20, 30); `uids` are the study, series and frame of reference UIDs. The
+    caller adds the diffusion elements (standard, CSA or private) and saves it."""
+    study_uid, series_uid, frame_uid = uids
+    ds = new_mr_dataset()
     ds.ImageType = image_type
     ds.Modality, ds.Manufacturer = "MR", manufacturer
     ds.PatientID = "P"

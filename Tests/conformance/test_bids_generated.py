@@ -13,11 +13,11 @@ import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
 
 from conftest import run_medvol
-from dicom_fixtures import MR_IMAGE_STORAGE, diffusion_slice
+from dicom_fixtures import diffusion_slice, new_mr_dataset
 
 
 def csa_header(values: dict[str, list]) -> bytes:
@@ -48,13 +48,7 @@ def write_mosaic(folder: Path, times_per_volume: list[list[float]], phase_axis="
     normal = np.cross(row, column)
     series_uid, study_uid, frame_uid = generate_uid(), generate_uid(), generate_uid()
     for t, times in enumerate(times_per_volume):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = MR_IMAGE_STORAGE
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID = MR_IMAGE_STORAGE, meta.MediaStorageSOPInstanceUID
+        ds = new_mr_dataset()
         ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "ND", "MOSAIC"]
         ds.Modality, ds.Manufacturer = "MR", "SIEMENS"
         ds.PatientName, ds.PatientID, ds.PatientBirthDate = "Bids^Test", "SECRET-ID", "19700101"

@@ -234,29 +234,9 @@ enum FileSystem {
     }
 
     /// Every regular file under `path` (recursively; symbolic links to files are followed, to folders not,
-    /// so that a link cannot make the walk go round). A symbolic link loop is an error naming the link.
+    /// so that a link cannot make the walk go round), sorted. A symbolic link loop is an error naming the link.
     static func regularFiles(under path: String) throws -> [String] {
-        var result: [String] = []
-        var pending = [path]
-        while let folder = pending.popLast() {
-            for name in try listDirectory(folder) {
-                let child = folder.hasSuffix("/") ? folder + name : folder + "/" + name
-                var status = stat()
-                guard lstat(child, &status) == 0 else { continue }
-                switch status.st_mode & S_IFMT {
-                case S_IFDIR: pending.append(child)
-                case S_IFREG: result.append(child)
-                case S_IFLNK:
-                    var target = stat()
-                    if stat(child, &target) != 0 && errno == ELOOP {
-                        throw MedVolError.corrupt(child, "symbolic link loop")
-                    }
-                    if kind(of: child) == .file { result.append(child) }
-                default: break
-                }
-            }
-        }
-        return result.sorted()
+        try regularFilesWithState(under: path).map(\.path)
     }
 
     static func parentDirectory(of path: String) -> String {
@@ -372,5 +352,69 @@ extension FileSystem {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
+    }
+}
+
+extension FileSystem {
+    /// `regularFiles(under:)` with each file's size and modification time, from the walk's own `lstat`
+    /// (a `stat` for symbolic links to files), in the same order (`sorted`), or in the walk's order.
+    static func regularFilesWithState(under path: String, sorted: Bool = true) throws -> [(path: String, state: FileState)] {
+        var result: [(path: String, state: FileState)] = []
+        var level = [path]
+        // Folder by folder, the folders of one depth in parallel (the lstat calls are most of the time).
+        while !level.isEmpty {
+            let folders = level
+            let listed = try Parallel.map(folders.count) { index in try filesAndFolders(in: folders[index]) }
+            level = []
+            for (files, folders) in listed {
+                result += files
+                level += folders
+            }
+        }
+        // Unsorted, the order is still the same on every walk of the same tree: folder by folder, depth
+        // by depth, each folder's names sorted.
+        if sorted { result.sort { $0.path < $1.path } }
+        return result
+    }
+
+    /// The regular files (with their state) and the folders directly in `folder`.
+    private static func filesAndFolders(in folder: String) throws -> (files: [(path: String, state: FileState)], folders: [String]) {
+        var files: [(path: String, state: FileState)] = [], folders: [String] = []
+        for name in try listDirectory(folder) {
+            let child = folder.hasSuffix("/") ? folder + name : folder + "/" + name
+            var status = stat()
+            guard lstat(child, &status) == 0 else { continue }
+            switch status.st_mode & S_IFMT {
+            case S_IFDIR: folders.append(child)
+            case S_IFREG: files.append((child, FileState(status)))
+            case S_IFLNK:
+                var target = stat()
+                if stat(child, &target) != 0 {
+                    if errno == ELOOP { throw MedVolError.corrupt(child, "symbolic link loop") }
+                    continue
+                }
+                if target.st_mode & S_IFMT == S_IFREG { files.append((child, FileState(target))) }
+            default: break
+            }
+        }
+        return (files, folders)
+    }
+
+    /// A file's size and modification time (nanoseconds since 1970), following links.
+    struct FileState: Sendable, Hashable {
+        var size: Int64
+        var modifiedNanoseconds: Int64
+
+        init(_ status: stat) {
+            size = Int64(status.st_size)
+            modifiedNanoseconds = Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec)
+        }
+    }
+
+    /// The state of the file at `path`, or nil if it is missing.
+    static func state(of path: String) -> FileState? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return FileState(status)
     }
 }
