@@ -520,8 +520,69 @@ struct StreamingConversionTests {
         // NIfTI streams too (.nii straight into the file, .nii.gz in compressed blocks); NRRD does not.
         try check(axialSeries(3), format: .nifti, expectStreamed: true, expectType: .int16)
         try check(axialSeries(3), format: .niftiCompressed, expectStreamed: true, expectType: .int16)
-        try check(axialSeries(3), format: .nrrd, expectStreamed: false, expectType: .int16)
+        try check(axialSeries(3), format: .nrrd, expectStreamed: true, expectType: .int16)
         try check(axialSeries(3), format: .nrrdDetached, expectStreamed: true, expectType: .int16)
+        try check(axialSeries(3), format: .metaImageSingleFile, expectStreamed: true, expectType: .int16)
+    }
+
+    @Test(".mha and .nrrd stream: ITK's header byte for byte when the headers fix the type, one padding comment line when the values chose it",
+          arguments: [(VolumeFileFormat.metaImageSingleFile, false), (.nrrd, false), (.nrrd, true)])
+    func singleFileHeadersStream(format: VolumeFileFormat, compress: Bool) throws {
+        let fixed = axialSeries(3)
+        let measuredSigned = axialSeries(4) { k, slice in
+            slice.signed = false
+            slice.bitsStored = 12
+            slice.intercept = "-1024"
+            slice.values = [0, 1024, 4095, 24, 2000, 1000 + k]
+        }
+        let measuredUnsigned = axialSeries(2) { _, slice in
+            slice.signed = false
+            slice.intercept = "-1024"
+            slice.values = [1024, 2000, 3000, 4000, 5000, 30000]
+        }
+        let options = VolumeWriteOptions(compress: compress)
+        for (slices, type, padded) in [(fixed, PixelType.int16, false), (measuredSigned, .int16, true), (measuredUnsigned, .uint16, true)] {
+            try withScan(slices) { scan in
+                let stack = try #require(scan.stacks.first)
+                let folder = TemporaryFolder()
+                let streamedPath = folder.file("streamed.\(format.fileExtension)")
+                let loadedPath = folder.file("loaded.\(format.fileExtension)")
+                let result = try stack.write(to: streamedPath, format: format, options: options)
+                #expect(result.streamed && result.info.pixelType == type)
+                let loaded = try stack.load()
+                try loaded.write(to: loadedPath, format: format, options: options)
+                let streamedBytes = try ReadableFile(path: streamedPath).readAll()
+                let loadedBytes = try ReadableFile(path: loadedPath).readAll()
+                let back = try Volume(contentsOf: streamedPath)
+                #expect(back.pixelType == type && back.geometry.isCongruent(with: loaded.geometry))
+                back.withUnsafeBytes { a in loaded.withUnsafeBytes { b in #expect(a.elementsEqual(b)) } }
+                // What ITK reads from the streamed file is the loaded volume.
+                let byITK = try ITKImageFile.read(path: streamedPath, format: format)
+                #expect(FormatFixtures.bytes(of: byITK) == FormatFixtures.bytes(of: loaded))
+                #expect(byITK.geometry.isCongruent(with: loaded.geometry))
+                let end = format == .nrrd ? Array("\n\n".utf8) : Array("ElementDataFile = LOCAL\n".utf8)
+                func headerText(_ bytes: [UInt8]) -> String {
+                    let range = bytes.firstRange(of: end)!
+                    return String(decoding: bytes[..<range.upperBound], as: UTF8.self)
+                }
+                let streamedHeader = headerText(streamedBytes), loadedHeader = headerText(loadedBytes)
+                if !padded {
+                    if !compress { #expect(streamedBytes == loadedBytes) }
+                    #expect(streamedHeader == loadedHeader)
+                } else {
+                    // One line more than ITK's header: a comment of spaces.
+                    var lines = streamedHeader.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                    let extra = lines.indices.filter { !loadedHeader.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).contains(lines[$0]) }
+                    #expect(extra.count == 1)
+                    let prefix = format == .nrrd ? "#" : "Comment = "
+                    let padLine = lines[extra[0]]
+                    #expect(padLine.hasPrefix(prefix) && padLine.dropFirst(prefix.count).allSatisfy { $0 == " " })
+                    lines.remove(at: extra[0])
+                    #expect(lines.joined(separator: "\n") == loadedHeader)
+                    if !compress { #expect(streamedBytes.count - streamedHeader.utf8.count == loaded.byteCount) }
+                }
+            }
+        }
     }
 
     @Test("an existing output is refused and left untouched; nothing is left behind")

@@ -282,12 +282,15 @@ final class GzipSlotCollector: @unchecked Sendable {
     /// The blocks whose data choose the level (none when it is fixed): their slots should come first.
     let sampleBlocks: [Int]
 
-    init(file: WritableFile, headerCount: Int, slotBytes: Int, slotCount: Int, level: GzipLevel) {
+    /// - Parameters:
+    ///   - start: Where the gzip data start in `file` (after an attached NRRD header, say).
+    ///   - headerCount: Bytes of a header stored uncompressed in the first member (a NIfTI header), or 0.
+    init(file: WritableFile, startingAt start: Int = 0, headerCount: Int, slotBytes: Int, slotCount: Int, level: GzipLevel) {
         self.slotBytes = slotBytes
         self.slotCount = slotCount
         slotsPerBlock = IndexedGzipWriter.unitsPerBlock(unitBytes: slotBytes, byteCount: slotBytes * slotCount)
         let blockCount = (slotCount + slotsPerBlock - 1) / slotsPerBlock
-        writer = IndexedGzipWriter(file: file, headerCount: headerCount, blockCount: blockCount)
+        writer = IndexedGzipWriter(file: file, startingAt: start, headerCount: headerCount, blockCount: blockCount)
         switch level {
         case .fixed(let value):
             self.level = SystemMutex(LevelState(settled: value))

@@ -15,6 +15,12 @@ enum MetaImageWriter {
         var dataFile: String
         /// Bytes of the compressed data, for `CompressedData = True`.
         var compressedDataSize: Int?
+        /// Bytes of a `Comment` line of spaces before `ElementDataFile` (0: none, else at least
+        /// ``minimumPaddingLine``): room a streamed `.mha` reserved for the longest type name.
+        var padding = 0
+
+        /// The shortest padding line, `Comment = ` and the line end.
+        static let minimumPaddingLine = "Comment = \n".utf8.count
 
         var text: String {
             let geometry = info.geometry
@@ -52,10 +58,12 @@ enum MetaImageWriter {
             ]
             if fourD { lines.append("AnatomicalOrientation = ????") }
             if info.components > 1 { lines.append("ElementNumberOfChannels = \(info.components)") }
-            lines += [
-                "ElementType = " + MetaImageWriter.elementType(info.pixelType),
-                "ElementDataFile = " + dataFile,
-            ]
+            lines.append("ElementType = " + MetaImageWriter.elementType(info.pixelType))
+            if padding > 0 {
+                precondition(padding >= Self.minimumPaddingLine, "padding shorter than a Comment line")
+                lines.append("Comment = " + String(repeating: " ", count: padding - Self.minimumPaddingLine))
+            }
+            lines.append("ElementDataFile = " + dataFile)
             return lines.joined(separator: "\n") + "\n"
         }
 
@@ -114,6 +122,14 @@ enum MetaImageWriter {
         let printed = value == 0 ? 0 : value
         _ = withVaList([printed]) { vsnprintf(&buffer, buffer.count, "%.17g", $0) }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Bytes an uncompressed `.mha` header takes when the voxel type is one of `types` (settled after the
+    /// voxels are written): the header's length when every type gives the same, else room for the
+    /// longest and a padding `Comment` line (``Header/padding``; ITK's MetaIO reads it as a comment).
+    static func reservedHeaderLength(geometry: ImageGeometry, components: Int, types: [PixelType]) -> Int {
+        let lengths = Set(types.map { Header(info: VolumeInfo(geometry: geometry, pixelType: $0, components: components), dataFile: "LOCAL").text.utf8.count })
+        return lengths.count == 1 ? lengths.first! : lengths.max()! + Header.minimumPaddingLine
     }
 
     /// The data file beside an `.mhd`: `NAME.raw`, or `NAME.zraw` when compressed.

@@ -81,6 +81,31 @@ enum NRRDFile {
         return lines.joined(separator: "\n") + "\n" + (dataFile == nil ? "\n" : "")
     }
 
+    /// Bytes an attached `.nrrd` header takes when the voxel type is one of `types` (settled after the
+    /// voxels are written): the header's length when every type gives the same, else room for the longest
+    /// and a comment line (see ``header(for:gzip:paddedTo:)``).
+    static func reservedHeaderLength(geometry: ImageGeometry, components: Int, types: [PixelType], gzip: Bool) -> Int {
+        let lengths = Set(types.map { header(for: VolumeInfo(geometry: geometry, pixelType: $0, components: components), gzip: gzip, dataFile: nil).utf8.count })
+        return lengths.count == 1 ? lengths.first! : lengths.max()! + minimumPaddingLine
+    }
+
+    /// The shortest comment line: `#` and the line end.
+    static let minimumPaddingLine = 2
+
+    /// The attached header for `info`, filling exactly `length` bytes: ITK's header when it is that long,
+    /// else with a comment line of spaces before the empty line that ends it (Teem, ITK and pynrrd skip
+    /// comment lines), so that data written at `length` before the type was known follow it.
+    static func header(for info: VolumeInfo, gzip: Bool, paddedTo length: Int) -> String {
+        var text = header(for: info, gzip: gzip, dataFile: nil)
+        let padding = length - text.utf8.count
+        precondition(padding == 0 || padding >= minimumPaddingLine, "reserved header length too short")
+        if padding > 0 {
+            text.removeLast()  // the empty line goes after the comment
+            text += "#" + String(repeating: " ", count: padding - minimumPaddingLine) + "\n\n"
+        }
+        return text
+    }
+
     /// The data file of a detached header: `NAME.raw`, or `NAME.raw.gz` when compressed.
     static func dataFile(for path: String, compress: Bool) -> String {
         String(path.dropLast(".nhdr".count)) + (compress ? ".raw.gz" : ".raw")

@@ -3,13 +3,17 @@
 /// place in the file (the way `cat` moves bytes), and the header, which depends on the voxel type that
 /// the values decide, is written once they are all in.
 ///
-/// Six layouts qualify: MetaImage `.mhd` + `.raw`, NIfTI `.hdr` + `.img` and NRRD `.nhdr` + `.raw`/`.raw.gz`
+/// Eight layouts qualify: MetaImage `.mhd` + `.raw`, NIfTI `.hdr` + `.img` and NRRD `.nhdr` + `.raw`/`.raw.gz`
 /// (the header is a file of its own), NumPy `.npy`
 /// (the header's length depends only on the shape: every dtype name has three characters), NIfTI `.nii`
-/// (a 352-byte header before the voxels) and `.nii.gz` (slices gathered into blocks that are compressed
+/// (a 352-byte header before the voxels), `.nii.gz` (slices gathered into blocks that are compressed
 /// on every core as they fill, the header stored in a first gzip member of known size, see
-/// ``IndexedGzip``). Compressed or single-file MetaImage and single-file NRRD (whose header length
-/// depends on the voxel type's name) are written from a loaded volume.
+/// ``IndexedGzip``), and MetaImage `.mha` and NRRD `.nrrd` (raw or gzip), whose header before the data
+/// names the voxel type: when the values choose between two types of one size (`short` or `unsigned
+/// short`), the voxels start after room for the longer header, and the shorter one is padded with a
+/// comment line (`Comment = ` for MetaImage, `#` for NRRD) that ITK, Teem and pynrrd skip; otherwise the
+/// header is ITK's, byte for byte. Compressed MetaImage (one zlib stream whose size `.mha` gives first) and
+/// NumPy `.npz` are written from a loaded volume.
 struct StreamedVolumeFile {
     enum Layout: Equatable {
         case metaImage
@@ -21,6 +25,10 @@ struct StreamedVolumeFile {
         case niftiCompressed(level: GzipLevel)
         /// `.nhdr` with `.raw` (or `.raw.gz` at a libdeflate level): the data file streamed, the header last.
         case nrrdDetached(compressLevel: GzipLevel?)
+        /// `.mha`, uncompressed: the voxels after room for the header, which is written last.
+        case metaImageSingleFile
+        /// `.nrrd`: raw (or gzip at a libdeflate level) data after room for the header, written last.
+        case nrrdAttached(compressLevel: GzipLevel?)
     }
 
     let layout: Layout
@@ -38,6 +46,8 @@ struct StreamedVolumeFile {
         case .niftiPair: layout = .niftiPair
         case .niftiCompressed: layout = .niftiCompressed(level: options.gzipLevel)
         case .nrrdDetached: layout = .nrrdDetached(compressLevel: options.compress ? options.gzipLevel : nil)
+        case .metaImageSingleFile where !options.compress: layout = .metaImageSingleFile
+        case .nrrd: layout = .nrrdAttached(compressLevel: options.compress ? options.gzipLevel : nil)
         default: return nil
         }
         self.path = layout == .niftiPair ? NIfTIFile.PairPaths(path).header : path
@@ -52,7 +62,7 @@ struct StreamedVolumeFile {
         switch layout {
         case .metaImage: [MetaImageWriter.dataFile(for: path, compress: false), path]
         case .numpy: [path, NumPyFile.sidecarPath(for: path)]
-        case .nifti, .niftiCompressed: [path]
+        case .nifti, .niftiCompressed, .metaImageSingleFile, .nrrdAttached: [path]
         case .niftiPair: [NIfTIFile.PairPaths(path).image, path]
         case .nrrdDetached(let level): [NRRDFile.dataFile(for: path, compress: level != nil), path]
         }
@@ -61,12 +71,16 @@ struct StreamedVolumeFile {
     /// The file that receives the voxels.
     var dataPath: String { outputs[0] }
 
-    /// Where the voxels start in the (uncompressed) data, for a volume of `size` and `components`.
-    func dataOffset(size: [Int], components: Int) -> Int {
+    /// Where the voxels start in the data file (for `.nii.gz`, in the uncompressed data), for a volume
+    /// of `geometry` and `components` whose voxel type will be one of `types`.
+    func dataOffset(geometry: ImageGeometry, components: Int, types: [PixelType]) -> Int {
         switch layout {
         case .metaImage, .nrrdDetached, .niftiPair: 0
-        case .numpy: NumPyArray.header(descriptor: PixelType.int16.numpyDescriptor, shape: NumPyFile.arrayShape(size: size, components: components)).count
+        case .numpy: NumPyArray.header(descriptor: PixelType.int16.numpyDescriptor, shape: NumPyFile.arrayShape(size: geometry.size, components: components)).count
         case .nifti, .niftiCompressed: NIfTIFile.voxelOffset
+        case .metaImageSingleFile: MetaImageWriter.reservedHeaderLength(geometry: geometry, components: components, types: types)
+        case .nrrdAttached(let level):
+            NRRDFile.reservedHeaderLength(geometry: geometry, components: components, types: types, gzip: level != nil)
         }
     }
 
@@ -74,20 +88,24 @@ struct StreamedVolumeFile {
     /// along an axis, one component or RGB).
     func checkHolds(geometry: ImageGeometry, components: Int) throws {
         switch layout {
-        case .metaImage, .numpy, .nrrdDetached: break
+        case .metaImage, .numpy, .nrrdDetached, .metaImageSingleFile, .nrrdAttached: break
         case .nifti, .niftiCompressed, .niftiPair:
             _ = try NIfTIFile.header(for: VolumeInfo(geometry: geometry, pixelType: components == 3 ? .uint8 : .int16,
                                                      components: components), path: path)
         }
     }
 
-    /// Where slots go: their place in `dataFile`, or (`.nii.gz`) blocks compressed into it as they fill.
-    func sink(dataFile: WritableFile, geometry: ImageGeometry, components: Int, slotBytes: Int, slotCount: Int) -> SlotSink {
+    /// Where slots go: their place in `dataFile`, or (gzip) blocks compressed into it as they fill;
+    /// `types` are the voxel types the stream can settle on (``StackLoader/streamedTypes``).
+    func sink(dataFile: WritableFile, geometry: ImageGeometry, components: Int, types: [PixelType],
+              slotBytes: Int, slotCount: Int) -> SlotSink {
+        let offset = dataOffset(geometry: geometry, components: components, types: types)
         switch layout {
-        case .metaImage, .numpy, .nifti, .niftiPair, .nrrdDetached(nil):
-            return .file(dataFile, dataOffset: dataOffset(size: geometry.size, components: components))
-        case .nrrdDetached(let level?):
-            return .compressed(GzipSlotCollector(file: dataFile, headerCount: 0, slotBytes: slotBytes, slotCount: slotCount, level: level))
+        case .metaImage, .numpy, .nifti, .niftiPair, .nrrdDetached(nil), .metaImageSingleFile, .nrrdAttached(nil):
+            return .file(dataFile, dataOffset: offset)
+        case .nrrdDetached(let level?), .nrrdAttached(let level?):
+            return .compressed(GzipSlotCollector(file: dataFile, startingAt: offset, headerCount: 0, slotBytes: slotBytes,
+                                                 slotCount: slotCount, level: level))
         case .niftiCompressed(let level):
             return .compressed(GzipSlotCollector(file: dataFile, headerCount: NIfTIFile.voxelOffset, slotBytes: slotBytes,
                                                  slotCount: slotCount, level: level))
@@ -95,8 +113,8 @@ struct StreamedVolumeFile {
     }
 
     /// Writes the header(s) once the voxels are in `dataFile` (staged by `transaction`); `sink` is the
-    /// one ``sink(dataFile:geometry:components:slotBytes:slotCount:)`` gave.
-    func finish(_ info: VolumeInfo, dataFile: WritableFile, sink: SlotSink, transaction: OutputTransaction) throws {
+    /// one ``sink(dataFile:geometry:components:types:slotBytes:slotCount:)`` gave for the same `types`.
+    func finish(_ info: VolumeInfo, types: [PixelType], dataFile: WritableFile, sink: SlotSink, transaction: OutputTransaction) throws {
         try CompanionFile.write(companions, in: transaction)
         switch layout {
         case .metaImage:
@@ -126,6 +144,17 @@ struct StreamedVolumeFile {
             let file = try WritableFile(creating: transaction.stagingPath(for: path))
             try file.write(text)
             try file.close()
+        case .metaImageSingleFile:
+            let reserved = dataOffset(geometry: info.geometry, components: info.components, types: types)
+            var header = MetaImageWriter.Header(info: info, dataFile: "LOCAL", compressedDataSize: nil)
+            header.padding = reserved - header.text.utf8.count
+            try Array(header.text.utf8).withUnsafeBytes { try dataFile.write($0, at: 0) }
+        case .nrrdAttached(let level):
+            if case .compressed(let collector) = sink { try collector.finish(header: []) }
+            let reserved = dataOffset(geometry: info.geometry, components: info.components, types: types)
+            try Array(NRRDFile.header(for: info, gzip: level != nil, paddedTo: reserved).utf8).withUnsafeBytes {
+                try dataFile.write($0, at: 0)
+            }
         }
     }
 }

@@ -2,14 +2,17 @@ extension DICOMStack {
     /// Writes the stack's volume in `format` (from the extension unless given), the fastest way the
     /// format allows — the one write path of the library and of the medvol tool.
     ///
-    /// For MetaImage `.mhd` (uncompressed), NumPy `.npy` and NIfTI `.nii`/`.nii.gz`, slices are decoded in
-    /// parallel and written straight to their place in the output file (for `.nii.gz`, into blocks
-    /// compressed on every core as they fill), and the header follows once the voxel type is settled:
-    /// memory stays at a few slices whatever the size of the volume, and nothing is copied twice. For
-    /// every other format (and in the rare case where the voxel type turns out to need another size than
-    /// the one streamed) the volume is loaded, then written; `.dicom` writes a series into the folder
-    /// `path` (``DICOMSeriesWriter``). Either way the result is the same file as
-    /// `try load(options:).write(to:format:options:)` gives, and it appears whole or not at all.
+    /// For MetaImage (`.mhd`, and `.mha` uncompressed), NumPy `.npy`, NIfTI (`.nii`, `.nii.gz`, `.hdr`) and
+    /// NRRD (`.nrrd`, `.nhdr`, raw or gzip), slices are decoded in parallel and written straight to their
+    /// place in the output file (for gzip, into blocks compressed on every core as they fill), and the
+    /// header follows once the voxel type is settled: memory stays at a few slices whatever the size of
+    /// the volume, and nothing is copied twice. For every other format (and in the rare case where the
+    /// voxel type turns out to need another size than the one streamed) the volume is loaded, then
+    /// written; `.dicom` writes a series into the folder `path` (``DICOMSeriesWriter``). Either way the
+    /// result holds the same voxels and header fields as `try load(options:).write(to:format:options:)`
+    /// gives — the same bytes, except that a streamed `.mha` or `.nrrd` whose values chose between two
+    /// types of one size carries a padding comment line (``StreamedVolumeFile``) — and it appears whole
+    /// or not at all.
     /// When `loadOptions` asks for a ``SliceResampling`` the stack needs, the volume is loaded and
     /// resampled in its one buffer, then written; the result's ``WriteResult/info`` reports what was done.
     @discardableResult
@@ -119,13 +122,14 @@ extension DICOMStack {
             try transaction.prepare()
             let data = try WritableFile(creating: transaction.stagingPath(for: file.dataPath))
             let loader = StackLoader(stack: self, geometry: geometry, options: loadOptions)
-            let sink = file.sink(dataFile: data, geometry: geometry, components: components,
+            let types = loader.streamedTypes
+            let sink = file.sink(dataFile: data, geometry: geometry, components: components, types: types,
                                  slotBytes: loader.streamedSlotBytes, slotCount: slots.count)
             switch try loader.stream(into: sink) {
             case .streamed(let settled):
                 let info = VolumeInfo(geometry: geometry, pixelType: settled, components: components,
                                       metadata: metadata(storedValues: loadOptions.storedValues))
-                try file.finish(info, dataFile: data, sink: sink, transaction: transaction)
+                try file.finish(info, types: types, dataFile: data, sink: sink, transaction: transaction)
                 try data.close()
                 try transaction.commit()
                 return .written(WriteResult(paths: file.outputs, info: info, streamed: true))

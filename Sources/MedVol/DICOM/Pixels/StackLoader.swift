@@ -69,6 +69,16 @@ struct StackLoader {
         return geometry.size[0] * geometry.size[1] * (format.producesColor ? 3 : 1) * plan.firstType.byteSize
     }
 
+    /// The voxel types a stream can settle on (``stream(into:)``): the planned type when the headers fix
+    /// it, else the integer types of the provisional type's size (the values choose between them).
+    /// A header whose length depends on the type's name reserves room for the longest of them.
+    var streamedTypes: [PixelType] {
+        switch stack.voxelTypePlan(storedValues: options.storedValues).plan {
+        case .fixed(let type): [type]
+        case .measured(let provisional): [false, true].compactMap { PixelType.integer(bytes: provisional.byteSize, signed: $0) }
+        }
+    }
+
     /// Decodes every frame straight into `sink` (an output file, slot by slot, or blocks compressed as
     /// they fill) without holding the volume.
     func stream(into sink: SlotSink) throws -> StreamOutcome {
