@@ -525,6 +525,36 @@ struct StreamingConversionTests {
         try check(axialSeries(3), format: .metaImageSingleFile, expectStreamed: true, expectType: .int16)
     }
 
+    @Test(".mhd --compress streams its .zraw as one zlib stream: ITK reads the loaded volume, CompressedDataSize is the file's size")
+    func compressedMetaImageStreams() throws {
+        let measured = axialSeries(5) { k, slice in
+            slice.signed = false
+            slice.bitsStored = 12
+            slice.intercept = "-1024"
+            slice.values = [0, 1024, 4095, 24, 2000, 1000 + k]
+        }
+        for slices in [axialSeries(3), measured] {
+            try withScan(slices) { scan in
+                let stack = try #require(scan.stacks.first)
+                let folder = TemporaryFolder()
+                let path = folder.file("out.mhd")
+                let result = try stack.write(to: path, options: VolumeWriteOptions(compress: true))
+                #expect(result.streamed)
+                #expect(folder.contents() == ["out.mhd", "out.zraw"])
+                let loaded = try stack.load()
+                let header = String(decoding: try ReadableFile(path: path).readAll(), as: UTF8.self)
+                let zraw = try ReadableFile(path: folder.file("out.zraw"))
+                #expect(header.contains("CompressedData = True\nCompressedDataSize = \(zraw.size)\n"))
+                #expect(header.contains("ElementDataFile = out.zraw\n"))
+                let byITK = try ITKImageFile.read(path: path, format: .metaImage)
+                #expect(byITK.pixelType == loaded.pixelType)
+                #expect(FormatFixtures.bytes(of: byITK) == FormatFixtures.bytes(of: loaded))
+                let back = try Volume(contentsOf: path)
+                back.withUnsafeBytes { a in loaded.withUnsafeBytes { b in #expect(a.elementsEqual(b)) } }
+            }
+        }
+    }
+
     @Test(".mha and .nrrd stream: ITK's header byte for byte when the headers fix the type, one padding comment line when the values chose it",
           arguments: [(VolumeFileFormat.metaImageSingleFile, false), (.nrrd, false), (.nrrd, true)])
     func singleFileHeadersStream(format: VolumeFileFormat, compress: Bool) throws {

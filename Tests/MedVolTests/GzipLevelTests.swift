@@ -71,3 +71,47 @@ struct GzipLevelTests {
         #expect(auto != nine)
     }
 }
+
+@Suite("One zlib stream from blocks compressed in any order")
+struct ZlibStreamWriterTests {
+    @Test("blocks submitted last-first make one zlib stream that inflates to the input, Adler-32 checked",
+          arguments: [1, 2, 7])
+    func outOfOrderBlocks(blockCount: Int) throws {
+        let blockBytes = 300_000
+        var generator = SystemRandomNumberGenerator()
+        // Compressible but not trivial: a slow ramp with noise.
+        let input = (0..<(blockCount * blockBytes - 1234)).map { UInt8(truncatingIfNeeded: $0 / 700 + Int.random(in: 0..<4, using: &generator)) }
+        let folder = TemporaryFolder()
+        let path = folder.file("stream.zraw")
+        let file = try WritableFile(creating: path)
+        let writer = ZlibStreamWriter(file: file, startingAt: 5, blockCount: blockCount)
+        try input.withUnsafeBytes { all in
+            for block in (0..<blockCount).reversed() {
+                let range = block * blockBytes..<min(input.count, (block + 1) * blockBytes)
+                try writer.compress(block: block, UnsafeRawBufferPointer(rebasing: all[range]), level: 2)
+            }
+        }
+        let size = try writer.finish()
+        try file.close()
+        let bytes = try ReadableFile(path: path).readAll()
+        #expect(bytes.count == 5 + size)
+        #expect(Array(bytes[5..<7]) == [0x78, 0x9C])
+        // zlib inflates it as one stream and checks the combined Adler-32 at its end.
+        let inflater = try Zlib.Inflater(wrapper: .zlib)
+        var output = [UInt8](repeating: 0, count: input.count + 1)
+        let (consumed, produced) = try bytes.withUnsafeBytes { compressed in
+            try output.withUnsafeMutableBytes { try inflater.inflate(UnsafeRawBufferPointer(rebasing: compressed[5...]), into: $0) }
+        }
+        #expect(inflater.isFinished && consumed == size && produced == input.count)
+        #expect(Array(output.prefix(produced)) == input)
+        // A damaged checksum is caught: the stream really carries one.
+        var damaged = bytes
+        damaged[damaged.count - 1] ^= 0xFF
+        let strict = try Zlib.Inflater(wrapper: .zlib)
+        #expect(throws: MedVolError.self) {
+            _ = try damaged.withUnsafeBytes { compressed in
+                try output.withUnsafeMutableBytes { try strict.inflate(UnsafeRawBufferPointer(rebasing: compressed[5...]), into: $0) }
+            }
+        }
+    }
+}

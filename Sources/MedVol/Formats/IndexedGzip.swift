@@ -256,8 +256,9 @@ final class IndexedGzipWriter: @unchecked Sendable {
 }
 
 /// Collects the slots (slices) a stack loader converts, on any thread, into blocks of whole slots and
-/// compresses each block as soon as its last slot is in.
-final class GzipSlotCollector: @unchecked Sendable {
+/// compresses each block as soon as its last slot is in: into gzip members (``IndexedGzipWriter``:
+/// `.nii.gz`, gzip NRRD) or into one zlib stream (``ZlibStreamWriter``: MetaImage `.zraw`).
+final class CompressedSlotCollector: @unchecked Sendable {
     private final class Block {
         let buffer: UnsafeMutableRawBufferPointer
         var filled = 0
@@ -265,7 +266,7 @@ final class GzipSlotCollector: @unchecked Sendable {
         deinit { buffer.deallocate() }
     }
 
-    let writer: IndexedGzipWriter
+    let writer: any OrderedBlockCompressor
     let slotBytes: Int
     let slotCount: Int
     let slotsPerBlock: Int
@@ -285,12 +286,27 @@ final class GzipSlotCollector: @unchecked Sendable {
     /// - Parameters:
     ///   - start: Where the gzip data start in `file` (after an attached NRRD header, say).
     ///   - headerCount: Bytes of a header stored uncompressed in the first member (a NIfTI header), or 0.
-    init(file: WritableFile, startingAt start: Int = 0, headerCount: Int, slotBytes: Int, slotCount: Int, level: GzipLevel) {
+    convenience init(file: WritableFile, startingAt start: Int = 0, headerCount: Int, slotBytes: Int, slotCount: Int, level: GzipLevel) {
+        let slotsPerBlock = IndexedGzipWriter.unitsPerBlock(unitBytes: slotBytes, byteCount: slotBytes * slotCount)
+        let blockCount = (slotCount + slotsPerBlock - 1) / slotsPerBlock
+        self.init(writer: IndexedGzipWriter(file: file, startingAt: start, headerCount: headerCount, blockCount: blockCount),
+                  slotBytes: slotBytes, slotCount: slotCount, slotsPerBlock: slotsPerBlock, level: level)
+    }
+
+    /// Slots compressed into one zlib stream at zlib `level` (a MetaImage `.zraw`), written from byte `start`.
+    convenience init(zlibStreamInto file: WritableFile, startingAt start: Int = 0, slotBytes: Int, slotCount: Int, level: Int) {
+        let slotsPerBlock = max(1, ParallelDeflate.blockSize / max(1, slotBytes))
+        let blockCount = max(1, (slotCount + slotsPerBlock - 1) / slotsPerBlock)
+        self.init(writer: ZlibStreamWriter(file: file, startingAt: start, blockCount: blockCount),
+                  slotBytes: slotBytes, slotCount: slotCount, slotsPerBlock: slotsPerBlock, level: .fixed(level))
+    }
+
+    private init(writer: any OrderedBlockCompressor, slotBytes: Int, slotCount: Int, slotsPerBlock: Int, level: GzipLevel) {
+        self.writer = writer
         self.slotBytes = slotBytes
         self.slotCount = slotCount
-        slotsPerBlock = IndexedGzipWriter.unitsPerBlock(unitBytes: slotBytes, byteCount: slotBytes * slotCount)
+        self.slotsPerBlock = slotsPerBlock
         let blockCount = (slotCount + slotsPerBlock - 1) / slotsPerBlock
-        writer = IndexedGzipWriter(file: file, startingAt: start, headerCount: headerCount, blockCount: blockCount)
         switch level {
         case .fixed(let value):
             self.level = SystemMutex(LevelState(settled: value))
@@ -359,8 +375,17 @@ final class GzipSlotCollector: @unchecked Sendable {
         }
     }
 
-    /// Writes the header and the index (every slot must be in).
-    func finish(header: [UInt8]) throws { try writer.finish(header: header) }
+    /// Writes the header and the index of the gzip members (every slot must be in).
+    func finish(header: [UInt8]) throws {
+        guard let members = writer as? IndexedGzipWriter else { preconditionFailure("not a gzip collector") }
+        try members.finish(header: header)
+    }
+
+    /// Ends the zlib stream (every slot must be in); returns its size in bytes.
+    func finishZlibStream() throws -> Int {
+        guard let stream = writer as? ZlibStreamWriter else { preconditionFailure("not a zlib collector") }
+        return try stream.finish()
+    }
 }
 
 /// A gzip file inflated front to back as one stream, member after member (for gzip files medvol did not
@@ -434,6 +459,73 @@ final class GzipStream: ByteStream {
             }
             inputStart += consumed
             filled += produced
+        }
+    }
+}
+
+/// Where a ``CompressedSlotCollector`` hands its full blocks: compressed on the calling thread, written in
+/// order. Two kinds: independent gzip members (``IndexedGzipWriter``) and one zlib stream
+/// (``ZlibStreamWriter``).
+protocol OrderedBlockCompressor: AnyObject, Sendable {
+    /// Compresses block `index` (of ``blockCount``) at `level` and writes it once the blocks before it are in.
+    func compress(block index: Int, _ bytes: UnsafeRawBufferPointer, level: Int) throws
+}
+
+extension IndexedGzipWriter: OrderedBlockCompressor {}
+
+/// Writes one zlib stream from blocks compressed on any thread, pigz's way (see ``ParallelDeflate``):
+/// each block is its own raw deflate stream ending in a full flush, the last one ending the stream, and
+/// the blocks' Adler-32 checksums are combined — for a streamed MetaImage `.zraw`, which ITK inflates as
+/// one stream. Blocks that arrive early wait in memory until the ones before them are written.
+/// (`@unchecked`: the file is written only under the state lock.)
+final class ZlibStreamWriter: OrderedBlockCompressor, @unchecked Sendable {
+    private struct State {
+        var next = 0
+        var fileOffset: Int
+        var waiting: [Int: (bytes: [UInt8], adler: UInt, length: Int)] = [:]
+        var adler: UInt = 1
+    }
+
+    let file: WritableFile
+    let blockCount: Int
+    let start: Int
+    private let state: SystemMutex<State>
+
+    /// - Parameters:
+    ///   - file: The (staged) output, written from byte `start`.
+    ///   - blockCount: How many blocks will be submitted (at least one).
+    init(file: WritableFile, startingAt start: Int = 0, blockCount: Int) {
+        precondition(blockCount > 0, "a zlib stream of no block")
+        self.file = file
+        self.blockCount = blockCount
+        self.start = start
+        state = SystemMutex(State(fileOffset: start + 2))
+    }
+
+    func compress(block index: Int, _ bytes: UnsafeRawBufferPointer, level: Int) throws {
+        let deflated = try ParallelDeflate.deflateBlock(bytes, level: Int32(level), last: index == blockCount - 1)
+        let adler = ParallelDeflate.adler32(bytes)
+        try state.withLock { state in
+            state.waiting[index] = (deflated, adler, bytes.count)
+            while let ready = state.waiting.removeValue(forKey: state.next) {
+                try ready.bytes.withUnsafeBytes { try file.write($0, at: state.fileOffset) }
+                state.fileOffset += ready.bytes.count
+                state.adler = ParallelDeflate.combineAdler32(state.adler, ready.adler, length: ready.length)
+                state.next += 1
+            }
+        }
+    }
+
+    /// Writes the zlib header and the Adler-32 trailer once every block is in; returns the stream's size.
+    func finish() throws -> Int {
+        try state.withLock { state in
+            precondition(state.next == blockCount && state.waiting.isEmpty, "not every block was submitted")
+            try [UInt8]([0x78, 0x9C]).withUnsafeBytes { try file.write($0, at: start) }
+            let value = UInt32(truncatingIfNeeded: state.adler)
+            let trailer = [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+            try trailer.withUnsafeBytes { try file.write($0, at: state.fileOffset) }
+            state.fileOffset += trailer.count
+            return state.fileOffset - start
         }
     }
 }

@@ -132,6 +132,9 @@ enum MetaImageWriter {
         return lengths.count == 1 ? lengths.first! : lengths.max()! + Header.minimumPaddingLine
     }
 
+    /// The zlib level of compressed MetaImage data (`.zraw`, compressed `.mha`): fast, and ITK reads any.
+    static let zlibLevel: Int = 2
+
     /// The data file beside an `.mhd`: `NAME.raw`, or `NAME.zraw` when compressed.
     static func dataFile(for path: String, compress: Bool) -> String {
         String(path.dropLast(4)) + (compress ? ".zraw" : ".raw")
@@ -151,7 +154,7 @@ enum MetaImageWriter {
                     var compressedSize: Int?
                     if options.compress {
                         // One zlib stream, compressed in blocks on every core (see ParallelDeflate).
-                        compressedSize = try ParallelDeflate.compress([voxels], wrapper: .zlib, level: 2) { chunk in
+                        compressedSize = try ParallelDeflate.compress([voxels], wrapper: .zlib, level: Int32(zlibLevel)) { chunk in
                             try dataFile.write(chunk)
                         }.compressedCount
                     } else {
@@ -165,7 +168,7 @@ enum MetaImageWriter {
                 } else {
                     // .mha: the header comes first and gives the compressed size, so the data is
                     // compressed in memory before anything is written.
-                    let compressed = options.compress ? try ParallelDeflate.compress(voxels, wrapper: .zlib, level: 2) : nil
+                    let compressed = options.compress ? try ParallelDeflate.compress(voxels, wrapper: .zlib, level: Int32(zlibLevel)) : nil
                     let header = Header(info: info, dataFile: "LOCAL", compressedDataSize: compressed?.count)
                     let file = try WritableFile(creating: transaction.stagingPath(for: path))
                     try file.write(header.text)

@@ -3,7 +3,7 @@
 /// place in the file (the way `cat` moves bytes), and the header, which depends on the voxel type that
 /// the values decide, is written once they are all in.
 ///
-/// Eight layouts qualify: MetaImage `.mhd` + `.raw`, NIfTI `.hdr` + `.img` and NRRD `.nhdr` + `.raw`/`.raw.gz`
+/// Nine layouts qualify: MetaImage `.mhd` + `.raw`, NIfTI `.hdr` + `.img` and NRRD `.nhdr` + `.raw`/`.raw.gz`
 /// (the header is a file of its own), NumPy `.npy`
 /// (the header's length depends only on the shape: every dtype name has three characters), NIfTI `.nii`
 /// (a 352-byte header before the voxels), `.nii.gz` (slices gathered into blocks that are compressed
@@ -12,11 +12,14 @@
 /// names the voxel type: when the values choose between two types of one size (`short` or `unsigned
 /// short`), the voxels start after room for the longer header, and the shorter one is padded with a
 /// comment line (`Comment = ` for MetaImage, `#` for NRRD) that ITK, Teem and pynrrd skip; otherwise the
-/// header is ITK's, byte for byte. Compressed MetaImage (one zlib stream whose size `.mha` gives first) and
-/// NumPy `.npz` are written from a loaded volume.
+/// header is ITK's, byte for byte. A compressed `.mhd`'s `.zraw` is one zlib stream, compressed in blocks
+/// as the slices fill them (``ZlibStreamWriter``), its size written in the header last. Compressed `.mha`
+/// (whose header gives that size before the data) and NumPy `.npz` are written from a loaded volume.
 struct StreamedVolumeFile {
     enum Layout: Equatable {
         case metaImage
+        /// `.mhd` with `.zraw`: one zlib stream compressed in blocks as the slices fill them, the header last.
+        case metaImageCompressed
         case numpy
         case nifti
         /// `.hdr` (written last) with the voxels in `.img`.
@@ -40,7 +43,7 @@ struct StreamedVolumeFile {
     /// The streamed layout for `format`, or nil when the format cannot be written this way.
     init?(path: String, format: VolumeFileFormat, options: VolumeWriteOptions) {
         switch format {
-        case .metaImage where !options.compress: layout = .metaImage
+        case .metaImage: layout = options.compress ? .metaImageCompressed : .metaImage
         case .numpy: layout = .numpy
         case .nifti: layout = .nifti
         case .niftiPair: layout = .niftiPair
@@ -61,6 +64,7 @@ struct StreamedVolumeFile {
     private var imageOutputs: [String] {
         switch layout {
         case .metaImage: [MetaImageWriter.dataFile(for: path, compress: false), path]
+        case .metaImageCompressed: [MetaImageWriter.dataFile(for: path, compress: true), path]
         case .numpy: [path, NumPyFile.sidecarPath(for: path)]
         case .nifti, .niftiCompressed, .metaImageSingleFile, .nrrdAttached: [path]
         case .niftiPair: [NIfTIFile.PairPaths(path).image, path]
@@ -75,7 +79,7 @@ struct StreamedVolumeFile {
     /// of `geometry` and `components` whose voxel type will be one of `types`.
     func dataOffset(geometry: ImageGeometry, components: Int, types: [PixelType]) -> Int {
         switch layout {
-        case .metaImage, .nrrdDetached, .niftiPair: 0
+        case .metaImage, .metaImageCompressed, .nrrdDetached, .niftiPair: 0
         case .numpy: NumPyArray.header(descriptor: PixelType.int16.numpyDescriptor, shape: NumPyFile.arrayShape(size: geometry.size, components: components)).count
         case .nifti, .niftiCompressed: NIfTIFile.voxelOffset
         case .metaImageSingleFile: MetaImageWriter.reservedHeaderLength(geometry: geometry, components: components, types: types)
@@ -88,7 +92,7 @@ struct StreamedVolumeFile {
     /// along an axis, one component or RGB).
     func checkHolds(geometry: ImageGeometry, components: Int) throws {
         switch layout {
-        case .metaImage, .numpy, .nrrdDetached, .metaImageSingleFile, .nrrdAttached: break
+        case .metaImage, .metaImageCompressed, .numpy, .nrrdDetached, .metaImageSingleFile, .nrrdAttached: break
         case .nifti, .niftiCompressed, .niftiPair:
             _ = try NIfTIFile.header(for: VolumeInfo(geometry: geometry, pixelType: components == 3 ? .uint8 : .int16,
                                                      components: components), path: path)
@@ -103,11 +107,14 @@ struct StreamedVolumeFile {
         switch layout {
         case .metaImage, .numpy, .nifti, .niftiPair, .nrrdDetached(nil), .metaImageSingleFile, .nrrdAttached(nil):
             return .file(dataFile, dataOffset: offset)
+        case .metaImageCompressed:
+            return .compressed(CompressedSlotCollector(zlibStreamInto: dataFile, slotBytes: slotBytes, slotCount: slotCount,
+                                                       level: MetaImageWriter.zlibLevel))
         case .nrrdDetached(let level?), .nrrdAttached(let level?):
-            return .compressed(GzipSlotCollector(file: dataFile, startingAt: offset, headerCount: 0, slotBytes: slotBytes,
+            return .compressed(CompressedSlotCollector(file: dataFile, startingAt: offset, headerCount: 0, slotBytes: slotBytes,
                                                  slotCount: slotCount, level: level))
         case .niftiCompressed(let level):
-            return .compressed(GzipSlotCollector(file: dataFile, headerCount: NIfTIFile.voxelOffset, slotBytes: slotBytes,
+            return .compressed(CompressedSlotCollector(file: dataFile, headerCount: NIfTIFile.voxelOffset, slotBytes: slotBytes,
                                                  slotCount: slotCount, level: level))
         }
     }
@@ -117,8 +124,10 @@ struct StreamedVolumeFile {
     func finish(_ info: VolumeInfo, types: [PixelType], dataFile: WritableFile, sink: SlotSink, transaction: OutputTransaction) throws {
         try CompanionFile.write(companions, in: transaction)
         switch layout {
-        case .metaImage:
-            let header = MetaImageWriter.Header(info: info, dataFile: FileSystem.lastComponent(of: dataPath), compressedDataSize: nil)
+        case .metaImage, .metaImageCompressed:
+            var compressedSize: Int?
+            if case .compressed(let collector) = sink { compressedSize = try collector.finishZlibStream() }
+            let header = MetaImageWriter.Header(info: info, dataFile: FileSystem.lastComponent(of: dataPath), compressedDataSize: compressedSize)
             let file = try WritableFile(creating: transaction.stagingPath(for: path))
             try file.write(header.text)
             try file.close()

@@ -74,7 +74,7 @@ final class AtomicCounter: Sendable {
 
 /// A value guarded by a pthread mutex: every lock in the library is one of these. ThreadSanitizer models
 /// pthread mutexes but not the futex under Synchronization's `Mutex` on Linux, so with `Mutex` it reported
-/// the handoff of memory from one thread to another through the lock (GzipSlotCollector's blocks, the
+/// the handoff of memory from one thread to another through the lock (CompressedSlotCollector's blocks, the
 /// anonymizer's UID map) as races.
 final class SystemMutex<Value>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)

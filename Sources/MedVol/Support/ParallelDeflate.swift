@@ -56,17 +56,14 @@ enum ParallelDeflate {
                 let input = UnsafeRawBufferPointer(start: hasParts ? bases[block.part].base + block.range.lowerBound : nil,
                                                    count: block.range.count)
                 let isLast = batch + offset == blocks.count - 1
-                var bytes: [UInt8] = []
-                try Zlib.Deflater(wrapper: .raw, level: level).process(input, flush: isLast ? Z_FINISH : Z_FULL_FLUSH) {
-                    bytes.append(contentsOf: $0)
-                }
                 let pointer = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
-                return (bytes, _CZlib.crc32(0, pointer, UInt32(input.count)), _CZlib.adler32(1, pointer, UInt32(input.count)), input.count)
+                return (try deflateBlock(input, level: level, last: isLast), _CZlib.crc32(0, pointer, UInt32(input.count)),
+                        adler32(input), input.count)
             }
             for result in results {
                 try put(result.bytes)
                 summary.crc32 = UInt32(truncatingIfNeeded: crc32_combine(UInt(summary.crc32), result.crc, off_t(result.length)))
-                adler = adler32_combine(adler, result.adler, off_t(result.length))
+                adler = combineAdler32(adler, result.adler, length: result.length)
             }
             first += count
         }
@@ -75,6 +72,26 @@ enum ParallelDeflate {
             try put([UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)])
         }
         return summary
+    }
+
+    /// One block of the stream: raw deflate at zlib `level`, ending in a full flush (byte-aligned, not
+    /// final), or, for the `last` block, ending the stream.
+    static func deflateBlock(_ input: UnsafeRawBufferPointer, level: Int32, last: Bool) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try Zlib.Deflater(wrapper: .raw, level: level).process(input, flush: last ? Z_FINISH : Z_FULL_FLUSH) {
+            bytes.append(contentsOf: $0)
+        }
+        return bytes
+    }
+
+    /// Adler-32 of `input` (zlib's checksum).
+    static func adler32(_ input: UnsafeRawBufferPointer) -> UInt {
+        _CZlib.adler32(1, input.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(input.count))
+    }
+
+    /// The Adler-32 of two pieces from theirs (`length`: bytes of the second).
+    static func combineAdler32(_ first: UInt, _ second: UInt, length: Int) -> UInt {
+        adler32_combine(first, second, off_t(length))
     }
 
     /// The whole stream in memory (for `.mha`, whose header gives the compressed size before the data).

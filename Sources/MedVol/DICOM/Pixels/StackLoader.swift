@@ -279,8 +279,8 @@ enum SlotSink: @unchecked Sendable {
     case memory(UnsafeMutableRawPointer)
     /// Slot `s` goes at `dataOffset + s × slotBytes` (written with pwrite, from any thread).
     case file(WritableFile, dataOffset: Int)
-    /// Slots are gathered into blocks, each compressed once its last slot is in (see ``GzipSlotCollector``).
-    case compressed(GzipSlotCollector)
+    /// Slots are gathered into blocks, each compressed once its last slot is in (see ``CompressedSlotCollector``).
+    case compressed(CompressedSlotCollector)
 
     /// Whether slots should arrive in order (a block is compressed, and its memory freed, once full).
     var prefersSlotOrder: Bool {
