@@ -456,6 +456,16 @@ struct GeometryAndOutputTests {
 
 @Suite("Streaming conversion")
 struct StreamingConversionTests {
+    /// A CT stored unsigned (12 bits) with intercept −1024, whose values settle on int16 (a measured type).
+    func unsignedCT(_ count: Int) -> [SliceSpec] {
+        axialSeries(count) { k, slice in
+            slice.signed = false
+            slice.bitsStored = 12
+            slice.intercept = "-1024"
+            slice.values = [0, 1024, 4095, 24, 2000, 1000 + k]
+        }
+    }
+
     /// Converts with `DICOMStack.convert` and reads the result back; it must equal `load()`.
     func check(_ slices: [SliceSpec], format: VolumeFileFormat, expectStreamed: Bool, expectType: PixelType) throws {
         try withScan(slices) { scan in
@@ -477,12 +487,7 @@ struct StreamingConversionTests {
 
     @Test("CT stored unsigned with intercept −1024 streams into .mhd and .npy as int16")
     func streamsInt16() throws {
-        let slices = axialSeries(4) { k, slice in
-            slice.signed = false
-            slice.bitsStored = 12
-            slice.intercept = "-1024"
-            slice.values = [0, 1024, 4095, 24, 2000, 1000 + k]
-        }
+        let slices = unsignedCT(4)
         try check(slices, format: .metaImage, expectStreamed: true, expectType: .int16)
         try check(slices, format: .numpy, expectStreamed: true, expectType: .int16)
     }
@@ -527,12 +532,7 @@ struct StreamingConversionTests {
 
     @Test(".mhd --compress streams its .zraw as one zlib stream: ITK reads the loaded volume, CompressedDataSize is the file's size")
     func compressedMetaImageStreams() throws {
-        let measured = axialSeries(5) { k, slice in
-            slice.signed = false
-            slice.bitsStored = 12
-            slice.intercept = "-1024"
-            slice.values = [0, 1024, 4095, 24, 2000, 1000 + k]
-        }
+        let measured = unsignedCT(5)
         for slices in [axialSeries(3), measured] {
             try withScan(slices) { scan in
                 let stack = try #require(scan.stacks.first)
@@ -559,12 +559,7 @@ struct StreamingConversionTests {
           arguments: [(VolumeFileFormat.metaImageSingleFile, false), (.nrrd, false), (.nrrd, true)])
     func singleFileHeadersStream(format: VolumeFileFormat, compress: Bool) throws {
         let fixed = axialSeries(3)
-        let measuredSigned = axialSeries(4) { k, slice in
-            slice.signed = false
-            slice.bitsStored = 12
-            slice.intercept = "-1024"
-            slice.values = [0, 1024, 4095, 24, 2000, 1000 + k]
-        }
+        let measuredSigned = unsignedCT(4)
         let measuredUnsigned = axialSeries(2) { _, slice in
             slice.signed = false
             slice.intercept = "-1024"

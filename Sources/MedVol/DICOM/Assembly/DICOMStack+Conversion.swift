@@ -11,7 +11,7 @@ extension DICOMStack {
     /// written; `.dicom` writes a series into the folder `path` (``DICOMSeriesWriter``). Either way the
     /// result holds the same voxels and header fields as `try load(options:).write(to:format:options:)`
     /// gives — the same bytes, except that a streamed `.mha` or `.nrrd` whose values chose between two
-    /// types of one size carries a padding comment line (``StreamedVolumeFile``) — and it appears whole
+    /// types of one size carries a padding comment line, which ITK, Teem and pynrrd skip — and it appears whole
     /// or not at all.
     /// When `loadOptions` asks for a ``SliceResampling`` the stack needs, the volume is loaded and
     /// resampled in its one buffer, then written; the result's ``WriteResult/info`` reports what was done.
