@@ -7,9 +7,10 @@
 ///   for 4D, the time spacing and the time origin);
 /// - `TransformMatrix` holds the direction column by column: index axis *a*'s direction is numbers
 ///   `a·N ..< a·N + 3` (N = `NDims`); a 4D matrix must be the identity on its fourth row and column;
-/// - `AnatomicalOrientation` and `CenterOfRotation` do not change the geometry.
+/// - `AnatomicalOrientation` and `CenterOfRotation` do not change the geometry; a `Comment` (a streamed
+///   `.mha` pads its header with one) changes nothing.
 ///
-/// Anything else — another key (`ElementSize`, `Position`, `Rotation`, comments, …), ASCII or listed data,
+/// Anything else — another key (`ElementSize`, `Position`, `Rotation`, lines without `=`, …), ASCII or listed data,
 /// 2D or 5D images, numbers that do not parse — returns nil, and the file is read through ITK as before.
 enum MetaImageReader {
     /// The fields the Swift reader knows; any other sends the file to ITK.
@@ -17,6 +18,7 @@ enum MetaImageReader {
         "ObjectType", "NDims", "BinaryData", "BinaryDataByteOrderMSB", "ElementByteOrderMSB", "CompressedData",
         "CompressedDataSize", "TransformMatrix", "Offset", "CenterOfRotation", "AnatomicalOrientation",
         "ElementSpacing", "DimSize", "ElementNumberOfChannels", "ElementType", "ElementDataFile", "HeaderSize",
+        "Comment",
     ]
 
     /// The voxel type of each `ElementType` ITK maps to one medvol has.
