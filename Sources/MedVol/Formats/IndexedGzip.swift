@@ -266,7 +266,13 @@ final class CompressedSlotCollector: @unchecked Sendable {
         deinit { buffer.deallocate() }
     }
 
-    let writer: any OrderedBlockCompressor
+    /// Where full blocks go.
+    private enum Output {
+        case gzipMembers(IndexedGzipWriter)
+        case zlibStream(ZlibStreamWriter)
+    }
+
+    private let output: Output
     let slotBytes: Int
     let slotCount: Int
     let slotsPerBlock: Int
@@ -287,26 +293,29 @@ final class CompressedSlotCollector: @unchecked Sendable {
     ///   - start: Where the gzip data start in `file` (after an attached NRRD header, say).
     ///   - headerCount: Bytes of a header stored uncompressed in the first member (a NIfTI header), or 0.
     convenience init(file: WritableFile, startingAt start: Int = 0, headerCount: Int, slotBytes: Int, slotCount: Int, level: GzipLevel) {
-        let slotsPerBlock = IndexedGzipWriter.unitsPerBlock(unitBytes: slotBytes, byteCount: slotBytes * slotCount)
-        let blockCount = (slotCount + slotsPerBlock - 1) / slotsPerBlock
-        self.init(writer: IndexedGzipWriter(file: file, startingAt: start, headerCount: headerCount, blockCount: blockCount),
-                  slotBytes: slotBytes, slotCount: slotCount, slotsPerBlock: slotsPerBlock, level: level)
+        let (slotsPerBlock, blockCount) = Self.blocks(slotBytes: slotBytes, slotCount: slotCount)
+        self.init(output: .gzipMembers(IndexedGzipWriter(file: file, startingAt: start, headerCount: headerCount, blockCount: blockCount)),
+                  slotBytes: slotBytes, slotCount: slotCount, slotsPerBlock: slotsPerBlock, blockCount: blockCount, level: level)
     }
 
     /// Slots compressed into one zlib stream at zlib `level` (a MetaImage `.zraw`), written from byte `start`.
     convenience init(zlibStreamInto file: WritableFile, startingAt start: Int = 0, slotBytes: Int, slotCount: Int, level: Int) {
-        let slotsPerBlock = max(1, ParallelDeflate.blockSize / max(1, slotBytes))
-        let blockCount = max(1, (slotCount + slotsPerBlock - 1) / slotsPerBlock)
-        self.init(writer: ZlibStreamWriter(file: file, startingAt: start, blockCount: blockCount),
-                  slotBytes: slotBytes, slotCount: slotCount, slotsPerBlock: slotsPerBlock, level: .fixed(level))
+        let (slotsPerBlock, blockCount) = Self.blocks(slotBytes: slotBytes, slotCount: slotCount)
+        self.init(output: .zlibStream(ZlibStreamWriter(file: file, startingAt: start, blockCount: blockCount)),
+                  slotBytes: slotBytes, slotCount: slotCount, slotsPerBlock: slotsPerBlock, blockCount: blockCount, level: .fixed(level))
     }
 
-    private init(writer: any OrderedBlockCompressor, slotBytes: Int, slotCount: Int, slotsPerBlock: Int, level: GzipLevel) {
-        self.writer = writer
+    /// Whole slots per block (about ``IndexedGzip/blockSize`` bytes) and the blocks `slotCount` slots make.
+    private static func blocks(slotBytes: Int, slotCount: Int) -> (slotsPerBlock: Int, blockCount: Int) {
+        let slotsPerBlock = IndexedGzipWriter.unitsPerBlock(unitBytes: slotBytes, byteCount: slotBytes * slotCount)
+        return (slotsPerBlock, (slotCount + slotsPerBlock - 1) / slotsPerBlock)
+    }
+
+    private init(output: Output, slotBytes: Int, slotCount: Int, slotsPerBlock: Int, blockCount: Int, level: GzipLevel) {
+        self.output = output
         self.slotBytes = slotBytes
         self.slotCount = slotCount
         self.slotsPerBlock = slotsPerBlock
-        let blockCount = (slotCount + slotsPerBlock - 1) / slotsPerBlock
         switch level {
         case .fixed(let value):
             self.level = SystemMutex(LevelState(settled: value))
@@ -359,7 +368,7 @@ final class CompressedSlotCollector: @unchecked Sendable {
         }
         switch next {
         case .compress(let settled):
-            try writer.compress(block: number, UnsafeRawBufferPointer(block.buffer), level: settled)
+            try compress(block: number, UnsafeRawBufferPointer(block.buffer), level: settled)
         case .wait:
             return
         case .settle(let samples):
@@ -370,21 +379,29 @@ final class CompressedSlotCollector: @unchecked Sendable {
                 return state.waiting
             }
             for (index, waitingBlock) in waiting.sorted(by: { $0.key < $1.key }) {
-                try writer.compress(block: index, UnsafeRawBufferPointer(waitingBlock.buffer), level: settled)
+                try compress(block: index, UnsafeRawBufferPointer(waitingBlock.buffer), level: settled)
             }
+        }
+    }
+
+    /// Compresses block `index` into the output at `level`.
+    private func compress(block index: Int, _ bytes: UnsafeRawBufferPointer, level: Int) throws {
+        switch output {
+        case .gzipMembers(let writer): try writer.compress(block: index, bytes, level: level)
+        case .zlibStream(let writer): try writer.compress(block: index, bytes, level: level)
         }
     }
 
     /// Writes the header and the index of the gzip members (every slot must be in).
     func finish(header: [UInt8]) throws {
-        guard let members = writer as? IndexedGzipWriter else { preconditionFailure("not a gzip collector") }
-        try members.finish(header: header)
+        guard case .gzipMembers(let writer) = output else { preconditionFailure("not a gzip collector") }
+        try writer.finish(header: header)
     }
 
     /// Ends the zlib stream (every slot must be in); returns its size in bytes.
     func finishZlibStream() throws -> Int {
-        guard let stream = writer as? ZlibStreamWriter else { preconditionFailure("not a zlib collector") }
-        return try stream.finish()
+        guard case .zlibStream(let writer) = output else { preconditionFailure("not a zlib collector") }
+        return try writer.finish()
     }
 }
 
@@ -463,22 +480,12 @@ final class GzipStream: ByteStream {
     }
 }
 
-/// Where a ``CompressedSlotCollector`` hands its full blocks: compressed on the calling thread, written in
-/// order. Two kinds: independent gzip members (``IndexedGzipWriter``) and one zlib stream
-/// (``ZlibStreamWriter``).
-protocol OrderedBlockCompressor: AnyObject, Sendable {
-    /// Compresses block `index` (of ``blockCount``) at `level` and writes it once the blocks before it are in.
-    func compress(block index: Int, _ bytes: UnsafeRawBufferPointer, level: Int) throws
-}
-
-extension IndexedGzipWriter: OrderedBlockCompressor {}
-
 /// Writes one zlib stream from blocks compressed on any thread, pigz's way (see ``ParallelDeflate``):
 /// each block is its own raw deflate stream ending in a full flush, the last one ending the stream, and
 /// the blocks' Adler-32 checksums are combined — for a streamed MetaImage `.zraw`, which ITK inflates as
 /// one stream. Blocks that arrive early wait in memory until the ones before them are written.
 /// (`@unchecked`: the file is written only under the state lock.)
-final class ZlibStreamWriter: OrderedBlockCompressor, @unchecked Sendable {
+final class ZlibStreamWriter: @unchecked Sendable {
     private struct State {
         var next = 0
         var fileOffset: Int
@@ -499,9 +506,10 @@ final class ZlibStreamWriter: OrderedBlockCompressor, @unchecked Sendable {
         self.file = file
         self.blockCount = blockCount
         self.start = start
-        state = SystemMutex(State(fileOffset: start + 2))
+        state = SystemMutex(State(fileOffset: start + ParallelDeflate.zlibHeader.count))
     }
 
+    /// Compresses block `index` at zlib `level` (on the calling thread) and writes it once the blocks before it are in.
     func compress(block index: Int, _ bytes: UnsafeRawBufferPointer, level: Int) throws {
         let deflated = try ParallelDeflate.deflateBlock(bytes, level: Int32(level), last: index == blockCount - 1)
         let adler = ParallelDeflate.adler32(bytes)
@@ -520,9 +528,8 @@ final class ZlibStreamWriter: OrderedBlockCompressor, @unchecked Sendable {
     func finish() throws -> Int {
         try state.withLock { state in
             precondition(state.next == blockCount && state.waiting.isEmpty, "not every block was submitted")
-            try [UInt8]([0x78, 0x9C]).withUnsafeBytes { try file.write($0, at: start) }
-            let value = UInt32(truncatingIfNeeded: state.adler)
-            let trailer = [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+            try ParallelDeflate.zlibHeader.withUnsafeBytes { try file.write($0, at: start) }
+            let trailer = ParallelDeflate.zlibTrailer(adler: state.adler)
             try trailer.withUnsafeBytes { try file.write($0, at: state.fileOffset) }
             state.fileOffset += trailer.count
             return state.fileOffset - start

@@ -124,14 +124,6 @@ enum MetaImageWriter {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Bytes an uncompressed `.mha` header takes when the voxel type is one of `types` (settled after the
-    /// voxels are written): the header's length when every type gives the same, else room for the
-    /// longest and a padding `Comment` line (``Header/padding``; ITK's MetaIO reads it as a comment).
-    static func reservedHeaderLength(geometry: ImageGeometry, components: Int, types: [PixelType]) -> Int {
-        let lengths = Set(types.map { Header(info: VolumeInfo(geometry: geometry, pixelType: $0, components: components), dataFile: "LOCAL").text.utf8.count })
-        return lengths.count == 1 ? lengths.first! : lengths.max()! + Header.minimumPaddingLine
-    }
-
     /// The zlib level of compressed MetaImage data (`.zraw`, compressed `.mha`): fast, and ITK reads any.
     static let zlibLevel: Int = 2
 

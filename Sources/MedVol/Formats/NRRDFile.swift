@@ -81,14 +81,6 @@ enum NRRDFile {
         return lines.joined(separator: "\n") + "\n" + (dataFile == nil ? "\n" : "")
     }
 
-    /// Bytes an attached `.nrrd` header takes when the voxel type is one of `types` (settled after the
-    /// voxels are written): the header's length when every type gives the same, else room for the longest
-    /// and a comment line (see ``header(for:gzip:paddedTo:)``).
-    static func reservedHeaderLength(geometry: ImageGeometry, components: Int, types: [PixelType], gzip: Bool) -> Int {
-        let lengths = Set(types.map { header(for: VolumeInfo(geometry: geometry, pixelType: $0, components: components), gzip: gzip, dataFile: nil).utf8.count })
-        return lengths.count == 1 ? lengths.first! : lengths.max()! + minimumPaddingLine
-    }
-
     /// The shortest comment line: `#` and the line end.
     static let minimumPaddingLine = 2
 

@@ -82,10 +82,23 @@ struct StreamedVolumeFile {
         case .metaImage, .metaImageCompressed, .nrrdDetached, .niftiPair: 0
         case .numpy: NumPyArray.header(descriptor: PixelType.int16.numpyDescriptor, shape: NumPyFile.arrayShape(size: geometry.size, components: components)).count
         case .nifti, .niftiCompressed: NIfTIFile.voxelOffset
-        case .metaImageSingleFile: MetaImageWriter.reservedHeaderLength(geometry: geometry, components: components, types: types)
+        case .metaImageSingleFile:
+            Self.reservedHeaderLength(types.map { MetaImageWriter.Header(info: VolumeInfo(geometry: geometry, pixelType: $0, components: components),
+                                                                         dataFile: "LOCAL").text.utf8.count },
+                                      paddingLine: MetaImageWriter.Header.minimumPaddingLine)
         case .nrrdAttached(let level):
-            NRRDFile.reservedHeaderLength(geometry: geometry, components: components, types: types, gzip: level != nil)
+            Self.reservedHeaderLength(types.map { NRRDFile.header(for: VolumeInfo(geometry: geometry, pixelType: $0, components: components),
+                                                                  gzip: level != nil, dataFile: nil).utf8.count },
+                                      paddingLine: NRRDFile.minimumPaddingLine)
         }
+    }
+
+    /// Bytes a header before the data takes when its length for each possible voxel type is one of
+    /// `lengths` (the type is settled after the voxels are written): that length when they agree, else
+    /// room for the longest and a padding comment line of at least `paddingLine` bytes, so that every
+    /// shorter header can be padded to it.
+    private static func reservedHeaderLength(_ lengths: [Int], paddingLine: Int) -> Int {
+        Set(lengths).count == 1 ? lengths[0] : lengths.max()! + paddingLine
     }
 
     /// Refuses, before any voxel is decoded, a volume the format cannot hold (NIfTI-1: 32767 voxels

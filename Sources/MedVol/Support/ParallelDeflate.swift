@@ -45,7 +45,7 @@ enum ParallelDeflate {
             try bytes.withUnsafeBytes { try emit($0) }
             summary.compressedCount += bytes.count
         }
-        if wrapper == .zlib { try put([0x78, 0x9C]) }
+        if wrapper == .zlib { try put(zlibHeader) }
         let window = max(2, Parallel.processorCount * 2)
         var first = 0
         while first < blocks.count {
@@ -67,11 +67,17 @@ enum ParallelDeflate {
             }
             first += count
         }
-        if wrapper == .zlib {
-            let value = UInt32(truncatingIfNeeded: adler)
-            try put([UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)])
-        }
+        if wrapper == .zlib { try put(zlibTrailer(adler: adler)) }
         return summary
+    }
+
+    /// The zlib header: deflate, 32 KiB window, default compression.
+    static let zlibHeader: [UInt8] = [0x78, 0x9C]
+
+    /// The zlib trailer: the Adler-32 of the uncompressed data, big-endian.
+    static func zlibTrailer(adler: UInt) -> [UInt8] {
+        let value = UInt32(truncatingIfNeeded: adler)
+        return [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
     }
 
     /// One block of the stream: raw deflate at zlib `level`, ending in a full flush (byte-aligned, not
