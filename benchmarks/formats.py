@@ -144,7 +144,8 @@ def nifti_inputs(ctx: core.Context, series: Path) -> dict[str, Path]:
 
 
 MEMORY_HEADER = ["path", "wall s", "peak RSS MB", "peak ÷ volume", "(peak − start-up) ÷ volume"]
-MEMORY_FORMATS = [("mhd", []), ("mhd", ["--compress"]), ("mha", []), ("nii", []), ("nii.gz", []), ("hdr", []), ("nrrd", []),
+MEMORY_FORMATS = [("mhd", []), ("mhd", ["--compress"]), ("mha", []), ("mha", ["--compress"]), ("nii", []), ("nii.gz", []),
+                  ("hdr", []), ("nrrd", []),
                   ("nrrd", ["--compress"]), ("nhdr", []), ("nhdr", ["--compress"]), ("npy", []), ("npz", []),
                   ("npz", ["--compress"])]
 
@@ -269,7 +270,8 @@ def main() -> int:
               f"One run each; the volume is 512×512×{args.slices} int16 ({512 * 512 * args.slices * 2 / core.MB:.0f} MB), "
               f"for the 4D rows {'×'.join(map(str, FOUR_D_SIZE))} int16 ({2 * math.prod(FOUR_D_SIZE) / core.MB:.0f} MB, "
               f"{FOUR_D_SIZE[2] * FOUR_D_SIZE[3]} files). "
-              "DICOM → format writes the format from the series; format → .npy reads that file back.", "",
+              "DICOM → format writes the format from the series; format → .npy converts that file back "
+              "(file to file, a run of slices at a time, when medvol's reader reads it).", "",
               core.markdown_table(memory_rows, MEMORY_HEADER), ""]
     Path(args.report).write_text("\n".join(lines))
     print(f"\nreport: {args.report}")

@@ -122,10 +122,10 @@ struct Convert: ParsableCommand {
             if tilt == "correct" || regrid {
                 throw ValidationError("--tilt correct and --regrid resample DICOM series (they work from the slice positions); \(path) is a volume file")
             }
-            let volume = try Volume(contentsOf: path)
-            report(volume.metadata.warnings.map(\.description))
-            let written = try write(volume, to: output, format: target, options: writeOptions)
-            summary("wrote \(written.last ?? output) (\(describe(volume)))", started: started)
+            // Slice runs straight from file to file when both formats allow (else read, then written).
+            let result = try Volume.convert(contentsOf: path, to: output, format: target, options: writeOptions)
+            report(result.info.metadata.warnings.map(\.description) + result.warnings)
+            summary("wrote \(result.paths.last ?? output) (\(describe(result.info)))", started: started)
 
         case .dicom(let dicomPaths):
             PhaseTimer.mark("start")
@@ -241,15 +241,6 @@ struct Convert: ParsableCommand {
             default: return true
             }
         }
-    }
-
-    /// Writes a volume read from a file through the same path, reporting its warnings.
-    @discardableResult
-    private func write(_ volume: Volume, to path: String, format: VolumeFileFormat, options: VolumeWriteOptions,
-                       label: String? = nil) throws -> [String] {
-        let result = try volume.write(to: path, format: format, options: options)
-        report(result.warnings.map { (label.map { "\($0): " } ?? "") + $0 })
-        return result.paths
     }
 
     private func formatUnknown(_ output: String) -> ValidationError {

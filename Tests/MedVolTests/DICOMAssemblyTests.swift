@@ -528,6 +528,60 @@ struct StreamingConversionTests {
         try check(axialSeries(3), format: .nrrd, expectStreamed: true, expectType: .int16)
         try check(axialSeries(3), format: .nrrdDetached, expectStreamed: true, expectType: .int16)
         try check(axialSeries(3), format: .metaImageSingleFile, expectStreamed: true, expectType: .int16)
+        try check(axialSeries(3), format: .numpyArchive, expectStreamed: true, expectType: .int16)
+        try check(relabel, format: .numpyArchive, expectStreamed: true, expectType: .uint16)
+    }
+
+    @Test("a compressed .mha streams: the loaded write's bytes when the headers fix the type; ITK reads the loaded volume")
+    func compressedSingleFileStreams() throws {
+        for (slices, fixedType) in [(axialSeries(3), true), (unsignedCT(5), false)] {
+            try withScan(slices) { scan in
+                let stack = try #require(scan.stacks.first)
+                let folder = TemporaryFolder()
+                let options = VolumeWriteOptions(compress: true)
+                let result = try stack.write(to: folder.file("streamed.mha"), options: options)
+                #expect(result.streamed)
+                let loaded = try stack.load()
+                try loaded.write(to: folder.file("loaded.mha"), options: options)
+                let streamed = try ReadableFile(path: folder.file("streamed.mha")).readAll()
+                #expect((streamed == (try ReadableFile(path: folder.file("loaded.mha")).readAll())) == fixedType)
+                #expect(String(decoding: streamed.prefix(400), as: UTF8.self).contains("CompressedData = True"))
+                for reader in ["ITK", "medvol"] {
+                    let back = reader == "ITK" ? try ITKImageFile.read(path: folder.file("streamed.mha"), format: .metaImageSingleFile)
+                                               : try Volume(contentsOf: folder.file("streamed.mha"))
+                    #expect(back.pixelType == loaded.pixelType, "\(reader)")
+                    #expect(back.geometry.isCongruent(with: loaded.geometry), "\(reader)")
+                    back.withUnsafeBytes { a in loaded.withUnsafeBytes { b in #expect(a.elementsEqual(b), "\(reader)") } }
+                }
+            }
+        }
+    }
+
+    @Test("an .npz streams, stored or deflated: the same bytes as the loaded volume's write (CRC-32 and headers written last)",
+          arguments: [false, true])
+    func archiveStreams(compress: Bool) throws {
+        let relabel = axialSeries(2) { _, slice in
+            slice.signed = false
+            slice.intercept = "-1024"
+            slice.values = [1024, 2000, 3000, 4000, 5000, 30000]
+        }
+        for slices in [axialSeries(3), unsignedCT(5), relabel] {
+            try withScan(slices) { scan in
+                let stack = try #require(scan.stacks.first)
+                let folder = TemporaryFolder()
+                let options = VolumeWriteOptions(compress: compress)
+                let result = try stack.write(to: folder.file("streamed.npz"), options: options)
+                #expect(result.streamed)
+                try stack.load().write(to: folder.file("loaded.npz"), options: options)
+                let streamed = try ReadableFile(path: folder.file("streamed.npz")).readAll()
+                #expect(streamed == (try ReadableFile(path: folder.file("loaded.npz")).readAll()))
+                // Damage one voxel byte: the reader's CRC-32 check finds it.
+                var damaged = streamed
+                damaged[damaged.count / 3] ^= 0x01
+                let path = try folder.write("damaged.npz", damaged)
+                #expect(medVolError { _ = try Volume(contentsOf: path) } != nil)
+            }
+        }
     }
 
     @Test(".mhd --compress streams its .zraw as one zlib stream: ITK reads the loaded volume, CompressedDataSize is the file's size")
@@ -581,7 +635,7 @@ struct StreamingConversionTests {
                 let back = try Volume(contentsOf: streamedPath)
                 #expect(back.pixelType == type && back.geometry.isCongruent(with: loaded.geometry))
                 // The padding keeps the file on the Swift reader (not ITK's fallback).
-                if format == .metaImageSingleFile { #expect(try MetaImageReader.read(path: streamedPath) != nil) }
+                if format == .metaImageSingleFile { #expect(try MetaImageReader.open(path: streamedPath) != nil) }
                 back.withUnsafeBytes { a in loaded.withUnsafeBytes { b in #expect(a.elementsEqual(b)) } }
                 // What ITK reads from the streamed file is the loaded volume.
                 let byITK = try ITKImageFile.read(path: streamedPath, format: format)

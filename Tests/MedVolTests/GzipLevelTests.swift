@@ -91,7 +91,7 @@ struct ZlibStreamWriterTests {
                 try writer.compress(block: block, UnsafeRawBufferPointer(rebasing: all[range]), level: 2)
             }
         }
-        let size = try writer.finish()
+        let size = try writer.finish().size
         try file.close()
         let bytes = try ReadableFile(path: path).readAll()
         #expect(bytes.count == 5 + size)

@@ -10,7 +10,7 @@ struct MetaImageReaderTests {
     /// Reads `path` both ways and checks they agree exactly; returns the Swift reading.
     @discardableResult
     func expectSameAsITK(_ path: String, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Volume? {
-        let swift = try MetaImageReader.read(path: path)
+        let swift = try MetaImageReader.open(path: path)?.load()
         #expect(swift != nil, "\(what): read by the Swift reader", sourceLocation: sourceLocation)
         guard let swift else { return nil }
         let format = VolumeFileFormat(path: path)!
@@ -108,7 +108,7 @@ struct MetaImageReaderTests {
         ]
         for (name, changes) in cases {
             let path = try edited(folder, name, changes)
-            #expect(try MetaImageReader.read(path: path) == nil, "\(name): ITK's reading")
+            #expect(try MetaImageReader.open(path: path) == nil, "\(name): ITK's reading")
         }
     }
 }

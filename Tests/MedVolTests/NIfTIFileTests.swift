@@ -92,7 +92,7 @@ struct NIfTIFileTests {
                 let path = folder.file("v\(index).\(format.fileExtension)")
                 try volume.write(to: path)
                 let file = try ReadableFile(path: path)
-                let swift = try #require(try NIfTIFile.read(path: path, file: file, compressed: format == .niftiCompressed))
+                let swift = try #require(try NIfTIFile.open(path: path, file: file, compressed: format == .niftiCompressed)?.load())
                 let itk = try ITKImageFile.read(path: path, format: format)
                 #expect(swift.geometry.size == itk.geometry.size)
                 #expect(swift.geometry.spacing == itk.geometry.spacing)
@@ -135,7 +135,7 @@ struct NIfTIFileTests {
                 #expect(FormatFixtures.bytes(of: swift) == FormatFixtures.bytes(of: volume))
                 #expect(FormatFixtures.bytes(of: itk) == FormatFixtures.bytes(of: volume))
             }
-            #expect(try NIfTIFile.readPair(NIfTIFile.PairPaths(swiftPath)) != nil, "read by the Swift reader, not ITK's")
+            #expect(try NIfTIFile.openPair(NIfTIFile.PairPaths(swiftPath)) != nil, "read by the Swift reader, not ITK's")
         }
     }
 
@@ -214,7 +214,7 @@ struct NIfTIFileTests {
                     try member.withUnsafeBytes { try file.write($0, at: 0) }
                     try file.close()
                 }
-                let swift = try #require(try NIfTIFile.read(path: path, file: ReadableFile(path: path), compressed: format == .niftiCompressed))
+                let swift = try #require(try NIfTIFile.open(path: path, file: ReadableFile(path: path), compressed: format == .niftiCompressed)?.load())
                 let itk = try ITKImageFile.read(path: path, format: format)
                 #expect(swift.pixelType == itk.pixelType, "\(type) slope \(slope)")
                 #expect(swift.pixelType == (type == .float64 ? .float64 : .float32))

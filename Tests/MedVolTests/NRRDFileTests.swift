@@ -79,7 +79,7 @@ struct NRRDReadingTests {
                         } else {
                             try volume.write(to: path, options: VolumeWriteOptions(compress: compress))
                         }
-                        let swift = try #require(try NRRDFile.read(path: path, file: ReadableFile(path: path)))
+                        let swift = try #require(try NRRDFile.open(path: path, file: ReadableFile(path: path))?.load())
                         let itk = try ITKImageFile.read(path: path, format: format)
                         #expect(swift.geometry.size == itk.geometry.size)
                         #expect(swift.geometry.spacing == itk.geometry.spacing, "\(path)")
@@ -116,7 +116,7 @@ struct NRRDReadingTests {
             let origin = try! #require(text.split(separator: "\n").first { $0.hasPrefix("space origin: ") })
             return text.replacingOccurrences(of: origin, with: origin.dropLast(2) + "2.5)")
         }
-        let swift = try #require(try NRRDFile.read(path: lateStart, file: ReadableFile(path: lateStart)))
+        let swift = try #require(try NRRDFile.open(path: lateStart, file: ReadableFile(path: lateStart))?.load())
         let itk = try ITKImageFile.read(path: lateStart, format: .nrrd)
         #expect(swift.metadata.warnings == [.timeOriginIgnored(2.5)])
         #expect(swift.metadata.warnings.map(\.description) == ["the fourth axis starts at 2.5, not 0; medvol keeps only its spacing"])
@@ -128,7 +128,7 @@ struct NRRDReadingTests {
             return text.replacingOccurrences(of: line, with: fixed)
         }
         #expect(try String(contentsOfFile: mixed, encoding: .isoLatin1).contains(",0.25) "))
-        #expect(try NRRDFile.read(path: mixed, file: ReadableFile(path: mixed)) == nil)
+        #expect(try NRRDFile.open(path: mixed, file: ReadableFile(path: mixed)) == nil)
     }
 
     @Test("RGB NRRD files are left to ITK")
@@ -137,7 +137,7 @@ struct NRRDReadingTests {
         for volume in [FormatFixtures.volume(.uint8, components: 3)] {
             let path = folder.file("x\(volume.components).nrrd")
             try volume.write(to: path)
-            #expect(try NRRDFile.read(path: path, file: ReadableFile(path: path)) == nil)
+            #expect(try NRRDFile.open(path: path, file: ReadableFile(path: path)) == nil)
             expectSameVolume(try Volume(contentsOf: path), volume, coordinateTolerance: 1e-12, directionTolerance: 1e-12)
         }
     }

@@ -191,8 +191,7 @@ enum ITKImageFile {
 
         let storage = VoxelStorage(byteCount: byteCount)
         if let metaImageVoxels {
-            try metaImageVoxels.read(into: UnsafeMutableRawBufferPointer(start: storage.bytes, count: byteCount),
-                                     componentBytes: type.byteSize)
+            try metaImageVoxels.stored(as: type).readAll(into: UnsafeMutableRawBufferPointer(start: storage.bytes, count: byteCount))
         } else {
             let status = mv_image_reader_read(reader, storage.bytes, UInt64(byteCount))
             let read = outcome(of: status)
@@ -427,14 +426,14 @@ struct MetaImageVoxels {
         self.byteCount = byteCount
     }
 
-    func read(into voxels: UnsafeMutableRawBufferPointer, componentBytes: Int) throws {
-        precondition(voxels.count == byteCount)
-        if let compressedLength {
-            try InflatingStream(file: file, offset: offset, length: compressedLength, wrapper: .zlib).read(into: voxels)
+    /// The voxels as `type` values, for reading (a `.zraw` inflated front to back).
+    func stored(as type: PixelType) throws -> StoredVoxels {
+        let source: StoredVoxels.Source = if let compressedLength {
+            .stream(try InflatingStream(file: file, offset: offset, length: compressedLength, wrapper: .zlib), finish: {})
         } else {
-            try FileRangeStream(file: file, offset: offset, length: byteCount).read(into: voxels)
+            .file(file, offset: offset)
         }
-        if isBigEndian && componentBytes > 1 { VoxelMath.swapBytes(voxels, width: componentBytes) }
+        return StoredVoxels(source: source, storedType: type, elementCount: byteCount / type.byteSize, swapsBytes: isBigEndian)
     }
 }
 

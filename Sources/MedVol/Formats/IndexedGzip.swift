@@ -119,13 +119,21 @@ enum IndexedGzip {
             try stream.read(into: buffer)
             return
         }
+        try read(file, members: members, uncompressedOffset: offset, into: buffer)
+    }
+
+    /// Reads `buffer.count` uncompressed bytes from `offset` of medvol's gzip `members` of `file`,
+    /// inflating them on every core (`parallel`) or on this thread (the caller runs pieces in parallel).
+    static func read(_ file: ReadableFile, members: [Member], uncompressedOffset offset: Int,
+                     into buffer: UnsafeMutableRawBufferPointer, parallel: Bool = true) throws {
+        guard !buffer.isEmpty else { return }
         let end = offset + buffer.count
         guard end <= (members.last.map { $0.uncompressedOffset + $0.uncompressedCount } ?? 0) else {
             throw MedVolError.corrupt(file.path, "compressed data end before byte \(end) (truncated)")
         }
         let needed = members.filter { $0.uncompressedOffset < end && $0.uncompressedOffset + $0.uncompressedCount > offset }
         let target = SendableRawPointer(buffer.baseAddress!)
-        _ = try Parallel.map(needed.count) { index in
+        _ = try Parallel.map(needed.count, maximumConcurrency: parallel ? Parallel.processorCount : 1) { index in
             let member = needed[index]
             let compressed = try file.read(count: member.compressedCount, at: member.fileOffset)
             let memberEnd = member.uncompressedOffset + member.uncompressedCount
@@ -298,10 +306,12 @@ final class CompressedSlotCollector: @unchecked Sendable {
                   slotBytes: slotBytes, slotCount: slotCount, slotsPerBlock: slotsPerBlock, blockCount: blockCount, level: level)
     }
 
-    /// Slots compressed into one zlib stream at zlib `level` (a MetaImage `.zraw`), written from byte `start`.
-    convenience init(zlibStreamInto file: WritableFile, startingAt start: Int = 0, slotBytes: Int, slotCount: Int, level: Int) {
+    /// Slots compressed into one zlib stream (`.raw`: a raw deflate stream) at zlib `level` (a MetaImage
+    /// `.zraw` or `.mha`; a deflated `.npz` entry), written from byte `start`.
+    convenience init(zlibStreamInto file: WritableFile, startingAt start: Int = 0, slotBytes: Int, slotCount: Int, level: Int,
+                     wrapper: Zlib.Wrapper = .zlib) {
         let (slotsPerBlock, blockCount) = Self.blocks(slotBytes: slotBytes, slotCount: slotCount)
-        self.init(output: .zlibStream(ZlibStreamWriter(file: file, startingAt: start, blockCount: blockCount)),
+        self.init(output: .zlibStream(ZlibStreamWriter(file: file, startingAt: start, blockCount: blockCount, wrapper: wrapper)),
                   slotBytes: slotBytes, slotCount: slotCount, slotsPerBlock: slotsPerBlock, blockCount: blockCount, level: .fixed(level))
     }
 
@@ -399,7 +409,7 @@ final class CompressedSlotCollector: @unchecked Sendable {
     }
 
     /// Ends the zlib stream (every slot must be in); returns its size in bytes.
-    func finishZlibStream() throws -> Int {
+    func finishZlibStream() throws -> (size: Int, checksum: UInt32) {
         guard case .zlibStream(let writer) = output else { preconditionFailure("not a zlib collector") }
         return try writer.finish()
     }
@@ -480,59 +490,70 @@ final class GzipStream: ByteStream {
     }
 }
 
-/// Writes one zlib stream from blocks compressed on any thread, pigz's way (see ``ParallelDeflate``):
-/// each block is its own raw deflate stream ending in a full flush, the last one ending the stream, and
-/// the blocks' Adler-32 checksums are combined — for a streamed MetaImage `.zraw`, which ITK inflates as
-/// one stream. Blocks that arrive early wait in memory until the ones before them are written.
+/// Writes one zlib stream (or a raw deflate stream) from blocks compressed on any thread, pigz's way
+/// (see ``ParallelDeflate``): each block is its own raw deflate stream ending in a full flush, the last
+/// one ending the stream, and the blocks' Adler-32 (raw: CRC-32) checksums are combined — for a streamed
+/// MetaImage `.zraw` or `.mha`, which ITK inflates as one stream, and a deflated `.npz` entry. Blocks that
+/// arrive early wait in memory until the ones before them are written.
 /// (`@unchecked`: the file is written only under the state lock.)
 final class ZlibStreamWriter: @unchecked Sendable {
     private struct State {
         var next = 0
         var fileOffset: Int
-        var waiting: [Int: (bytes: [UInt8], adler: UInt, length: Int)] = [:]
-        var adler: UInt = 1
+        var waiting: [Int: (bytes: [UInt8], checksum: UInt, length: Int)] = [:]
+        var checksum: UInt
     }
 
     let file: WritableFile
     let blockCount: Int
     let start: Int
+    /// `.zlib` (header, Adler-32 trailer) or `.raw` (no framing; the CRC-32 kept for the container).
+    let wrapper: Zlib.Wrapper
     private let state: SystemMutex<State>
 
     /// - Parameters:
     ///   - file: The (staged) output, written from byte `start`.
     ///   - blockCount: How many blocks will be submitted (at least one).
-    init(file: WritableFile, startingAt start: Int = 0, blockCount: Int) {
+    init(file: WritableFile, startingAt start: Int = 0, blockCount: Int, wrapper: Zlib.Wrapper = .zlib) {
         precondition(blockCount > 0, "a zlib stream of no block")
+        precondition(wrapper != .gzip, "gzip outputs are written by IndexedGzipWriter")
         self.file = file
         self.blockCount = blockCount
         self.start = start
-        state = SystemMutex(State(fileOffset: start + ParallelDeflate.zlibHeader.count))
+        self.wrapper = wrapper
+        state = SystemMutex(State(fileOffset: start + (wrapper == .zlib ? ParallelDeflate.zlibHeader.count : 0),
+                                  checksum: wrapper == .zlib ? 1 : 0))
     }
 
     /// Compresses block `index` at zlib `level` (on the calling thread) and writes it once the blocks before it are in.
     func compress(block index: Int, _ bytes: UnsafeRawBufferPointer, level: Int) throws {
         let deflated = try ParallelDeflate.deflateBlock(bytes, level: Int32(level), last: index == blockCount - 1)
-        let adler = ParallelDeflate.adler32(bytes)
+        let checksum = wrapper == .zlib ? ParallelDeflate.adler32(bytes) : UInt(Zlib.crc32(bytes))
         try state.withLock { state in
-            state.waiting[index] = (deflated, adler, bytes.count)
+            state.waiting[index] = (deflated, checksum, bytes.count)
             while let ready = state.waiting.removeValue(forKey: state.next) {
                 try ready.bytes.withUnsafeBytes { try file.write($0, at: state.fileOffset) }
                 state.fileOffset += ready.bytes.count
-                state.adler = ParallelDeflate.combineAdler32(state.adler, ready.adler, length: ready.length)
+                state.checksum = wrapper == .zlib
+                    ? ParallelDeflate.combineAdler32(state.checksum, ready.checksum, length: ready.length)
+                    : UInt(Zlib.combineCRC32(UInt32(state.checksum), UInt32(ready.checksum), length: ready.length))
                 state.next += 1
             }
         }
     }
 
-    /// Writes the zlib header and the Adler-32 trailer once every block is in; returns the stream's size.
-    func finish() throws -> Int {
+    /// Writes the zlib header and the Adler-32 trailer (raw: nothing) once every block is in; returns
+    /// the stream's size and the CRC-32 of its uncompressed bytes (for `.zlib`, their Adler-32).
+    func finish() throws -> (size: Int, checksum: UInt32) {
         try state.withLock { state in
             precondition(state.next == blockCount && state.waiting.isEmpty, "not every block was submitted")
-            try ParallelDeflate.zlibHeader.withUnsafeBytes { try file.write($0, at: start) }
-            let trailer = ParallelDeflate.zlibTrailer(adler: state.adler)
-            try trailer.withUnsafeBytes { try file.write($0, at: state.fileOffset) }
-            state.fileOffset += trailer.count
-            return state.fileOffset - start
+            if wrapper == .zlib {
+                try ParallelDeflate.zlibHeader.withUnsafeBytes { try file.write($0, at: start) }
+                let trailer = ParallelDeflate.zlibTrailer(adler: state.checksum)
+                try trailer.withUnsafeBytes { try file.write($0, at: state.fileOffset) }
+                state.fileOffset += trailer.count
+            }
+            return (state.fileOffset - start, UInt32(truncatingIfNeeded: state.checksum))
         }
     }
 }

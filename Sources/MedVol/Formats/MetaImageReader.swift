@@ -88,8 +88,8 @@ enum MetaImageReader {
         }
     }
 
-    /// Reads a MetaImage file the Swift way, or returns nil when it needs ITK's reader.
-    static func read(path: String) throws -> Volume? {
+    /// Opens a MetaImage file the Swift way, or returns nil when it needs ITK's reader.
+    static func open(path: String) throws -> OpenedVolumeFile? {
         let file = try ReadableFile(path: path)
         guard file.size > 0 else { return nil }  // ITK's reading says what is wrong
         let header = try MetaImageHeader(file: file)
@@ -100,15 +100,13 @@ enum MetaImageReader {
         }
         try checkVoxelBufferFitsInMemory(byteCount, path: path)
         guard let voxels = try MetaImageVoxels(header: header, headerFile: file, byteCount: byteCount) else { return nil }
-        let storage = VoxelStorage(byteCount: byteCount)
-        try voxels.read(into: UnsafeMutableRawBufferPointer(start: storage.bytes, count: byteCount),
-                        componentBytes: layout.pixelType.byteSize)
         var metadata = VolumeMetadata()
         metadata.source = path
         if layout.timeOrigin != 0 {
             metadata.warnings.append(.timeOriginIgnored(layout.timeOrigin))
         }
-        return Volume(pixelType: layout.pixelType, components: layout.components, geometry: layout.geometry,
-                      metadata: metadata, storage: storage)
+        return OpenedVolumeFile(info: VolumeInfo(geometry: layout.geometry, pixelType: layout.pixelType,
+                                                 components: layout.components, metadata: metadata),
+                                voxels: try voxels.stored(as: layout.pixelType))
     }
 }

@@ -4,7 +4,9 @@ import Glibc
 
 /// Writes MetaImage files (`.mhd` + `.raw`/`.zraw`, `.mha`) exactly as ITK's MetaImageIO writes them:
 /// the same fields in the same order, numbers as `%.17g`, the direction written column by column
-/// (`TransformMatrix`), ITK's `AnatomicalOrientation` code, and no other metadata. The header does not
+/// (`TransformMatrix`), ITK's `AnatomicalOrientation` code, and no other metadata — except that a compressed
+/// `.mha`, whose header names the compressed size before the data, carries one `Comment` line of spaces
+/// that fills the room kept for it (ITK skips it). The header does not
 /// depend on the voxel values, so it can be written after them (see ``MetaImageWriter/Header``) — which
 /// is what lets a conversion stream slices straight into the data file.
 enum MetaImageWriter {
@@ -127,6 +129,19 @@ enum MetaImageWriter {
     /// The zlib level of compressed MetaImage data (`.zraw`, compressed `.mha`): fast, and ITK reads any.
     static let zlibLevel: Int = 2
 
+    /// Bytes a compressed `.mha` keeps for its header before the zlib data, whose size it names: the
+    /// header of the longest of `types` with a size of as many digits as any compressed size can have,
+    /// and a padding line, so that the header written once the size is known always fills it exactly.
+    static func compressedSingleFileHeaderRoom(geometry: ImageGeometry, components: Int, types: [PixelType]) -> Int {
+        types.map { type in
+            let voxelBytes = geometry.voxelCount * components * type.byteSize
+            // Deflate grows incompressible data by well under 1 %; twice the size has at least its digits.
+            let largest = voxelBytes * 2 + (1 << 20)
+            return Header(info: VolumeInfo(geometry: geometry, pixelType: type, components: components), dataFile: "LOCAL",
+                          compressedDataSize: largest).text.utf8.count
+        }.max()! + Header.minimumPaddingLine
+    }
+
     /// The data file beside an `.mhd`: `NAME.raw`, or `NAME.zraw` when compressed.
     static func dataFile(for path: String, compress: Bool) -> String {
         String(path.dropLast(4)) + (compress ? ".zraw" : ".raw")
@@ -146,7 +161,8 @@ enum MetaImageWriter {
                     var compressedSize: Int?
                     if options.compress {
                         // One zlib stream, compressed in blocks on every core (see ParallelDeflate).
-                        compressedSize = try ParallelDeflate.compress([voxels], wrapper: .zlib, level: Int32(zlibLevel)) { chunk in
+                        compressedSize = try ParallelDeflate.compress([voxels], wrapper: .zlib, level: Int32(zlibLevel),
+                                                                      blockSize: ParallelDeflate.blockSize(wholeSlicesOf: info)) { chunk in
                             try dataFile.write(chunk)
                         }.compressedCount
                     } else {
@@ -157,14 +173,27 @@ enum MetaImageWriter {
                     let headerFile = try WritableFile(creating: transaction.stagingPath(for: path))
                     try headerFile.write(header.text)
                     try headerFile.close()
+                } else if options.compress {
+                    // Compressed .mha: the header before the data gives the compressed size, so the data
+                    // go after room for the header (``compressedSingleFileHeaderRoom``) and it follows,
+                    // padded to that room — as a streamed conversion writes it.
+                    let room = compressedSingleFileHeaderRoom(geometry: info.geometry, components: info.components, types: [info.pixelType])
+                    let file = try WritableFile(creating: transaction.stagingPath(for: path))
+                    var offset = room
+                    let compressedSize = try ParallelDeflate.compress([voxels], wrapper: .zlib, level: Int32(zlibLevel),
+                                                                      blockSize: ParallelDeflate.blockSize(wholeSlicesOf: info)) { chunk in
+                        try file.write(chunk, at: offset)
+                        offset += chunk.count
+                    }.compressedCount
+                    var header = Header(info: info, dataFile: "LOCAL", compressedDataSize: compressedSize)
+                    header.padding = room - header.text.utf8.count
+                    try Array(header.text.utf8).withUnsafeBytes { try file.write($0, at: 0) }
+                    try file.close()
                 } else {
-                    // .mha: the header comes first and gives the compressed size, so the data is
-                    // compressed in memory before anything is written.
-                    let compressed = options.compress ? try ParallelDeflate.compress(voxels, wrapper: .zlib, level: Int32(zlibLevel)) : nil
-                    let header = Header(info: info, dataFile: "LOCAL", compressedDataSize: compressed?.count)
+                    let header = Header(info: info, dataFile: "LOCAL", compressedDataSize: nil)
                     let file = try WritableFile(creating: transaction.stagingPath(for: path))
                     try file.write(header.text)
-                    if let compressed { try file.write(compressed) } else { try file.write(voxels) }
+                    try file.write(voxels)
                     try file.close()
                 }
             }

@@ -172,11 +172,11 @@ enum NIfTIFile {
 
     // MARK: Reading
 
-    /// Reads a NIfTI-1 single file the Swift way, or returns nil when the file needs ITK's reader:
-    /// NIfTI-2, Analyze, scaled values (`scl_slope`), units other than millimetres, more than four
+    /// Opens a NIfTI-1 single file the Swift way, or returns nil when the file needs ITK's reader:
+    /// NIfTI-2, Analyze, scaled RGB or 64-bit values, units other than millimetres, more than four
     /// dimensions, data types medvol has no voxel type for, or a header whose geometry comes from
     /// neither form. The geometry is ITK's (see ``geometry(of:)``).
-    static func read(path: String, file: ReadableFile, compressed: Bool) throws -> Volume? {
+    static func open(path: String, file: ReadableFile, compressed: Bool) throws -> OpenedVolumeFile? {
         guard let header = try NIfTIHeader.read(file: file, compressed: compressed) else { return nil }
         if let field = header.unusableGeometryField {
             throw MedVolError.corrupt(path, "damaged NIfTI header: \(field) is not a usable number")
@@ -197,18 +197,15 @@ enum NIfTIFile {
                 throw MedVolError.corrupt(path, "truncated: the header announces \(needed) bytes, the file holds \(available) uncompressed")
             }
         }
-        return try volume(layout, header: header, path: path) { stored in
-            if compressed {
-                try IndexedGzip.read(file, uncompressedOffset: layout.voxelOffset, into: stored)
-            } else {
-                try file.read(into: stored, at: layout.voxelOffset)
-            }
-        }
+        let source: StoredVoxels.Source = compressed
+            ? try StoredVoxels.gzipSource(file, offset: layout.voxelOffset)
+            : .file(file, offset: layout.voxelOffset)
+        return opened(layout, header: header, path: path, source: source)
     }
 
-    /// Reads a NIfTI pair (`.hdr` with magic "ni1", voxels in the `.img`) the Swift way, or returns nil
-    /// when it needs ITK's reader (Analyze 7.5, and what ``read(path:file:compressed:)`` leaves to it).
-    static func readPair(_ paths: PairPaths) throws -> Volume? {
+    /// Opens a NIfTI pair (`.hdr` with magic "ni1", voxels in the `.img`) the Swift way, or returns nil
+    /// when it needs ITK's reader (Analyze 7.5, and what ``open(path:file:compressed:)`` leaves to it).
+    static func openPair(_ paths: PairPaths) throws -> OpenedVolumeFile? {
         let headerFile = try ReadableFile(path: paths.header)
         guard let header = try NIfTIHeader.read(file: headerFile, compressed: false) else { return nil }
         guard header.isPair else {
@@ -230,32 +227,25 @@ enum NIfTIFile {
         guard image.size >= needed else {
             throw MedVolError.corrupt(paths.image, "truncated: the header \(FileSystem.lastComponent(of: paths.header)) announces \(needed) bytes, the file has \(image.size)")
         }
-        return try volume(layout, header: header, path: paths.header) { stored in
-            try image.read(into: stored, at: layout.voxelOffset)
-        }
+        try checkVoxelBufferFitsInMemory(layout.byteCount, path: paths.header)
+        return opened(layout, header: header, path: paths.header, source: .file(image, offset: layout.voxelOffset))
     }
 
-    /// The volume a readable header describes, its stored voxels put at the start of the buffer by
-    /// `readStored`, then byte-swapped and scaled as the header says.
-    private static func volume(_ layout: SwiftReadable, header: NIfTIHeader, path: String,
-                               readStored: (UnsafeMutableRawBufferPointer) throws -> Void) throws -> Volume {
-        try checkVoxelBufferFitsInMemory(layout.byteCount, path: path)
-        let storage = VoxelStorage(byteCount: layout.byteCount)
-        // The stored voxels go to the start of the buffer; scaled values (as wide or wider) replace them.
-        let stored = UnsafeMutableRawBufferPointer(start: storage.bytes, count: layout.storedByteCount)
-        try readStored(stored)
-        if header.isBigEndian && layout.storedType.byteSize > 1 {
-            VoxelMath.swapBytes(stored, width: layout.storedType.byteSize)
-        }
+    /// The volume a readable header describes, its stored values at `source`, byte-swapped and scaled
+    /// as the header says when they are read.
+    private static func opened(_ layout: SwiftReadable, header: NIfTIHeader, path: String,
+                               source: StoredVoxels.Source) -> OpenedVolumeFile {
         var metadata = VolumeMetadata()
         metadata.source = path
-        if let scale = layout.scale {
-            rescale(storage.bytes, count: layout.storedByteCount / layout.storedType.byteSize, from: layout.storedType,
-                    to: layout.pixelType, slope: scale.slope, intercept: scale.intercept)
+        if layout.scale != nil {
             metadata.valueTransform = header.valueTransform(as: layout.pixelType)
         }
-        return Volume(pixelType: layout.pixelType, components: layout.components, geometry: layout.geometry,
-                      metadata: metadata, storage: storage)
+        let voxels = StoredVoxels(source: source, storedType: layout.storedType, pixelType: layout.pixelType,
+                                  elementCount: layout.byteCount / layout.pixelType.byteSize,
+                                  swapsBytes: header.isBigEndian, scale: layout.scale)
+        return OpenedVolumeFile(info: VolumeInfo(geometry: layout.geometry, pixelType: layout.pixelType,
+                                                 components: layout.components, metadata: metadata),
+                                voxels: voxels)
     }
 
     /// What the Swift reader needs from a header it can read.
@@ -274,7 +264,7 @@ enum NIfTIFile {
         /// `scl_slope`, `scl_inter`, when ITK would apply them.
         var scale: (slope: Double, intercept: Double)?
 
-        /// nil when the file is one for ITK's reader (see ``NIfTIFile/read(path:file:compressed:)``);
+        /// nil when the file is one for ITK's reader (see ``NIfTIFile/open(path:file:compressed:)``);
         /// `pair`: the header of a `.hdr`/`.img` pair, whose voxels start at `vox_offset` in the `.img`.
         init?(header: NIfTIHeader, path: String, pair: Bool) throws {
             guard pair ? header.isPair : header.isSingleFile, header.spatialUnits == 2 || header.spatialUnits == 0,

@@ -183,7 +183,7 @@ extension NRRDFile {
     /// inflated in parallel), or returns nil for what ITK's reader handles instead: colour, other spaces,
     /// per-axis spacings without directions, a fourth axis that mixes with space, skips, other
     /// encodings, lists of data files.
-    static func read(path: String, file: ReadableFile) throws -> Volume? {
+    static func open(path: String, file: ReadableFile) throws -> OpenedVolumeFile? {
         guard let header = try Header(file: file) else { return nil }
         let f = header.fields
         let known: Set<String> = ["type", "dimension", "space", "space dimension", "sizes", "space directions", "kinds",
@@ -268,14 +268,11 @@ extension NRRDFile {
                 throw MedVolError.corrupt(dataFile.path, "truncated: \(byteCount) bytes of voxels expected, the compressed data hold \(available)")
             }
         }
-        let storage = VoxelStorage(byteCount: byteCount)
-        let voxels = UnsafeMutableRawBufferPointer(start: storage.bytes, count: byteCount)
-        if encoding == "raw" {
-            try dataFile.read(into: voxels, at: dataStart)
-        } else {
-            try IndexedGzip.read(dataFile, startingAt: dataStart, uncompressedOffset: 0, into: voxels)
-        }
-        if endian == "big" && type.byteSize > 1 { VoxelMath.swapBytes(voxels, width: type.byteSize) }
+        let source: StoredVoxels.Source = encoding == "raw"
+            ? .file(dataFile, offset: dataStart)
+            : try StoredVoxels.gzipSource(dataFile, startingAt: dataStart, offset: 0)
+        let voxels = StoredVoxels(source: source, storedType: type, elementCount: byteCount / type.byteSize,
+                                  swapsBytes: endian == "big")
         var metadata = VolumeMetadata()
         metadata.source = path
         if dimensions == 4 && origin[3] != 0 {
@@ -284,6 +281,6 @@ extension NRRDFile {
         let geometry = ImageGeometry(size: size, spacing: SIMD3(spacing[0], spacing[1], spacing[2]),
                                      origin: SIMD3(origin[0], origin[1], origin[2]), direction: direction,
                                      timeSpacing: timeSpacing)
-        return Volume(pixelType: type, components: 1, geometry: geometry, metadata: metadata, storage: storage)
+        return OpenedVolumeFile(info: VolumeInfo(geometry: geometry, pixelType: type, metadata: metadata), voxels: voxels)
     }
 }

@@ -13,34 +13,49 @@
 enum NumPyArchive {
     static func write(_ volume: Volume, to path: String, options: VolumeWriteOptions,
                       forceZip64: Bool = false) throws -> [String] {
-        let imageHeader = NumPyArray.header(descriptor: volume.pixelType.numpyDescriptor,
-                                            shape: NumPyFile.arrayShape(of: volume))
-        var metadataArrays: [(String, [UInt8])] = [
-            ("spacing", NumPyArray.file(doubles: [volume.spacing.x, volume.spacing.y, volume.spacing.z], shape: [3])),
-            ("origin", NumPyArray.file(doubles: [volume.origin.x, volume.origin.y, volume.origin.z], shape: [3])),
-            ("direction", NumPyArray.file(doubles: volume.direction.rowMajor, shape: [3, 3])),
-        ]
-        if let timeSpacing = volume.timeSpacing {
-            metadataArrays.append(("timeSpacing", NumPyArray.file(doubles: [timeSpacing], shape: [])))
-        }
+        let info = VolumeInfo(volume)
         try OutputTransaction.write(outputs: [path], overwrite: options.overwrite, filesOnly: true) { transaction in
             let file = try WritableFile(creating: transaction.stagingPath(for: path))
             let zip = ZipWriter(file: file, forceZip64: forceZip64)
-            try imageHeader.withUnsafeBytes { header in
-                try volume.withUnsafeBytes { voxels in
-                    try zip.addEntry(named: "image.npy", parts: [header, voxels], compress: options.compress)
-                }
+            // The .npy header in a stored block of its own, then the voxels in blocks of whole slices:
+            // what a streamed conversion writes (see StreamedVolumeFile).
+            try volume.withUnsafeBytes { voxels in
+                try zip.addEntry(named: imageEntryName, storedPrefix: imageHeader(for: info), parts: [voxels],
+                                 compress: options.compress, blockSize: ParallelDeflate.blockSize(wholeSlicesOf: info))
             }
-            for (name, bytes) in metadataArrays {
-                try bytes.withUnsafeBytes { try zip.addEntry(named: name + ".npy", parts: [$0], compress: options.compress) }
-            }
-            try zip.finish()
+            try finish(zip, info: info, compress: options.compress)
             try file.close()
         }
         return [path]
     }
 
-    static func read(path: String) throws -> Volume {
+    /// The name of the voxels' entry.
+    static let imageEntryName = "image.npy"
+
+    /// The `.npy` header of the voxels' entry (its length depends only on the shape).
+    static func imageHeader(for info: VolumeInfo) -> [UInt8] {
+        NumPyArray.header(descriptor: info.pixelType.numpyDescriptor,
+                          shape: NumPyFile.arrayShape(size: info.geometry.size, components: info.components))
+    }
+
+    /// Adds the geometry arrays after the voxels' entry and ends the archive.
+    static func finish(_ zip: ZipWriter, info: VolumeInfo, compress: Bool) throws {
+        let geometry = info.geometry
+        var metadataArrays: [(String, [UInt8])] = [
+            ("spacing", NumPyArray.file(doubles: [geometry.spacing.x, geometry.spacing.y, geometry.spacing.z], shape: [3])),
+            ("origin", NumPyArray.file(doubles: [geometry.origin.x, geometry.origin.y, geometry.origin.z], shape: [3])),
+            ("direction", NumPyArray.file(doubles: geometry.direction.rowMajor, shape: [3, 3])),
+        ]
+        if let timeSpacing = geometry.timeSpacing {
+            metadataArrays.append(("timeSpacing", NumPyArray.file(doubles: [timeSpacing], shape: [])))
+        }
+        for (name, bytes) in metadataArrays {
+            try bytes.withUnsafeBytes { try zip.addEntry(named: name + ".npy", parts: [$0], compress: compress) }
+        }
+        try zip.finish()
+    }
+
+    static func open(path: String) throws -> OpenedVolumeFile {
         let file = try ReadableFile(path: path)
         let zip = try ZipReader(file: file)
         guard let imageEntry = zip.entry(named: "image.npy") else {
@@ -112,11 +127,9 @@ enum NumPyArchive {
         if geometry.isFourDimensional { geometry.timeSpacing = timeSpacing ?? 1 }
 
         try checkVoxelBufferFitsInMemory(header.dataByteCount, path: path)
-        let storage = VoxelStorage(byteCount: header.dataByteCount)
-        try NumPyArray.readData(header, from: stream,
-                                into: UnsafeMutableRawBufferPointer(start: storage.bytes, count: storage.byteCount))
-        try zip.verify(stream, against: imageEntry)
-        return Volume(pixelType: header.dtype.pixelType, components: components, geometry: geometry,
-                      metadata: metadata, storage: storage)
+        let source = StoredVoxels.Source.stream(stream, finish: { try zip.verify(stream, against: imageEntry) })
+        return OpenedVolumeFile(info: VolumeInfo(geometry: geometry, pixelType: header.dtype.pixelType,
+                                                 components: components, metadata: metadata),
+                                voxels: NumPyArray.storedVoxels(header, source: source))
     }
 }

@@ -138,22 +138,11 @@ enum NumPyArray {
                       headerLength: preamble.count + lengthBytes.count + declared, dataByteCount: dataByteCount)
     }
 
-    /// Reads the array data that follows `header` into `destination` (exactly `header.dataByteCount`
-    /// bytes) in C order and native byte order.
-    static func readData(_ header: Header, from stream: any ByteStream,
-                         into destination: UnsafeMutableRawBufferPointer) throws {
-        precondition(destination.count == header.dataByteCount)
-        let width = header.dtype.pixelType.byteSize
-        if header.fortranOrder && header.shape.count > 1 {
-            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: max(destination.count, 1), alignment: 64)
-            defer { scratch.deallocate() }
-            let source = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<destination.count])
-            try stream.read(into: source)
-            reverseAxes(of: UnsafeRawBufferPointer(source), shape: header.shape, width: width, into: destination)
-        } else {
-            try stream.read(into: destination)
-        }
-        if header.dtype.isBigEndian { VoxelMath.swapBytes(destination, width: width) }
+    /// The array data that follow `header`, at `source`, as C-order values in native byte order.
+    static func storedVoxels(_ header: Header, source: StoredVoxels.Source) -> StoredVoxels {
+        StoredVoxels(source: source, storedType: header.dtype.pixelType, elementCount: header.elementCount,
+                     swapsBytes: header.dtype.isBigEndian,
+                     fortranShape: header.fortranOrder && header.shape.count > 1 ? header.shape : nil)
     }
 
     /// Reads a whole small array (metadata in an `.npz`) as Doubles, in C order.
@@ -163,7 +152,7 @@ enum NumPyArray {
             throw MedVolError.corrupt(stream.path, "metadata array of shape \(header.shape) is too large")
         }
         var raw = [UInt8](repeating: 0, count: header.dataByteCount)
-        try raw.withUnsafeMutableBytes { try readData(header, from: stream, into: $0) }
+        try raw.withUnsafeMutableBytes { try storedVoxels(header, source: .stream(stream, finish: {})).readAll(into: $0) }
         let values = raw.withUnsafeBytes { bytes in
             (0..<header.elementCount).map { Volume.readValue(bytes.baseAddress!, index: $0, type: header.dtype.pixelType) }
         }

@@ -20,7 +20,7 @@ enum NumPyFile {
         size.reversed() + (components > 1 ? [components] : [])
     }
 
-    static func read(path: String) throws -> Volume {
+    static func open(path: String) throws -> OpenedVolumeFile {
         let file = try ReadableFile(path: path)
         let stream = FileRangeStream(file: file)
         let header = try NumPyArray.readHeader(from: stream)
@@ -46,11 +46,9 @@ enum NumPyFile {
         if metadata.source == nil { metadata.source = path }
 
         try checkVoxelBufferFitsInMemory(header.dataByteCount, path: path)
-        let storage = VoxelStorage(byteCount: header.dataByteCount)
-        try NumPyArray.readData(header, from: stream,
-                                into: UnsafeMutableRawBufferPointer(start: storage.bytes, count: storage.byteCount))
-        return Volume(pixelType: header.dtype.pixelType, components: components, geometry: geometry,
-                      metadata: metadata, storage: storage)
+        return OpenedVolumeFile(info: VolumeInfo(geometry: geometry, pixelType: header.dtype.pixelType,
+                                                 components: components, metadata: metadata),
+                                voxels: NumPyArray.storedVoxels(header, source: .file(file, offset: header.headerLength)))
     }
 
     /// Geometry and components for an array without a sidecar: `(ny, nx)` → nz = 1, `(nz, ny, nx)`,

@@ -3,7 +3,7 @@
 /// place in the file (the way `cat` moves bytes), and the header, which depends on the voxel type that
 /// the values decide, is written once they are all in.
 ///
-/// Nine layouts qualify: MetaImage `.mhd` + `.raw`, NIfTI `.hdr` + `.img` and NRRD `.nhdr` + `.raw`/`.raw.gz`
+/// Twelve layouts qualify: MetaImage `.mhd` + `.raw`, NIfTI `.hdr` + `.img` and NRRD `.nhdr` + `.raw`/`.raw.gz`
 /// (the header is a file of its own), NumPy `.npy`
 /// (the header's length depends only on the shape: every dtype name has three characters), NIfTI `.nii`
 /// (a 352-byte header before the voxels), `.nii.gz` (slices gathered into blocks that are compressed
@@ -13,8 +13,11 @@
 /// short`), the voxels start after room for the longer header, and the shorter one is padded with a
 /// comment line (`Comment = ` for MetaImage, `#` for NRRD) that ITK, Teem and pynrrd skip; otherwise the
 /// header is ITK's, byte for byte. A compressed `.mhd`'s `.zraw` is one zlib stream, compressed in blocks
-/// as the slices fill them (``ZlibStreamWriter``), its size written in the header last. Compressed `.mha`
-/// (whose header gives that size before the data) and NumPy `.npz` are written from a loaded volume.
+/// as the slices fill them (``ZlibStreamWriter``), its size written in the header last; a compressed `.mha`
+/// puts that stream after room for a header naming any size it can have, padded when written last.
+/// An `.npz` streams its voxels after room for the zip entry's local header and the `.npy` header (for a
+/// deflated one, in a stored deflate block before the voxels' deflate stream), both written last with the
+/// entry's CRC-32 (stored: the voxels read back).
 struct StreamedVolumeFile {
     enum Layout: Equatable {
         case metaImage
@@ -30,8 +33,17 @@ struct StreamedVolumeFile {
         case nrrdDetached(compressLevel: GzipLevel?)
         /// `.mha`, uncompressed: the voxels after room for the header, which is written last.
         case metaImageSingleFile
+        /// `.mha`, compressed: one zlib stream after room for the header, which gives its size and is
+        /// written last (``MetaImageWriter/compressedSingleFileHeaderRoom(geometry:components:types:)``).
+        case metaImageSingleFileCompressed
         /// `.nrrd`: raw (or gzip at a libdeflate level) data after room for the header, written last.
         case nrrdAttached(compressLevel: GzipLevel?)
+        /// `.npz`, stored: the voxels after room for the zip entry's local header and the `.npy` header,
+        /// both written last with the entry's CRC-32, then the geometry arrays and the central directory.
+        case numpyArchive
+        /// `.npz`, deflated: the entry's data begin with a stored deflate block for the `.npy` header
+        /// (written last), then one raw deflate stream compressed in blocks as the slices fill them.
+        case numpyArchiveCompressed
     }
 
     let layout: Layout
@@ -49,8 +61,9 @@ struct StreamedVolumeFile {
         case .niftiPair: layout = .niftiPair
         case .niftiCompressed: layout = .niftiCompressed(level: options.gzipLevel)
         case .nrrdDetached: layout = .nrrdDetached(compressLevel: options.compress ? options.gzipLevel : nil)
-        case .metaImageSingleFile where !options.compress: layout = .metaImageSingleFile
+        case .metaImageSingleFile: layout = options.compress ? .metaImageSingleFileCompressed : .metaImageSingleFile
         case .nrrd: layout = .nrrdAttached(compressLevel: options.compress ? options.gzipLevel : nil)
+        case .numpyArchive: layout = options.compress ? .numpyArchiveCompressed : .numpyArchive
         default: return nil
         }
         self.path = layout == .niftiPair ? NIfTIFile.PairPaths(path).header : path
@@ -66,7 +79,7 @@ struct StreamedVolumeFile {
         case .metaImage: [MetaImageWriter.dataFile(for: path, compress: false), path]
         case .metaImageCompressed: [MetaImageWriter.dataFile(for: path, compress: true), path]
         case .numpy: [path, NumPyFile.sidecarPath(for: path)]
-        case .nifti, .niftiCompressed, .metaImageSingleFile, .nrrdAttached: [path]
+        case .nifti, .niftiCompressed, .metaImageSingleFile, .metaImageSingleFileCompressed, .nrrdAttached, .numpyArchive, .numpyArchiveCompressed: [path]
         case .niftiPair: [NIfTIFile.PairPaths(path).image, path]
         case .nrrdDetached(let level): [NRRDFile.dataFile(for: path, compress: level != nil), path]
         }
@@ -74,6 +87,15 @@ struct StreamedVolumeFile {
 
     /// The file that receives the voxels.
     var dataPath: String { outputs[0] }
+
+    /// Whether the voxels are compressed (in blocks, as the slots fill them).
+    var compresses: Bool {
+        switch layout {
+        case .metaImage, .numpy, .nifti, .niftiPair, .metaImageSingleFile, .nrrdDetached(nil), .nrrdAttached(nil), .numpyArchive: false
+        case .metaImageCompressed, .metaImageSingleFileCompressed, .niftiCompressed, .nrrdDetached, .nrrdAttached,
+             .numpyArchiveCompressed: true
+        }
+    }
 
     /// Where the voxels start in the data file (for `.nii.gz`, in the uncompressed data), for a volume
     /// of `geometry` and `components` whose voxel type will be one of `types`.
@@ -86,6 +108,12 @@ struct StreamedVolumeFile {
             Self.reservedHeaderLength(types.map { MetaImageWriter.Header(info: VolumeInfo(geometry: geometry, pixelType: $0, components: components),
                                                                          dataFile: "LOCAL").text.utf8.count },
                                       paddingLine: MetaImageWriter.Header.minimumPaddingLine)
+        case .numpyArchive:
+            Self.archiveLayout(geometry: geometry, components: components, type: types[0], compressed: false).voxelOffset
+        case .numpyArchiveCompressed:
+            Self.archiveLayout(geometry: geometry, components: components, type: types[0], compressed: true).voxelOffset
+        case .metaImageSingleFileCompressed:
+            MetaImageWriter.compressedSingleFileHeaderRoom(geometry: geometry, components: components, types: types)
         case .nrrdAttached(let level):
             Self.reservedHeaderLength(types.map { NRRDFile.header(for: VolumeInfo(geometry: geometry, pixelType: $0, components: components),
                                                                   gzip: level != nil, dataFile: nil).utf8.count },
@@ -101,11 +129,42 @@ struct StreamedVolumeFile {
         Set(lengths).count == 1 ? lengths[0] : lengths.max()! + paddingLine
     }
 
+    /// Where an `.npz`'s image entry puts its data (the `.npy` header, in a stored deflate block when
+    /// `compressed`) and the voxels (raw, or their deflate stream).
+    private static func archiveLayout(geometry: ImageGeometry, components: Int, type: PixelType, compressed: Bool)
+        -> (entryDataOffset: Int, voxelOffset: Int, voxelBytes: Int) {
+        let voxelBytes = geometry.voxelCount * components * type.byteSize
+        let npyHeader = NumPyArchive.imageHeader(for: VolumeInfo(geometry: geometry, pixelType: type, components: components))
+        let zip64 = ZipWriter.needsZip64(size: npyHeader.count + voxelBytes, compress: compressed)
+        let start = ZipWriter.localHeaderLength(name: NumPyArchive.imageEntryName, zip64: zip64)
+        let headerBytes = compressed ? ZipWriter.storedDeflateBlock(npyHeader).count : npyHeader.count
+        return (start, start + headerBytes, voxelBytes)
+    }
+
+    /// The CRC-32 of bytes `range` of the file at `path` (the voxels just written), read back a few MiB
+    /// at a time on every core and combined.
+    private static func crc32(of path: String, range: Range<Int>) throws -> UInt32 {
+        let file = try ReadableFile(path: path)
+        let chunk = 4 << 20
+        let starts = Array(stride(from: range.lowerBound, to: range.upperBound, by: chunk))
+        let scratch = ScratchPool(byteCount: chunk)
+        let pieces = try Parallel.map(starts.count) { index -> (crc: UInt32, length: Int) in
+            let length = min(chunk, range.upperBound - starts[index])
+            return try scratch.withBuffer { buffer in
+                let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])
+                try file.read(into: piece, at: starts[index])
+                return (Zlib.crc32(UnsafeRawBufferPointer(piece)), length)
+            }
+        }
+        return pieces.reduce(UInt32(0)) { Zlib.combineCRC32($0, $1.crc, length: $1.length) }
+    }
+
     /// Refuses, before any voxel is decoded, a volume the format cannot hold (NIfTI-1: 32767 voxels
     /// along an axis, one component or RGB).
     func checkHolds(geometry: ImageGeometry, components: Int) throws {
         switch layout {
-        case .metaImage, .metaImageCompressed, .numpy, .nrrdDetached, .metaImageSingleFile, .nrrdAttached: break
+        case .metaImage, .metaImageCompressed, .numpy, .nrrdDetached, .metaImageSingleFile, .metaImageSingleFileCompressed,
+             .nrrdAttached, .numpyArchive, .numpyArchiveCompressed: break
         case .nifti, .niftiCompressed, .niftiPair:
             _ = try NIfTIFile.header(for: VolumeInfo(geometry: geometry, pixelType: components == 3 ? .uint8 : .int16,
                                                      components: components), path: path)
@@ -118,11 +177,14 @@ struct StreamedVolumeFile {
               slotBytes: Int, slotCount: Int) -> SlotSink {
         let offset = dataOffset(geometry: geometry, components: components, types: types)
         switch layout {
-        case .metaImage, .numpy, .nifti, .niftiPair, .nrrdDetached(nil), .metaImageSingleFile, .nrrdAttached(nil):
+        case .metaImage, .numpy, .nifti, .niftiPair, .nrrdDetached(nil), .metaImageSingleFile, .nrrdAttached(nil), .numpyArchive:
             return .file(dataFile, dataOffset: offset)
-        case .metaImageCompressed:
-            return .compressed(CompressedSlotCollector(zlibStreamInto: dataFile, slotBytes: slotBytes, slotCount: slotCount,
-                                                       level: MetaImageWriter.zlibLevel))
+        case .metaImageCompressed, .metaImageSingleFileCompressed:
+            return .compressed(CompressedSlotCollector(zlibStreamInto: dataFile, startingAt: offset, slotBytes: slotBytes,
+                                                       slotCount: slotCount, level: MetaImageWriter.zlibLevel))
+        case .numpyArchiveCompressed:
+            return .compressed(CompressedSlotCollector(zlibStreamInto: dataFile, startingAt: offset, slotBytes: slotBytes,
+                                                       slotCount: slotCount, level: Int(ZipWriter.deflateLevel), wrapper: .raw))
         case .nrrdDetached(let level?), .nrrdAttached(let level?):
             return .compressed(CompressedSlotCollector(file: dataFile, startingAt: offset, headerCount: 0, slotBytes: slotBytes,
                                                  slotCount: slotCount, level: level))
@@ -139,7 +201,7 @@ struct StreamedVolumeFile {
         switch layout {
         case .metaImage, .metaImageCompressed:
             var compressedSize: Int?
-            if case .compressed(let collector) = sink { compressedSize = try collector.finishZlibStream() }
+            if case .compressed(let collector) = sink { compressedSize = try collector.finishZlibStream().size }
             let header = MetaImageWriter.Header(info: info, dataFile: FileSystem.lastComponent(of: dataPath), compressedDataSize: compressedSize)
             let file = try WritableFile(creating: transaction.stagingPath(for: path))
             try file.write(header.text)
@@ -171,6 +233,32 @@ struct StreamedVolumeFile {
             var header = MetaImageWriter.Header(info: info, dataFile: "LOCAL", compressedDataSize: nil)
             header.padding = reserved - header.text.utf8.count
             try Array(header.text.utf8).withUnsafeBytes { try dataFile.write($0, at: 0) }
+        case .metaImageSingleFileCompressed:
+            guard case .compressed(let collector) = sink else { preconditionFailure("a compressed .mha streams into one zlib stream") }
+            let compressedSize = try collector.finishZlibStream().size
+            let reserved = dataOffset(geometry: info.geometry, components: info.components, types: types)
+            var header = MetaImageWriter.Header(info: info, dataFile: "LOCAL", compressedDataSize: compressedSize)
+            header.padding = reserved - header.text.utf8.count
+            try Array(header.text.utf8).withUnsafeBytes { try dataFile.write($0, at: 0) }
+        case .numpyArchive, .numpyArchiveCompressed:
+            let compressed = layout == .numpyArchiveCompressed
+            let archive = Self.archiveLayout(geometry: info.geometry, components: info.components, type: info.pixelType, compressed: compressed)
+            let npyHeader = NumPyArchive.imageHeader(for: info)
+            let voxelCRC: UInt32, storedEnd: Int
+            if case .compressed(let collector) = sink {
+                let stream = try collector.finishZlibStream()
+                (voxelCRC, storedEnd) = (stream.checksum, archive.voxelOffset + stream.size)
+                try ZipWriter.storedDeflateBlock(npyHeader).withUnsafeBytes { try dataFile.write($0, at: archive.entryDataOffset) }
+            } else {
+                voxelCRC = try Self.crc32(of: dataFile.path, range: archive.voxelOffset..<(archive.voxelOffset + archive.voxelBytes))
+                storedEnd = archive.voxelOffset + archive.voxelBytes
+                try npyHeader.withUnsafeBytes { try dataFile.write($0, at: archive.entryDataOffset) }
+            }
+            let crc = Zlib.combineCRC32(npyHeader.withUnsafeBytes { Zlib.crc32($0) }, voxelCRC, length: archive.voxelBytes)
+            let zip = ZipWriter(file: dataFile, startingAt: storedEnd)
+            try zip.addWrittenEntry(named: NumPyArchive.imageEntryName, method: compressed ? .deflated : .stored,
+                                    size: npyHeader.count + archive.voxelBytes, compressedSize: storedEnd - archive.entryDataOffset, crc: crc)
+            try NumPyArchive.finish(zip, info: info, compress: compressed)
         case .nrrdAttached(let level):
             if case .compressed(let collector) = sink { try collector.finish(header: []) }
             let reserved = dataOffset(geometry: info.geometry, components: info.components, types: types)

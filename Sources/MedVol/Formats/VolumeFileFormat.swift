@@ -126,25 +126,14 @@ extension Volume {
                     : MedVolError(.ambiguousInput, path: path, reason: "holds \(scan.stacks.count) stacks; choose one with DICOMScan")
             }
             self = try scan.stacks[0].load()
-        case .nifti, .niftiCompressed:
-            // medvol's own reader; ITK's for what it does not read (NIfTI-2, Analyze, scaled values, …).
-            let file = try ReadableFile(path: path)
-            self = try NIfTIFile.read(path: path, file: file, compressed: format == .niftiCompressed)
-                ?? ITKImageFile.read(path: path, format: format)
-        case .niftiPair:
-            let paths = NIfTIFile.PairPaths(path)
-            self = try NIfTIFile.readPair(paths) ?? ITKImageFile.read(path: paths.header, format: format)
-        case .nrrd, .nrrdDetached:
-            // medvol's own reader for 3D LPS raw/gzip files; ITK's for the rest of NRRD.
-            let file = try ReadableFile(path: path)
-            self = try NRRDFile.read(path: path, file: file) ?? ITKImageFile.read(path: path, format: format)
-        case .metaImage, .metaImageSingleFile:
-            // medvol's own reader for the headers ITK and medvol write; ITK's for the rest of MetaImage.
-            self = try MetaImageReader.read(path: path) ?? ITKImageFile.read(path: path, format: format)
-        case .numpy:
-            self = try NumPyFile.read(path: path)
-        case .numpyArchive:
-            self = try NumPyArchive.read(path: path)
+        default:
+            // medvol's own readers; ITK's for what they leave to it (NIfTI-2, Analyze, colour NRRD, other
+            // MetaImage fields, …; see each reader).
+            if let opened = try OpenedVolumeFile.open(path, format: format) {
+                self = try opened.load()
+            } else {
+                self = try ITKImageFile.read(path: format == .niftiPair ? NIfTIFile.PairPaths(path).header : path, format: format)
+            }
         }
     }
 

@@ -223,46 +223,101 @@ final class ZipWriter {
     private var entries: [(entry: Zip.Entry, zip64Local: Bool)] = []
 
     /// `forceZip64` writes ZIP64 fields even where 32 bits suffice (tests use it to exercise them
-    /// without writing 4 GiB).
-    init(file: WritableFile, forceZip64: Bool = false) {
+    /// without writing 4 GiB); `start`: where the writer goes on (after data already written, see
+    /// ``addWrittenEntry(named:size:crc:)``).
+    init(file: WritableFile, startingAt start: Int = 0, forceZip64: Bool = false) {
         self.file = file
         self.forceZip64 = forceZip64
+        offset = start
     }
 
     private func append(_ bytes: [UInt8]) throws {
-        try file.write(bytes)
-        offset += bytes.count
+        try bytes.withUnsafeBytes { try append($0) }
     }
 
     private func append(_ bytes: UnsafeRawBufferPointer) throws {
-        try file.write(bytes)
+        try file.write(bytes, at: offset)
         offset += bytes.count
     }
 
-    /// Adds an entry whose uncompressed content is `parts` concatenated.
-    func addEntry(named name: String, parts: [UnsafeRawBufferPointer], compress: Bool) throws {
-        let method: Zip.Method = compress ? .deflated : .stored
-        let size = parts.reduce(0) { $0 + $1.count }
-        // Deflate can make data slightly larger; leave room so the local header's choice holds.
+    /// The zlib level of deflated entries (`np.savez_compressed`'s).
+    static let deflateLevel: Int32 = 6
+
+    /// Whether an entry of `size` uncompressed bytes needs ZIP64 sizes in its local header (deflate can
+    /// make data slightly larger: room is left so that the choice holds).
+    static func needsZip64(size: Int, compress: Bool, force: Bool = false) -> Bool {
         let worstCase = compress ? size + size / 1000 + 1024 : size
-        let zip64Local = forceZip64 || worstCase >= Int(Zip.overflow32)
+        return force || worstCase >= Int(Zip.overflow32)
+    }
+
+    /// Bytes of the local header of an entry named `name`: its data start after them.
+    static func localHeaderLength(name: String, zip64: Bool) -> Int { 30 + name.utf8.count + (zip64 ? 20 : 0) }
+
+    /// The local header of an entry whose CRC and sizes are known.
+    private static func localHeader(name nameBytes: [UInt8], method: Zip.Method, zip64: Bool, crc: UInt32,
+                                    compressedSize: Int, size: Int) -> [UInt8] {
+        var header = fields(
+            UInt32(Zip.localHeaderSignature), UInt16(zip64 ? 45 : 20), UInt16(0), method.rawValue,
+            UInt16(0), UInt16(0x21),  // 1980-01-01 00:00: reproducible output
+            crc, zip64 ? Zip.overflow32 : UInt32(compressedSize), zip64 ? Zip.overflow32 : UInt32(size),
+            UInt16(nameBytes.count), UInt16(zip64 ? 20 : 0))
+        header += nameBytes
+        if zip64 { header += fields(Zip.zip64ExtraID, UInt16(16), UInt64(size), UInt64(compressedSize)) }
+        return header
+    }
+
+    /// Records the first entry, whose `size` bytes (CRC-32 `crc`), `compressedSize` as stored, were
+    /// written after room for its local header at the start of the file (``localHeaderLength(name:zip64:)``,
+    /// ZIP64 as ``needsZip64(size:compress:force:)`` decides), and writes that header; the writer must
+    /// have been made to start after those bytes.
+    func addWrittenEntry(named name: String, method: Zip.Method, size: Int, compressedSize: Int, crc: UInt32) throws {
+        precondition(entries.isEmpty)
+        let zip64 = Self.needsZip64(size: size, compress: method == .deflated, force: forceZip64)
+        precondition(offset == Self.localHeaderLength(name: name, zip64: zip64) + compressedSize)
+        guard zip64 || compressedSize < Int(Zip.overflow32) else {
+            throw MedVolError(.io, path: file.path, reason: "zip entry \(name) grew beyond 4 GiB while compressed")
+        }
+        let header = Self.localHeader(name: Array(name.utf8), method: method, zip64: zip64, crc: crc,
+                                      compressedSize: compressedSize, size: size)
+        try header.withUnsafeBytes { try file.write($0, at: 0) }
+        entries.append((Zip.Entry(name: name, method: method.rawValue, flags: 0, crc32: crc, compressedSize: compressedSize,
+                                  uncompressedSize: size, localHeaderOffset: 0), zip64))
+    }
+
+    /// A deflate block that stores `bytes` (at most 65535) as they are, not final: how a deflated entry
+    /// begins with a header whose bytes are settled last (a `.npy` header), before the compressed data.
+    static func storedDeflateBlock(_ bytes: [UInt8]) -> [UInt8] {
+        precondition(bytes.count <= 0xFFFF)
+        let length = UInt16(bytes.count)
+        return [0x00] + fields(length, ~length) + bytes
+    }
+
+    /// Adds an entry whose uncompressed content is `parts` concatenated. Deflated, a `storedPrefix`
+    /// begins the content in a stored deflate block (``storedDeflateBlock(_:)``) and the parts follow in
+    /// blocks of `blockSize` — the layout a streamed `.npz` writes.
+    func addEntry(named name: String, storedPrefix: [UInt8]? = nil, parts: [UnsafeRawBufferPointer], compress: Bool,
+                  blockSize: Int = ParallelDeflate.blockSize) throws {
+        if let storedPrefix, !compress {
+            return try storedPrefix.withUnsafeBytes { try addEntry(named: name, parts: [$0] + parts, compress: false) }
+        }
+        let method: Zip.Method = compress ? .deflated : .stored
+        let size = parts.reduce(0) { $0 + $1.count } + (storedPrefix?.count ?? 0)
+        let zip64Local = Self.needsZip64(size: size, compress: compress, force: forceZip64)
         let headerOffset = offset
         let nameBytes = Array(name.utf8)
-
-        var header = Self.fields(
-            UInt32(Zip.localHeaderSignature), UInt16(zip64Local ? 45 : 20), UInt16(0), method.rawValue,
-            UInt16(0), UInt16(0x21),  // 1980-01-01 00:00: reproducible output
-            UInt32(0), UInt32(0), UInt32(0),  // CRC and sizes, filled in below
-            UInt16(nameBytes.count), UInt16(zip64Local ? 20 : 0))
-        header += nameBytes
-        if zip64Local { header += Self.fields(Zip.zip64ExtraID, UInt16(16), UInt64(0), UInt64(0)) }
-        try append(header)
+        // CRC and sizes are filled in once the data are written.
+        try append(Self.localHeader(name: nameBytes, method: method, zip64: zip64Local, crc: 0, compressedSize: 0, size: 0))
 
         let dataStart = offset
         var crc: UInt32 = 0
         if compress {
+            if let storedPrefix {
+                try append(Self.storedDeflateBlock(storedPrefix))
+                crc = storedPrefix.withUnsafeBytes { Zlib.crc32($0) }
+            }
             // One raw deflate stream, compressed in blocks on every core (see ParallelDeflate).
-            crc = try ParallelDeflate.compress(parts, wrapper: .raw, level: 6) { try append($0) }.crc32
+            let rest = try ParallelDeflate.compress(parts, wrapper: .raw, level: Self.deflateLevel, blockSize: blockSize) { try append($0) }
+            crc = Zlib.combineCRC32(crc, rest.crc32, length: parts.reduce(0) { $0 + $1.count })
         } else {
             for part in parts {
                 crc = Zlib.crc32(part, continuing: crc)
@@ -275,13 +330,9 @@ final class ZipWriter {
         }
 
         // Fill in CRC and sizes in the local header (and its ZIP64 field).
-        var patch = Self.fields(crc)
-        patch += zip64Local ? Self.fields(Zip.overflow32, Zip.overflow32) : Self.fields(UInt32(compressedSize), UInt32(size))
-        try patch.withUnsafeBytes { try file.write($0, at: headerOffset + 14) }
-        if zip64Local {
-            let sizes = Self.fields(UInt64(size), UInt64(compressedSize))
-            try sizes.withUnsafeBytes { try file.write($0, at: headerOffset + 30 + nameBytes.count + 4) }
-        }
+        let header = Self.localHeader(name: nameBytes, method: method, zip64: zip64Local, crc: crc,
+                                      compressedSize: compressedSize, size: size)
+        try header.withUnsafeBytes { try file.write($0, at: headerOffset) }
         entries.append((Zip.Entry(name: name, method: method.rawValue, flags: 0, crc32: crc, compressedSize: compressedSize,
                                   uncompressedSize: size, localHeaderOffset: headerOffset), zip64Local))
     }

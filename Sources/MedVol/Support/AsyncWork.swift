@@ -78,4 +78,14 @@ extension Volume {
     public func write(to path: String, format: VolumeFileFormat? = nil, options: VolumeWriteOptions = .init()) async throws -> WriteResult {
         try await AsyncWork.run(.none) { _ in try self.write(to: path, format: format, options: options) }
     }
+
+    /// Converts a volume file, as ``convert(contentsOf:sourceFormat:to:format:options:)`` does, off the
+    /// cooperative pool.
+    @discardableResult
+    public static func convert(contentsOf source: String, sourceFormat: VolumeFileFormat? = nil, to path: String,
+                               format: VolumeFileFormat? = nil, options: VolumeWriteOptions = .init()) async throws -> WriteResult {
+        try await AsyncWork.run(.none) { _ in
+            try Volume.convert(contentsOf: source, sourceFormat: sourceFormat, to: path, format: format, options: options)
+        }
+    }
 }

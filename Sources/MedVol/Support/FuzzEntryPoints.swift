@@ -70,16 +70,16 @@ package enum FuzzTarget: String, CaseIterable, Sendable {
             case .nifti:
                 let compressed = bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
                 let path = try Self.write(bytes, to: scratch + (compressed ? "/fuzz.nii.gz" : "/fuzz.nii"))
-                _ = try NIfTIFile.read(path: path, file: ReadableFile(path: path), compressed: compressed)
-            case .metaimage: _ = try MetaImageReader.read(path: try Self.write(bytes, to: scratch + "/fuzz.mha"))
+                _ = try NIfTIFile.open(path: path, file: ReadableFile(path: path), compressed: compressed)?.load()
+            case .metaimage: _ = try MetaImageReader.open(path: try Self.write(bytes, to: scratch + "/fuzz.mha"))?.load()
             case .nrrd:
                 let path = try Self.write(bytes, to: scratch + "/fuzz.nrrd")
-                _ = try NRRDFile.read(path: path, file: ReadableFile(path: path))
+                _ = try NRRDFile.open(path: path, file: ReadableFile(path: path))?.load()
             case .numpy:
                 if bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4B {
-                    _ = try NumPyArchive.read(path: try Self.write(bytes, to: scratch + "/fuzz.npz"))
+                    _ = try NumPyArchive.open(path: try Self.write(bytes, to: scratch + "/fuzz.npz")).load()
                 } else {
-                    _ = try NumPyFile.read(path: try Self.write(bytes, to: scratch + "/fuzz.npy"))
+                    _ = try NumPyFile.open(path: try Self.write(bytes, to: scratch + "/fuzz.npy")).load()
                 }
             }
         } catch {

@@ -49,6 +49,25 @@ struct SendableRawPointer: @unchecked Sendable {
     init(_ base: UnsafeMutableRawPointer) { self.base = base }
 }
 
+/// Buffers of one size that concurrent work borrows and gives back, so that each core reuses one
+/// buffer from piece to piece: buffers of a few MiB allocated and freed for each piece grow the heap to
+/// tens of MiB (glibc's mmap threshold rises past their size after the first free). Freed with the pool.
+final class ScratchPool: Sendable {
+    let byteCount: Int
+    private let free = SystemMutex<[SendableRawPointer]>([])
+
+    init(byteCount: Int) { self.byteCount = max(1, byteCount) }
+
+    deinit { free.withLock { $0.forEach { $0.base.deallocate() } } }
+
+    /// Runs `body` on a buffer of ``byteCount`` bytes no other caller uses meanwhile.
+    func withBuffer<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        let buffer = free.withLock { $0.popLast() } ?? SendableRawPointer(.allocate(byteCount: byteCount, alignment: 64))
+        defer { free.withLock { $0.append(buffer) } }
+        return try body(UnsafeMutableRawBufferPointer(start: buffer.base, count: byteCount))
+    }
+}
+
 /// A flag that long work checks between steps, set from anywhere to stop it.
 public final class CancellationFlag: Sendable {
     private let flag = Atomic<Bool>(false)

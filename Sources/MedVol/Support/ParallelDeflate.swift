@@ -12,6 +12,15 @@ private import _CZlib
 enum ParallelDeflate {
     static let blockSize = 1 << 20
 
+    /// Bytes of each block for a volume's voxels: whole slices, as a streamed conversion cuts them
+    /// (``IndexedGzipWriter/unitsPerBlock(unitBytes:byteCount:)``), so that a loaded volume's write and a
+    /// streamed one give the same bytes.
+    static func blockSize(wholeSlicesOf info: VolumeInfo) -> Int {
+        let sliceBytes = info.geometry.size[0] * info.geometry.size[1] * info.components * info.pixelType.byteSize
+        let volumeBytes = info.geometry.voxelCount * info.components * info.pixelType.byteSize
+        return IndexedGzipWriter.unitsPerBlock(unitBytes: sliceBytes, byteCount: volumeBytes) * max(1, sliceBytes)
+    }
+
     /// What a compression produced besides its bytes.
     struct Summary {
         /// CRC-32 of the input (zip and gzip's checksum).
@@ -20,10 +29,10 @@ enum ParallelDeflate {
         var compressedCount: Int
     }
 
-    /// Compresses the concatenation of `parts` at zlib `level`; `emit` receives the stream in order
-    /// (for `.zlib`, with its 2-byte header and Adler-32 trailer).
+    /// Compresses the concatenation of `parts` at zlib `level` in blocks of `blockSize` bytes; `emit`
+    /// receives the stream in order (for `.zlib`, with its 2-byte header and Adler-32 trailer).
     @discardableResult
-    static func compress(_ parts: [UnsafeRawBufferPointer], wrapper: Zlib.Wrapper, level: Int32,
+    static func compress(_ parts: [UnsafeRawBufferPointer], wrapper: Zlib.Wrapper, level: Int32, blockSize: Int = blockSize,
                          emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Summary {
         precondition(wrapper != .gzip, "gzip outputs are written by IndexedGzipWriter")
         // Blocks: (part, range) of at most blockSize bytes; an empty input is one empty block.
@@ -62,7 +71,7 @@ enum ParallelDeflate {
             }
             for result in results {
                 try put(result.bytes)
-                summary.crc32 = UInt32(truncatingIfNeeded: crc32_combine(UInt(summary.crc32), result.crc, off_t(result.length)))
+                summary.crc32 = Zlib.combineCRC32(summary.crc32, UInt32(truncatingIfNeeded: result.crc), length: result.length)
                 adler = combineAdler32(adler, result.adler, length: result.length)
             }
             first += count

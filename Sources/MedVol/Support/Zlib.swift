@@ -26,6 +26,11 @@ enum Zlib {
         return overflow ? Int.max : product + 1024
     }
 
+    /// The CRC-32 of two pieces from theirs (`length`: bytes of the second).
+    static func combineCRC32(_ first: UInt32, _ second: UInt32, length: Int) -> UInt32 {
+        UInt32(truncatingIfNeeded: crc32_combine(UInt(first), UInt(second), off_t(length)))
+    }
+
     static func crc32(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         var value = UInt(crc)
         var offset = 0

@@ -2,12 +2,12 @@ extension DICOMStack {
     /// Writes the stack's volume in `format` (from the extension unless given), the fastest way the
     /// format allows — the one write path of the library and of the medvol tool.
     ///
-    /// For MetaImage (`.mhd`, and `.mha` uncompressed), NumPy `.npy`, NIfTI (`.nii`, `.nii.gz`, `.hdr`) and
-    /// NRRD (`.nrrd`, `.nhdr`, raw or gzip), slices are decoded in parallel and written straight to their
-    /// place in the output file (for gzip, into blocks compressed on every core as they fill), and the
-    /// header follows once the voxel type is settled: memory stays at a few slices whatever the size of
-    /// the volume, and nothing is copied twice. For every other format (and in the rare case where the
-    /// voxel type turns out to need another size than the one streamed) the volume is loaded, then
+    /// For every volume file format — MetaImage (`.mhd`, `.mha`), NumPy (`.npy`, `.npz`), NIfTI (`.nii`,
+    /// `.nii.gz`, `.hdr`) and NRRD (`.nrrd`, `.nhdr`), raw or compressed — slices are decoded in parallel
+    /// and written straight to their place in the output file (compressed: into blocks compressed on every
+    /// core as they fill), and the header follows once the voxel type is settled: memory stays at a few
+    /// slices whatever the size of the volume, and nothing is copied twice. In the rare case where the
+    /// voxel type turns out to need another size than the one streamed the volume is loaded, then
     /// written; `.dicom` writes a series into the folder `path` (``DICOMSeriesWriter``). Either way the
     /// result holds the same voxels and header fields as `try load(options:).write(to:format:options:)`
     /// gives — the same bytes, except that a streamed `.mha` or `.nrrd` whose values chose between two

@@ -311,4 +311,29 @@ enum SlotSink: @unchecked Sendable {
             return try collector.withSlot(slot, body)
         }
     }
+
+    /// Runs `body` on the memory that the consecutive slots `slots` (of `bytes` each) fill: their place
+    /// in memory, else the start of `scratch` (the caller's, reused from run to run), then written at
+    /// their place in the file or copied into the collector's blocks slot by slot.
+    func withSlots(_ slots: Range<Int>, bytes: Int, scratch: UnsafeMutableRawBufferPointer,
+                   _ body: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        if case .memory(let base) = self {
+            return try body(UnsafeMutableRawBufferPointer(start: base + slots.lowerBound * bytes, count: slots.count * bytes))
+        }
+        precondition(scratch.count >= slots.count * bytes)
+        let buffer = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<(slots.count * bytes)])
+        try body(buffer)
+        switch self {
+        case .memory:
+            break
+        case .file(let file, let dataOffset):
+            try file.write(UnsafeRawBufferPointer(buffer), at: dataOffset + slots.lowerBound * bytes)
+        case .compressed:
+            for (index, slot) in slots.enumerated() {
+                try withSlot(slot, bytes: bytes) { place in
+                    place.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[index * bytes..<(index + 1) * bytes]))
+                }
+            }
+        }
+    }
 }
