@@ -516,11 +516,7 @@ struct StreamingConversionTests {
         }
         try check(float, format: .numpy, expectStreamed: true, expectType: .float32)
         // Stored uint16 with intercept −1024 whose values all stay ≥ 0 settle on uint16 (same size: relabel).
-        let relabel = axialSeries(2) { _, slice in
-            slice.signed = false
-            slice.intercept = "-1024"
-            slice.values = [1024, 2000, 3000, 4000, 5000, 30000]
-        }
+        let relabel = relabelledCT(2)
         try check(relabel, format: .metaImage, expectStreamed: true, expectType: .uint16)
         // NIfTI streams too (.nii straight into the file, .nii.gz in compressed blocks); NRRD does not.
         try check(axialSeries(3), format: .nifti, expectStreamed: true, expectType: .int16)
@@ -532,27 +528,42 @@ struct StreamingConversionTests {
         try check(relabel, format: .numpyArchive, expectStreamed: true, expectType: .uint16)
     }
 
+    /// Stored uint16 with intercept −1024 whose values all stay ≥ 0: settles on uint16 (same size as int16).
+    func relabelledCT(_ count: Int) -> [SliceSpec] {
+        axialSeries(count) { _, slice in
+            slice.signed = false
+            slice.intercept = "-1024"
+            slice.values = [1024, 2000, 3000, 4000, 5000, 30000]
+        }
+    }
+
+    /// Writes the stack of `slices` as `name` streamed (checked) and from its loaded volume, in `folder`;
+    /// returns the streamed file's bytes, the loaded write's and the loaded volume.
+    func streamedAndLoaded(_ slices: [SliceSpec], _ name: String, options: VolumeWriteOptions,
+                           in folder: TemporaryFolder) throws -> (streamed: [UInt8], loaded: [UInt8], volume: Volume) {
+        try withScan(slices) { scan in
+            let stack = try #require(scan.stacks.first)
+            #expect(try stack.write(to: folder.file("streamed-" + name), options: options).streamed)
+            let volume = try stack.load()
+            try volume.write(to: folder.file("loaded-" + name), options: options)
+            return (try ReadableFile(path: folder.file("streamed-" + name)).readAll(),
+                    try ReadableFile(path: folder.file("loaded-" + name)).readAll(), volume)
+        }
+    }
+
     @Test("a compressed .mha streams: the loaded write's bytes when the headers fix the type; ITK reads the loaded volume")
     func compressedSingleFileStreams() throws {
         for (slices, fixedType) in [(axialSeries(3), true), (unsignedCT(5), false)] {
-            try withScan(slices) { scan in
-                let stack = try #require(scan.stacks.first)
-                let folder = TemporaryFolder()
-                let options = VolumeWriteOptions(compress: true)
-                let result = try stack.write(to: folder.file("streamed.mha"), options: options)
-                #expect(result.streamed)
-                let loaded = try stack.load()
-                try loaded.write(to: folder.file("loaded.mha"), options: options)
-                let streamed = try ReadableFile(path: folder.file("streamed.mha")).readAll()
-                #expect((streamed == (try ReadableFile(path: folder.file("loaded.mha")).readAll())) == fixedType)
-                #expect(String(decoding: streamed.prefix(400), as: UTF8.self).contains("CompressedData = True"))
-                for reader in ["ITK", "medvol"] {
-                    let back = reader == "ITK" ? try ITKImageFile.read(path: folder.file("streamed.mha"), format: .metaImageSingleFile)
-                                               : try Volume(contentsOf: folder.file("streamed.mha"))
-                    #expect(back.pixelType == loaded.pixelType, "\(reader)")
-                    #expect(back.geometry.isCongruent(with: loaded.geometry), "\(reader)")
-                    back.withUnsafeBytes { a in loaded.withUnsafeBytes { b in #expect(a.elementsEqual(b), "\(reader)") } }
-                }
+            let folder = TemporaryFolder()
+            let (streamed, loadedBytes, loaded) = try streamedAndLoaded(slices, "v.mha", options: VolumeWriteOptions(compress: true), in: folder)
+            #expect((streamed == loadedBytes) == fixedType)
+            #expect(String(decoding: streamed.prefix(400), as: UTF8.self).contains("CompressedData = True"))
+            for reader in ["ITK", "medvol"] {
+                let path = folder.file("streamed-v.mha")
+                let back = reader == "ITK" ? try ITKImageFile.read(path: path, format: .metaImageSingleFile) : try Volume(contentsOf: path)
+                #expect(back.pixelType == loaded.pixelType, "\(reader)")
+                #expect(back.geometry.isCongruent(with: loaded.geometry), "\(reader)")
+                back.withUnsafeBytes { a in loaded.withUnsafeBytes { b in #expect(a.elementsEqual(b), "\(reader)") } }
             }
         }
     }
@@ -560,27 +571,15 @@ struct StreamingConversionTests {
     @Test("an .npz streams, stored or deflated: the same bytes as the loaded volume's write (CRC-32 and headers written last)",
           arguments: [false, true])
     func archiveStreams(compress: Bool) throws {
-        let relabel = axialSeries(2) { _, slice in
-            slice.signed = false
-            slice.intercept = "-1024"
-            slice.values = [1024, 2000, 3000, 4000, 5000, 30000]
-        }
-        for slices in [axialSeries(3), unsignedCT(5), relabel] {
-            try withScan(slices) { scan in
-                let stack = try #require(scan.stacks.first)
-                let folder = TemporaryFolder()
-                let options = VolumeWriteOptions(compress: compress)
-                let result = try stack.write(to: folder.file("streamed.npz"), options: options)
-                #expect(result.streamed)
-                try stack.load().write(to: folder.file("loaded.npz"), options: options)
-                let streamed = try ReadableFile(path: folder.file("streamed.npz")).readAll()
-                #expect(streamed == (try ReadableFile(path: folder.file("loaded.npz")).readAll()))
-                // Damage one voxel byte: the reader's CRC-32 check finds it.
-                var damaged = streamed
-                damaged[damaged.count / 3] ^= 0x01
-                let path = try folder.write("damaged.npz", damaged)
-                #expect(medVolError { _ = try Volume(contentsOf: path) } != nil)
-            }
+        for slices in [axialSeries(3), unsignedCT(5), relabelledCT(2)] {
+            let folder = TemporaryFolder()
+            let (streamed, loaded, _) = try streamedAndLoaded(slices, "v.npz", options: VolumeWriteOptions(compress: compress), in: folder)
+            #expect(streamed == loaded)
+            // Damage one byte: the reader's checks (the CRC-32 for the voxels) find it.
+            var damaged = streamed
+            damaged[damaged.count / 3] ^= 0x01
+            let path = try folder.write("damaged.npz", damaged)
+            #expect(medVolError { _ = try Volume(contentsOf: path) } != nil)
         }
     }
 

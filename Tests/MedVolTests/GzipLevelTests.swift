@@ -114,4 +114,32 @@ struct ZlibStreamWriterTests {
             }
         }
     }
+
+    @Test("raw: no framing, the blocks' CRC-32s combined into the input's (a deflated .npz entry)", arguments: [1, 5])
+    func rawStream(blockCount: Int) throws {
+        let blockBytes = 200_000
+        let input = (0..<(blockCount * blockBytes - 77)).map { UInt8(truncatingIfNeeded: ($0 * 7) / 900 + $0 % 3) }
+        let folder = TemporaryFolder()
+        let path = folder.file("stream.deflate")
+        let file = try WritableFile(creating: path)
+        let writer = ZlibStreamWriter(file: file, startingAt: 3, blockCount: blockCount, wrapper: .raw)
+        try input.withUnsafeBytes { all in
+            for block in (0..<blockCount).reversed() {
+                let range = block * blockBytes..<min(input.count, (block + 1) * blockBytes)
+                try writer.compress(block: block, UnsafeRawBufferPointer(rebasing: all[range]), level: 6)
+            }
+        }
+        let (size, crc) = try writer.finish()
+        try file.close()
+        let bytes = try ReadableFile(path: path).readAll()
+        #expect(bytes.count == 3 + size)
+        #expect(crc == input.withUnsafeBytes { Zlib.crc32($0) })
+        let inflater = try Zlib.Inflater(wrapper: .raw)
+        var output = [UInt8](repeating: 0, count: input.count + 1)
+        let (consumed, produced) = try bytes.withUnsafeBytes { compressed in
+            try output.withUnsafeMutableBytes { try inflater.inflate(UnsafeRawBufferPointer(rebasing: compressed[3...]), into: $0) }
+        }
+        #expect(inflater.isFinished && consumed == size && produced == input.count)
+        #expect(Array(output.prefix(produced)) == input)
+    }
 }

@@ -3,9 +3,8 @@ extension Volume {
     /// same files as `try Volume(contentsOf: source, format: sourceFormat).write(to: path, format: format,
     /// options: options)` writes, byte for byte, without holding the volume when it can.
     ///
-    /// When medvol's own reader reads `source` and the output is one that streams (see
-    /// ``DICOMStack/write(to:format:options:loadOptions:)``), the voxels go from one file to the other a
-    /// run of slices at a time, on every core: memory stays at a few slices whatever the size of the
+    /// When medvol's own reader reads `source` (every volume file format streams, as from DICOM), the
+    /// voxels go from one file to the other a run of slices at a time, on every core: memory stays at a few slices whatever the size of the
     /// volume. A source that can only be inflated front to back (a `.zraw`, an `.npz` entry, a `.nii.gz`
     /// that medvol did not write) streams into uncompressed outputs; into a compressed one it is read
     /// whole, so that the compression still runs on every core. Files for ITK's reader and Fortran-order
