@@ -108,20 +108,6 @@ enum IndexedGzip {
         return members
     }
 
-    /// Reads `buffer.count` uncompressed bytes from `offset` of the gzip data of `file` (which start at
-    /// byte `start` of the file): in parallel from medvol's own members, else by inflating the data as one
-    /// stream. Throws for damaged or short data.
-    static func read(_ file: ReadableFile, startingAt start: Int = 0, uncompressedOffset offset: Int,
-                     into buffer: UnsafeMutableRawBufferPointer) throws {
-        guard let members = try members(of: file), members.first?.fileOffset == start else {
-            let stream = try GzipStream(file: file, startingAt: start)
-            try stream.skip(offset)
-            try stream.read(into: buffer)
-            return
-        }
-        try read(file, members: members, uncompressedOffset: offset, into: buffer)
-    }
-
     /// Reads `buffer.count` uncompressed bytes from `offset` of medvol's gzip `members` of `file`,
     /// inflating them on every core (`parallel`) or on this thread (the caller runs pieces in parallel).
     static func read(_ file: ReadableFile, members: [Member], uncompressedOffset offset: Int,
@@ -416,7 +402,7 @@ final class CompressedSlotCollector: @unchecked Sendable {
 }
 
 /// A gzip file inflated front to back as one stream, member after member (for gzip files medvol did not
-/// write; see ``IndexedGzip/read(_:uncompressedOffset:into:)``).
+/// write; see ``StoredVoxels/gzipSource(_:startingAt:offset:needed:truncated:)``).
 final class GzipStream: ByteStream {
     private let file: ReadableFile
     private var inflater: Zlib.Inflater

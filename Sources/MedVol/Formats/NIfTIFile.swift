@@ -184,22 +184,17 @@ enum NIfTIFile {
         guard let layout = try SwiftReadable(header: header, path: path, pair: false) else { return nil }
         let needed = layout.voxelOffset + layout.storedByteCount
         try checkVoxelBufferFitsInMemory(layout.byteCount, path: path)
-        if !compressed {
+        let source: StoredVoxels.Source
+        if compressed {
+            source = try StoredVoxels.gzipSource(file, offset: layout.voxelOffset, needed: needed) { available in
+                MedVolError.corrupt(path, "truncated: the header announces \(needed) bytes, the file holds \(available) uncompressed")
+            }
+        } else {
             guard file.size >= needed else {
                 throw MedVolError.corrupt(path, "truncated: the header announces \(needed) bytes, the file has \(file.size)")
             }
-        } else if try IndexedGzip.members(of: file) == nil,
-                  try GzipFile.trailerSize(of: file) != UInt32(truncatingIfNeeded: needed) {
-            // Not medvol's indexed file, nor the single member of exactly that size other writers make:
-            // inflate the whole file to be sure it is complete (a damaged end is an error, not ignored).
-            let available = try GzipFile.uncompressedSize(of: file, enough: needed)
-            guard available >= needed else {
-                throw MedVolError.corrupt(path, "truncated: the header announces \(needed) bytes, the file holds \(available) uncompressed")
-            }
+            source = .file(file, offset: layout.voxelOffset)
         }
-        let source: StoredVoxels.Source = compressed
-            ? try StoredVoxels.gzipSource(file, offset: layout.voxelOffset)
-            : .file(file, offset: layout.voxelOffset)
         return opened(layout, header: header, path: path, source: source)
     }
 

@@ -255,22 +255,17 @@ extension NRRDFile {
             throw MedVolError.corrupt(path, "impossible image size \(size)")
         }
         try checkVoxelBufferFitsInMemory(byteCount, path: path)
+        let source: StoredVoxels.Source
         if encoding == "raw" {
             guard dataFile.size - dataStart >= byteCount else {
                 throw MedVolError.corrupt(dataFile.path, "truncated: \(byteCount) bytes of voxels expected from byte \(dataStart), only \(dataFile.size - dataStart) there")
             }
-        } else if try IndexedGzip.members(of: dataFile)?.first?.fileOffset != dataStart,
-                  try GzipFile.trailerSize(of: dataFile) != UInt32(truncatingIfNeeded: byteCount) {
-            // Not medvol's indexed data, nor one gzip member of exactly the voxels: inflate it all to be
-            // sure it is complete (a damaged end is an error, not ignored).
-            let available = try GzipFile.uncompressedSize(of: dataFile, startingAt: dataStart, enough: byteCount)
-            guard available >= byteCount else {
-                throw MedVolError.corrupt(dataFile.path, "truncated: \(byteCount) bytes of voxels expected, the compressed data hold \(available)")
+            source = .file(dataFile, offset: dataStart)
+        } else {
+            source = try StoredVoxels.gzipSource(dataFile, startingAt: dataStart, offset: 0, needed: byteCount) { available in
+                MedVolError.corrupt(dataFile.path, "truncated: \(byteCount) bytes of voxels expected, the compressed data hold \(available)")
             }
         }
-        let source: StoredVoxels.Source = encoding == "raw"
-            ? .file(dataFile, offset: dataStart)
-            : try StoredVoxels.gzipSource(dataFile, startingAt: dataStart, offset: 0)
         let voxels = StoredVoxels(source: source, storedType: type, elementCount: byteCount / type.byteSize,
                                   swapsBytes: endian == "big")
         var metadata = VolumeMetadata()

@@ -46,12 +46,19 @@ final class StoredVoxels: @unchecked Sendable {
         self.fortranShape = fortranShape
     }
 
-    /// The gzip data that start at byte `start` of `file`, the values from uncompressed byte `offset`:
-    /// medvol's indexed members when the file has them there (read anywhere, in parallel), else one
-    /// stream inflated front to back.
-    static func gzipSource(_ file: ReadableFile, startingAt start: Int = 0, offset: Int) throws -> Source {
+    /// The gzip data that start at byte `start` of `file`, the values from uncompressed byte `offset`,
+    /// `needed` uncompressed bytes in all: medvol's indexed members when the file has them there (read
+    /// anywhere, in parallel), else one stream inflated front to back. A stream that is not the single
+    /// member of exactly `needed` bytes other writers make is inflated whole first, to be sure it is
+    /// complete (a damaged end is an error, not ignored); `truncated` words the error for what it holds.
+    static func gzipSource(_ file: ReadableFile, startingAt start: Int = 0, offset: Int, needed: Int,
+                           truncated: (_ available: Int) -> MedVolError) throws -> Source {
         if let members = try IndexedGzip.members(of: file), members.first?.fileOffset == start {
             return .indexedGzip(file, members: members, offset: offset)
+        }
+        if try GzipFile.trailerSize(of: file) != UInt32(truncatingIfNeeded: needed) {
+            let available = try GzipFile.uncompressedSize(of: file, startingAt: start, enough: needed)
+            guard available >= needed else { throw truncated(available) }
         }
         let stream = try GzipStream(file: file, startingAt: start)
         try stream.skip(offset)

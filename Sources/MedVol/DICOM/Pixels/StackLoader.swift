@@ -317,18 +317,16 @@ enum SlotSink: @unchecked Sendable {
     /// their place in the file or copied into the collector's blocks slot by slot.
     func withSlots(_ slots: Range<Int>, bytes: Int, scratch: UnsafeMutableRawBufferPointer,
                    _ body: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
-        if case .memory(let base) = self {
-            return try body(UnsafeMutableRawBufferPointer(start: base + slots.lowerBound * bytes, count: slots.count * bytes))
-        }
         precondition(scratch.count >= slots.count * bytes)
         let buffer = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<(slots.count * bytes)])
-        try body(buffer)
         switch self {
-        case .memory:
-            break
+        case .memory(let base):
+            try body(UnsafeMutableRawBufferPointer(start: base + slots.lowerBound * bytes, count: slots.count * bytes))
         case .file(let file, let dataOffset):
+            try body(buffer)
             try file.write(UnsafeRawBufferPointer(buffer), at: dataOffset + slots.lowerBound * bytes)
         case .compressed:
+            try body(buffer)
             for (index, slot) in slots.enumerated() {
                 try withSlot(slot, bytes: bytes) { place in
                     place.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[index * bytes..<(index + 1) * bytes]))
