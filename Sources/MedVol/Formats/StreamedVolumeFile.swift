@@ -17,7 +17,7 @@
 /// puts that stream after room for a header naming any size it can have, padded when written last.
 /// An `.npz` streams its voxels after room for the zip entry's local header and the `.npy` header (for a
 /// deflated one, in a stored deflate block before the voxels' deflate stream), both written last with the
-/// entry's CRC-32 (stored: the voxels read back).
+/// entry's CRC-32 (stored: combined from the CRC-32 of each slice, kept as it was written).
 struct StreamedVolumeFile {
     enum Layout: Equatable {
         case metaImage
@@ -141,24 +141,6 @@ struct StreamedVolumeFile {
         return (start, start + headerBytes, voxelBytes)
     }
 
-    /// The CRC-32 of bytes `range` of the file at `path` (the voxels just written), read back a few MiB
-    /// at a time on every core and combined.
-    private static func crc32(of path: String, range: Range<Int>) throws -> UInt32 {
-        let file = try ReadableFile(path: path)
-        let chunk = 4 << 20
-        let starts = Array(stride(from: range.lowerBound, to: range.upperBound, by: chunk))
-        let scratch = ScratchPool(byteCount: chunk)
-        let pieces = try Parallel.map(starts.count) { index -> (crc: UInt32, length: Int) in
-            let length = min(chunk, range.upperBound - starts[index])
-            return try scratch.withBuffer { buffer in
-                let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])
-                try file.read(into: piece, at: starts[index])
-                return (Zlib.crc32(UnsafeRawBufferPointer(piece)), length)
-            }
-        }
-        return pieces.reduce(UInt32(0)) { Zlib.combineCRC32($0, $1.crc, length: $1.length) }
-    }
-
     /// Refuses, before any voxel is decoded, a volume the format cannot hold (NIfTI-1: 32767 voxels
     /// along an axis, one component or RGB).
     func checkHolds(geometry: ImageGeometry, components: Int) throws {
@@ -177,8 +159,10 @@ struct StreamedVolumeFile {
               slotBytes: Int, slotCount: Int) -> SlotSink {
         let offset = dataOffset(geometry: geometry, components: components, types: types)
         switch layout {
-        case .metaImage, .numpy, .nifti, .niftiPair, .nrrdDetached(nil), .metaImageSingleFile, .nrrdAttached(nil), .numpyArchive:
+        case .metaImage, .numpy, .nifti, .niftiPair, .nrrdDetached(nil), .metaImageSingleFile, .nrrdAttached(nil):
             return .file(dataFile, dataOffset: offset)
+        case .numpyArchive:
+            return .file(dataFile, dataOffset: offset, checksums: SlotChecksums(slotCount: slotCount, slotBytes: slotBytes))
         case .metaImageCompressed, .metaImageSingleFileCompressed:
             return .compressed(CompressedSlotCollector(zlibStreamInto: dataFile, startingAt: offset, slotBytes: slotBytes,
                                                        slotCount: slotCount, level: MetaImageWriter.zlibLevel))
@@ -245,14 +229,16 @@ struct StreamedVolumeFile {
             let archive = Self.archiveLayout(geometry: info.geometry, components: info.components, type: info.pixelType, compressed: compressed)
             let npyHeader = NumPyArchive.imageHeader(for: info)
             let voxelCRC: UInt32, storedEnd: Int
-            if case .compressed(let collector) = sink {
+            switch sink {
+            case .compressed(let collector):
                 let stream = try collector.finishZlibStream()
                 (voxelCRC, storedEnd) = (stream.checksum, archive.voxelOffset + stream.size)
                 try ZipWriter.storedDeflateBlock(npyHeader).withUnsafeBytes { try dataFile.write($0, at: archive.entryDataOffset) }
-            } else {
-                voxelCRC = try Self.crc32(of: dataFile.path, range: archive.voxelOffset..<(archive.voxelOffset + archive.voxelBytes))
-                storedEnd = archive.voxelOffset + archive.voxelBytes
+            case .file(_, _, let checksums?):
+                (voxelCRC, storedEnd) = (checksums.combined(), archive.voxelOffset + archive.voxelBytes)
                 try npyHeader.withUnsafeBytes { try dataFile.write($0, at: archive.entryDataOffset) }
+            default:
+                preconditionFailure("a stored .npz streams into a file sink that keeps each slot's CRC-32")
             }
             let crc = Zlib.combineCRC32(npyHeader.withUnsafeBytes { Zlib.crc32($0) }, voxelCRC, length: archive.voxelBytes)
             let zip = ZipWriter(file: dataFile, startingAt: storedEnd)

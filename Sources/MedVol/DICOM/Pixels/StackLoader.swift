@@ -277,8 +277,9 @@ struct StackLoader {
 /// compressed output.
 enum SlotSink: @unchecked Sendable {
     case memory(UnsafeMutableRawPointer)
-    /// Slot `s` goes at `dataOffset + s × slotBytes` (written with pwrite, from any thread).
-    case file(WritableFile, dataOffset: Int)
+    /// Slot `s` goes at `dataOffset + s × slotBytes` (written with pwrite, from any thread); with
+    /// `checksums`, the CRC-32 of each slot is kept as it is written.
+    case file(WritableFile, dataOffset: Int, checksums: SlotChecksums? = nil)
     /// Slots are gathered into blocks, each compressed once its last slot is in (see ``CompressedSlotCollector``).
     case compressed(CompressedSlotCollector)
 
@@ -300,11 +301,12 @@ enum SlotSink: @unchecked Sendable {
         switch self {
         case .memory(let base):
             return try body(UnsafeMutableRawBufferPointer(start: base + slot * bytes, count: bytes))
-        case .file(let file, let dataOffset):
+        case .file(let file, let dataOffset, let checksums):
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 64)
             defer { buffer.deallocate() }
             let result = try body(buffer)
             try file.write(UnsafeRawBufferPointer(buffer), at: dataOffset + slot * bytes)
+            checksums?.record(UnsafeRawBufferPointer(buffer), slots: slot..<(slot + 1))
             return result
         case .compressed(let collector):
             precondition(bytes == collector.slotBytes, "slots of another size than the collector's")
@@ -322,9 +324,10 @@ enum SlotSink: @unchecked Sendable {
         switch self {
         case .memory(let base):
             try body(UnsafeMutableRawBufferPointer(start: base + slots.lowerBound * bytes, count: slots.count * bytes))
-        case .file(let file, let dataOffset):
+        case .file(let file, let dataOffset, let checksums):
             try body(buffer)
             try file.write(UnsafeRawBufferPointer(buffer), at: dataOffset + slots.lowerBound * bytes)
+            checksums?.record(UnsafeRawBufferPointer(buffer), slots: slots)
         case .compressed:
             try body(buffer)
             for (index, slot) in slots.enumerated() {
@@ -333,5 +336,42 @@ enum SlotSink: @unchecked Sendable {
                 }
             }
         }
+    }
+}
+
+/// The CRC-32 of every slot a file sink writes, combined in slot order once all are in: the checksum of a
+/// stored `.npz` entry, without reading the voxels back. A slot's entry is set by the thread that writes
+/// the slot, so threads never share an entry.
+final class SlotChecksums: @unchecked Sendable {
+    let slotBytes: Int
+    private let checksums: UnsafeMutableBufferPointer<UInt32>
+    private let recorded: UnsafeMutableBufferPointer<Bool>
+
+    init(slotCount: Int, slotBytes: Int) {
+        self.slotBytes = slotBytes
+        checksums = .allocate(capacity: slotCount)
+        checksums.initialize(repeating: 0)
+        recorded = .allocate(capacity: slotCount)
+        recorded.initialize(repeating: false)
+    }
+
+    deinit {
+        checksums.deallocate()
+        recorded.deallocate()
+    }
+
+    /// Keeps the CRC-32 of each of the consecutive `slots`, whose bytes `bytes` holds in order.
+    func record(_ bytes: UnsafeRawBufferPointer, slots: Range<Int>) {
+        precondition(bytes.count == slots.count * slotBytes, "slots of another size than the checksums'")
+        for (index, slot) in slots.enumerated() {
+            checksums[slot] = Zlib.crc32(UnsafeRawBufferPointer(rebasing: bytes[(index * slotBytes)..<((index + 1) * slotBytes)]))
+            recorded[slot] = true
+        }
+    }
+
+    /// The CRC-32 of all the slots in order; every slot must have been recorded.
+    func combined() -> UInt32 {
+        precondition(!recorded.contains(false), "a slot of the file was not written through its sink")
+        return checksums.reduce(UInt32(0)) { Zlib.combineCRC32($0, $1, length: slotBytes) }
     }
 }
